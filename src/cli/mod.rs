@@ -1,0 +1,74 @@
+//! Command-line interface: argument parsing and one small module per subcommand. Thin: all
+//! work goes through [`depriv::session::Session`].
+
+mod rules;
+mod scan;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that is (or is not) a terminal.
+    pub fn enabled(self, is_tty: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+/// Take CI pipelines off privileged Docker-in-Docker.
+#[derive(Debug, Parser)]
+#[command(name = "depriv", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Repository to open (default: the current directory).
+    pub path: Option<PathBuf>,
+    /// When to use colour.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find insecure Docker patterns in CI configuration.
+    Scan(scan::ScanArgs),
+    /// List the rules with id, severity and surfaces.
+    Rules,
+    /// Show a rule's documentation.
+    Explain {
+        /// Rule id, e.g. privileged-dind.
+        rule: String,
+    },
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let color = cli.color.enabled(std::io::stdout().is_terminal());
+    match cli.command {
+        Some(Command::Scan(args)) => scan::run(args, cli.color),
+        Some(Command::Rules) => rules::list(color),
+        Some(Command::Explain { rule }) => rules::explain(&rule),
+        None => {
+            let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
+            scan::summary(&path, color)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! `depriv scan` and the non-interactive `depriv [PATH]` summary.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use depriv::finding::Severity;
+use depriv::report::{self, Format};
+use depriv::session::Session;
+
+use super::ColorChoice;
+
+/// Threshold for exit code 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding.
+    Info,
+    /// Low and above.
+    Low,
+    /// Medium and above.
+    Medium,
+    /// High and above.
+    High,
+    /// Critical only.
+    Critical,
+    /// Never fail because of findings.
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::Never => None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Repository to scan.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the output to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    pub fail_on: FailOn,
+    /// Show suppressed findings in text output too.
+    #[arg(long)]
+    pub show_suppressed: bool,
+}
+
+fn open(path: &Path) -> anyhow::Result<Session> {
+    Session::open(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<u8> {
+    let session = open(&args.path)?;
+    let result = session.scan();
+    let to_tty = args.output.is_none() && std::io::stdout().is_terminal();
+    let text = match args.format {
+        Format::Text => report::text::render(&result, color.enabled(to_tty), args.show_suppressed),
+        Format::Json => report::json::render(&result),
+        Format::Sarif => report::sarif::render(&result),
+    };
+    match &args.output {
+        Some(file) => std::fs::write(file, &text).with_context(|| format!("cannot write {}", file.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).ok();
+        }
+    }
+    if args.output.is_some() || args.format != Format::Text {
+        for d in result.diagnostics.iter().filter(|d| d.level == depriv::finding::DiagLevel::Error) {
+            eprintln!("error: {} ({}:{}:{})", d.message, d.path, d.line, d.column);
+        }
+    }
+    let failing = args.fail_on.threshold().is_some_and(|t| {
+        result.findings.iter().any(|f| !f.suppressed && f.severity >= t)
+    });
+    if result.has_errors() {
+        return Ok(2);
+    }
+    Ok(if failing { 1 } else { 0 })
+}
+
+pub fn summary(path: &Path, color: bool) -> anyhow::Result<u8> {
+    let session = open(path)?;
+    let result = session.scan();
+    let mut by_pipeline: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for f in result.findings.iter().filter(|f| !f.suppressed) {
+        *by_pipeline
+            .entry((f.path.clone(), f.pipeline.clone().unwrap_or_else(|| "-".into())))
+            .or_default() += 1;
+    }
+    let _ = color;
+    print!("{}", report::text::summary(&result));
+    for ((p, name), n) in &by_pipeline {
+        println!("  {p}: {name} ({n} finding{})", if *n == 1 { "" } else { "s" });
+    }
+    let shown = path.display();
+    println!("\nNext:\n  depriv scan {shown}                 details with source snippets\n  depriv scan {shown} --format sarif   for code scanning");
+    Ok(if result.findings.iter().any(|f| !f.suppressed) { 1 } else { 0 })
+}

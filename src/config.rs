@@ -1,0 +1,167 @@
+//! `.depriv.toml`: suppressions, excluded paths and the environment answers (runner hosts,
+//! sysbox, registry) that shape recommendations. Missing file = defaults.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
+
+/// Errors reading `.depriv.toml`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// Path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// Path.
+        path: String,
+        /// Line.
+        line: usize,
+        /// Column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Where the runners of the repository's pipelines run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunnerHosts {
+    /// Hosts the team installs and manages (sysbox can be installed).
+    #[default]
+    SelfManaged,
+    /// SaaS runners nobody here can change (GitLab.com shared, GitHub-hosted).
+    Managed,
+    /// Runners in a Kubernetes cluster.
+    Kubernetes,
+}
+
+/// Answers about the environment that decide which targets can work.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Environment {
+    /// Where runners run.
+    #[serde(default)]
+    pub runner_hosts: RunnerHosts,
+    /// Whether sysbox is installed (or may be installed) on the runner hosts.
+    #[serde(default)]
+    pub sysbox: Option<bool>,
+    /// The registry images are pushed to.
+    #[serde(default)]
+    pub registry: Option<String>,
+    /// Whether a registry build cache should be configured.
+    #[serde(default)]
+    pub build_cache: Option<bool>,
+}
+
+/// The parsed `.depriv.toml`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Glob → rule ids (`"*"` for all) to suppress.
+    #[serde(default)]
+    pub ignore: BTreeMap<String, Vec<String>>,
+    /// Globs of paths not to scan at all.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Environment answers.
+    #[serde(default)]
+    pub environment: Environment,
+}
+
+impl Config {
+    /// Read `<root>/.depriv.toml` if it exists.
+    pub fn load(root: &Path) -> Result<Config, ConfigError> {
+        let path = root.join(".depriv.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => {
+                return Err(ConfigError::Io {
+                    path: ".depriv.toml".into(),
+                    source,
+                });
+            }
+        };
+        Config::parse(&text)
+    }
+
+    /// Parse the text of a `.depriv.toml`.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        toml_edit::de::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| {
+                    let before = text.get(..s.start).unwrap_or("");
+                    let line = before.matches('\n').count() + 1;
+                    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+                    (line, col)
+                })
+                .unwrap_or((0, 0));
+            ConfigError::Parse {
+                path: ".depriv.toml".into(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })
+    }
+
+    /// Compiled matchers for `[ignore]`.
+    pub fn ignore_matchers(&self) -> Vec<(GlobSet, Vec<String>)> {
+        self.ignore
+            .iter()
+            .filter_map(|(pat, rules)| {
+                let g = Glob::new(pat).ok()?;
+                let mut b = GlobSetBuilder::new();
+                b.add(g);
+                Some((b.build().ok()?, rules.clone()))
+            })
+            .collect()
+    }
+
+    /// Compiled matcher for `exclude`.
+    pub fn exclude_set(&self) -> GlobSet {
+        let mut b = GlobSetBuilder::new();
+        for p in &self.exclude {
+            if let Ok(g) = Glob::new(p) {
+                b.add(g);
+            }
+        }
+        b.build().unwrap_or_else(|_| GlobSet::empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ignore_and_environment() {
+        let c = Config::parse(
+            "exclude = [\"vendor/**\"]\n[ignore]\n\"ci/**\" = [\"privileged-dind\"]\n[environment]\nrunner-hosts = \"kubernetes\"\nsysbox = false\n",
+        )
+        .unwrap_or_default();
+        assert_eq!(c.environment.runner_hosts, RunnerHosts::Kubernetes);
+        assert_eq!(c.environment.sysbox, Some(false));
+        assert_eq!(c.ignore.get("ci/**").map(|v| v.len()), Some(1));
+        assert!(c.exclude_set().is_match("vendor/a/b.yml"));
+    }
+
+    #[test]
+    fn reports_position_of_errors() {
+        match Config::parse("[environment]\nrunner-hosts = \"moon\"\n") {
+            Err(ConfigError::Parse { line, .. }) => assert_eq!(line, 2),
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+}

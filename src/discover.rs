@@ -1,0 +1,279 @@
+//! Discovery: a parallel, `.gitignore`-aware walk that picks the files depriv reads by name
+//! (never by reading every byte), and reading them with the size/UTF-8 guards. Symlinks are
+//! never followed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+
+use crate::finding::{DiagLevel, Diagnostic};
+
+/// Files larger than this are reported, not read.
+pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// What a file is, judged by its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// `.gitlab-ci.yml`, `*.gitlab-ci.yml`.
+    GitlabCi,
+    /// `.github/workflows/*.yml`.
+    GithubWorkflow,
+    /// `action.yml` of a composite or Docker action.
+    GithubAction,
+    /// `Jenkinsfile` and friends.
+    Jenkinsfile,
+    /// Job DSL `*.groovy`.
+    Groovy,
+    /// docker-compose files.
+    Compose,
+    /// Some other YAML: Kubernetes manifests or Helm values when the content says so.
+    Yaml,
+    /// A TOML file that may be a GitLab Runner config.
+    Toml,
+    /// `daemon.json`.
+    DaemonJson,
+    /// Shell script.
+    Shell,
+    /// Makefile.
+    Makefile,
+    /// Drone, Woodpecker, Azure, Bitbucket, CircleCI, Buildkite.
+    OtherCi,
+}
+
+/// A file found by the walk.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// Path relative to the root, `/`-separated.
+    pub rel: String,
+    /// Absolute path.
+    pub abs: PathBuf,
+    /// Kind by name.
+    pub kind: Kind,
+}
+
+fn ext_of(name: &str) -> &str {
+    name.rsplit_once('.').map(|(_, e)| e).unwrap_or("")
+}
+
+/// Classify a root-relative path by its name.
+pub fn classify(rel: &str) -> Option<Kind> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let lower = name.to_ascii_lowercase();
+    let ext = ext_of(&lower);
+    let is_yaml = ext == "yml" || ext == "yaml";
+    if is_yaml {
+        if lower == ".gitlab-ci.yml" || lower.ends_with(".gitlab-ci.yml") || lower.ends_with(".gitlab-ci.yaml") {
+            return Some(Kind::GitlabCi);
+        }
+        if rel.contains(".github/workflows/") {
+            return Some(Kind::GithubWorkflow);
+        }
+        if lower == "action.yml" || lower == "action.yaml" {
+            return Some(Kind::GithubAction);
+        }
+        if lower.starts_with("docker-compose") || lower.starts_with("compose.") || lower.starts_with("compose-") || lower.starts_with("compose_") {
+            return Some(Kind::Compose);
+        }
+        if matches!(
+            lower.as_str(),
+            ".drone.yml" | ".drone.yaml" | ".woodpecker.yml" | ".woodpecker.yaml" | "azure-pipelines.yml" | "azure-pipelines.yaml" | "bitbucket-pipelines.yml"
+        ) || rel.contains(".woodpecker/")
+            || rel.ends_with(".circleci/config.yml")
+            || rel.contains(".buildkite/")
+        {
+            return Some(Kind::OtherCi);
+        }
+        return Some(Kind::Yaml);
+    }
+    if name == "Jenkinsfile" || lower.ends_with(".jenkinsfile") || name.starts_with("Jenkinsfile.") || lower == "jenkinsfile" {
+        return Some(Kind::Jenkinsfile);
+    }
+    match ext {
+        "groovy" | "gvy" => return Some(Kind::Groovy),
+        "sh" | "bash" => return Some(Kind::Shell),
+        "mk" => return Some(Kind::Makefile),
+        "toml" => {
+            return match lower.as_str() {
+                "cargo.toml" | "pyproject.toml" | "rustfmt.toml" | "clippy.toml" | "netlify.toml" | ".depriv.toml" => None,
+                _ => Some(Kind::Toml),
+            };
+        }
+        _ => {}
+    }
+    if lower == "daemon.json" {
+        return Some(Kind::DaemonJson);
+    }
+    if name == "Makefile" || name == "makefile" || name == "GNUmakefile" {
+        return Some(Kind::Makefile);
+    }
+    None
+}
+
+/// Walk `root` and return the candidates, sorted by path, plus diagnostics.
+pub fn walk(root: &Path, exclude: &globset::GlobSet) -> (Vec<Candidate>, Vec<Diagnostic>) {
+    let found = Mutex::new(Vec::new());
+    let diags = Mutex::new(Vec::new());
+    let walker = WalkBuilder::new(root)
+        .hidden(false)
+        .follow_links(false)
+        .require_git(false)
+        .git_global(false)
+        .parents(false)
+        .filter_entry(|e| {
+            let n = e.file_name();
+            !(e.depth() > 0 && (n == ".git" || n == ".depriv" || n == ".hg" || n == ".svn"))
+        })
+        .build_parallel();
+    walker.run(|| {
+        let found = &found;
+        let diags = &diags;
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    if let Ok(mut d) = diags.lock() {
+                        d.push(Diagnostic {
+                            path: err_path(&err, root),
+                            line: 0,
+                            column: 0,
+                            level: DiagLevel::Warning,
+                            message: format!("cannot read: {err}"),
+                        });
+                    }
+                    return WalkState::Continue;
+                }
+            };
+            let Some(ft) = entry.file_type() else {
+                return WalkState::Continue;
+            };
+            if !ft.is_file() {
+                return WalkState::Continue;
+            }
+            let Ok(rel) = entry.path().strip_prefix(root) else {
+                return WalkState::Continue;
+            };
+            let rel = rel_string(rel);
+            let Some(kind) = classify(&rel) else {
+                return WalkState::Continue;
+            };
+            if exclude.is_match(&rel) {
+                return WalkState::Continue;
+            }
+            if let Ok(mut f) = found.lock() {
+                f.push(Candidate {
+                    rel,
+                    abs: entry.path().to_path_buf(),
+                    kind,
+                });
+            }
+            WalkState::Continue
+        })
+    });
+    let mut found = found.into_inner().unwrap_or_default();
+    found.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let mut diags = diags.into_inner().unwrap_or_default();
+    diags.sort_by(|a, b| a.path.cmp(&b.path));
+    (found, diags)
+}
+
+fn err_path(err: &ignore::Error, root: &Path) -> String {
+    fn find(err: &ignore::Error) -> Option<&Path> {
+        match err {
+            ignore::Error::WithPath { path, .. } => Some(path),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => find(err),
+            _ => None,
+        }
+    }
+    find(err)
+        .map(|p| rel_string(p.strip_prefix(root).unwrap_or(p)))
+        .unwrap_or_else(|| ".".into())
+}
+
+/// A relative path as a `/`-separated string.
+pub fn rel_string(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Why a file could not be read as text.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Larger than [`MAX_FILE_SIZE`].
+    #[error("file is larger than 10 MiB ({0} bytes); skipped")]
+    TooLarge(u64),
+    /// Not UTF-8.
+    #[error("not valid UTF-8 (invalid byte at offset {0}); skipped")]
+    NotUtf8(usize),
+    /// I/O.
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    /// A symlink (never followed).
+    #[error("is a symbolic link; not followed")]
+    Symlink,
+}
+
+impl ReadError {
+    /// 1-based line and column of the error, when it has a position.
+    pub fn position(&self, bytes: &[u8]) -> (usize, usize) {
+        match self {
+            ReadError::NotUtf8(off) => {
+                let before = bytes.get(..*off).unwrap_or(bytes);
+                let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+                let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+                (line, col)
+            }
+            _ => (0, 0),
+        }
+    }
+}
+
+/// Read a file as UTF-8 text with the size guard. Returns the raw bytes on a UTF-8 error so
+/// the caller can report a position.
+pub fn read_text(path: &Path) -> Result<String, (ReadError, Vec<u8>)> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| (ReadError::Io(e), Vec::new()))?;
+    if meta.file_type().is_symlink() {
+        return Err((ReadError::Symlink, Vec::new()));
+    }
+    if meta.len() > MAX_FILE_SIZE {
+        return Err((ReadError::TooLarge(meta.len()), Vec::new()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| (ReadError::Io(e), Vec::new()))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err((ReadError::TooLarge(bytes.len() as u64), Vec::new()));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let off = e.utf8_error().valid_up_to();
+        (ReadError::NotUtf8(off), e.into_bytes())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_by_name() {
+        assert_eq!(classify(".gitlab-ci.yml"), Some(Kind::GitlabCi));
+        assert_eq!(classify("ci/build.gitlab-ci.yml"), Some(Kind::GitlabCi));
+        assert_eq!(classify(".github/workflows/ci.yaml"), Some(Kind::GithubWorkflow));
+        assert_eq!(classify("x/action.yml"), Some(Kind::GithubAction));
+        assert_eq!(classify("Jenkinsfile"), Some(Kind::Jenkinsfile));
+        assert_eq!(classify("ci/Jenkinsfile.docker"), Some(Kind::Jenkinsfile));
+        assert_eq!(classify("ci/build.Jenkinsfile"), Some(Kind::Jenkinsfile));
+        assert_eq!(classify("jobs/seed.groovy"), Some(Kind::Groovy));
+        assert_eq!(classify("docker-compose.ci.yml"), Some(Kind::Compose));
+        assert_eq!(classify("compose.yaml"), Some(Kind::Compose));
+        assert_eq!(classify("deploy/pod.yaml"), Some(Kind::Yaml));
+        assert_eq!(classify("gitlab-runner/config.toml"), Some(Kind::Toml));
+        assert_eq!(classify("Cargo.toml"), None);
+        assert_eq!(classify("etc/docker/daemon.json"), Some(Kind::DaemonJson));
+        assert_eq!(classify("package.json"), None);
+        assert_eq!(classify("scripts/run.sh"), Some(Kind::Shell));
+        assert_eq!(classify("Makefile"), Some(Kind::Makefile));
+        assert_eq!(classify(".drone.yml"), Some(Kind::OtherCi));
+        assert_eq!(classify("src/main.rs"), None);
+    }
+}

@@ -1,0 +1,17 @@
+//! Output formats of a scan: text with source snippets, JSON v1, SARIF 2.1.0. (Migration
+//! reports build on these.)
+
+pub mod json;
+pub mod sarif;
+pub mod text;
+
+/// Output format of `depriv scan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable with snippets.
+    Text,
+    /// JSON, version 1.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+}

@@ -1,0 +1,128 @@
+//! Text output in the style of cargo and ruff: one block per finding with the source snippet,
+//! the offending span underlined, and a help line; then diagnostics and a summary.
+
+use std::fmt::Write as _;
+
+use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
+
+use crate::finding::{DiagLevel, Finding, Severity};
+use crate::scan::ScanResult;
+use crate::source::SourceFile;
+
+fn level(sev: Severity) -> Level<'static> {
+    match sev {
+        Severity::Critical | Severity::High => Level::ERROR,
+        Severity::Medium | Severity::Low => Level::WARNING,
+        Severity::Info => Level::INFO,
+    }
+    .with_name(sev.as_str())
+}
+
+/// Render the text report.
+pub fn render(r: &ScanResult, color: bool, show_suppressed: bool) -> String {
+    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+    let mut out = String::new();
+    let mut files: std::collections::HashMap<&str, SourceFile> = std::collections::HashMap::new();
+    for f in r.findings.iter().filter(|f| show_suppressed || !f.suppressed) {
+        let Some(text) = r.sources.get(&f.path) else {
+            let _ = writeln!(out, "{}:{}:{}: {}[{}] {}", f.path, f.line, f.column, f.severity, f.rule, f.message);
+            continue;
+        };
+        let sf = files
+            .entry(f.path.as_str())
+            .or_insert_with(|| SourceFile::new(f.path.clone(), text.clone()));
+        out.push_str(&render_one(&renderer, sf, f));
+        out.push_str("\n\n");
+    }
+    for d in &r.diagnostics {
+        let lvl = match d.level {
+            DiagLevel::Error => "error",
+            DiagLevel::Warning => "warning",
+            DiagLevel::Note => "note",
+        };
+        if d.line > 0 {
+            let _ = writeln!(out, "{lvl}: {} ({}:{}:{})", d.message, d.path, d.line, d.column);
+        } else {
+            let _ = writeln!(out, "{lvl}: {} ({})", d.message, d.path);
+        }
+    }
+    out.push_str(&summary(r));
+    out
+}
+
+fn render_one(renderer: &Renderer, sf: &SourceFile, f: &Finding) -> String {
+    // Show the finding's lines plus one line of context either side.
+    let first = f.line.saturating_sub(1).max(1);
+    let last = (f.end_line + 1).min(sf.lines.line_count());
+    let start = sf.lines.line_range(&sf.text, first - 1).start;
+    let end = sf.lines.line_range(&sf.text, last.saturating_sub(1)).end.max(start);
+    let source = sf.text.get(start..end).unwrap_or("");
+    let mut span = f.span.start.saturating_sub(start)..f.span.end.saturating_sub(start);
+    if span.end > source.len() {
+        span.end = source.len();
+    }
+    if span.start > span.end {
+        span.start = span.end;
+    }
+    let mut help = String::new();
+    if let Some(p) = &f.pipeline {
+        let _ = write!(help, "pipeline `{p}`");
+        if !f.docker_usage.is_empty() {
+            let u: Vec<&str> = f.docker_usage.iter().map(|u| u.as_str()).collect();
+            let _ = write!(help, " uses Docker for {}", u.join(", "));
+        }
+        help.push_str("; ");
+    }
+    if let Some(t) = f.recommended {
+        let _ = write!(help, "recommended target: {t}; ");
+    }
+    let _ = write!(help, "see `depriv explain {}`", f.rule);
+    let mut group = level(f.severity)
+        .primary_title(f.message.as_str())
+        .id(f.rule)
+        .element(
+            Snippet::source(source)
+                .line_start(first)
+                .path(f.path.as_str())
+                .annotation(AnnotationKind::Primary.span(span).label(f.rule)),
+        )
+        .element(Level::HELP.message(help));
+    if f.suppressed {
+        group = group.element(Level::NOTE.message(format!(
+            "suppressed: {}",
+            f.suppression.as_deref().unwrap_or("")
+        )));
+    }
+    if f.pipelines.len() > 1 {
+        group = group.element(Level::NOTE.message(format!("affects {}", f.pipelines.join(", "))));
+    }
+    renderer.render(&[group])
+}
+
+/// The closing summary line.
+pub fn summary(r: &ScanResult) -> String {
+    let active: Vec<&Finding> = r.findings.iter().filter(|f| !f.suppressed).collect();
+    let suppressed = r.findings.len() - active.len();
+    if active.is_empty() {
+        return format!(
+            "No insecure Docker patterns found in {} file{}{}.\n",
+            r.files_scanned,
+            if r.files_scanned == 1 { "" } else { "s" },
+            if suppressed > 0 { format!(" ({suppressed} suppressed)") } else { String::new() }
+        );
+    }
+    let mut by_sev = std::collections::BTreeMap::new();
+    for f in &active {
+        *by_sev.entry(std::cmp::Reverse(f.severity)).or_insert(0usize) += 1;
+    }
+    let parts: Vec<String> = by_sev.iter().map(|(s, n)| format!("{n} {}", s.0)).collect();
+    format!(
+        "Found {} finding{} ({}) in {} file{} scanned{}.\n",
+        active.len(),
+        if active.len() == 1 { "" } else { "s" },
+        parts.join(", "),
+        r.files_scanned,
+        if r.files_scanned == 1 { "" } else { "s" },
+        if suppressed > 0 { format!(", {suppressed} suppressed") } else { String::new() }
+    )
+}

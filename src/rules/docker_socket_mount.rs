@@ -1,0 +1,41 @@
+//! `docker-socket-mount`: the host's Docker socket reaches a job or container.
+
+use super::{Hit, Rule, facts_where, is_socket_path, volume_source};
+use crate::finding::Severity;
+use crate::model::{Pipeline, Signal};
+use crate::source::docker_cmd::FactKind;
+
+/// The rule.
+pub static RULE: Rule = Rule {
+    id: "docker-socket-mount",
+    severity: Severity::Critical,
+    summary: "the host's Docker socket is mounted into a job or container",
+    surfaces: super::ALL_SURFACES,
+    doc: include_str!("docs/docker-socket-mount.md"),
+    check,
+};
+
+const MSG: &str = "the host's Docker socket is mounted: whoever controls this job controls the Docker host (`:ro` protects nothing)";
+
+fn check(p: &Pipeline, out: &mut Vec<Hit>) {
+    for c in &p.containers {
+        for v in &c.volumes {
+            if is_socket_path(volume_source(&v.v)) {
+                out.push(Hit { loc: v.loc, message: MSG.into() });
+            }
+        }
+        for v in &c.host_paths {
+            if is_socket_path(&v.v) {
+                out.push(Hit { loc: v.loc, message: MSG.into() });
+            }
+        }
+    }
+    for f in facts_where(p, |k| matches!(k, FactKind::SocketMount)) {
+        out.push(Hit { loc: f.loc, message: MSG.into() });
+    }
+    for s in &p.signals {
+        if let Signal::SocketMount(loc) = s {
+            out.push(Hit { loc: *loc, message: MSG.into() });
+        }
+    }
+}

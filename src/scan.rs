@@ -1,0 +1,672 @@
+//! The scan pipeline: discover → read → parse → lower to pipelines → rules → findings, with
+//! suppressions and fingerprints. GitLab projects are lowered as units (root + includes);
+//! every other file is independent and scanned in parallel. Pure in-memory after reading,
+//! so tests can scan virtual files.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::discover::{self, Candidate, Kind, ReadError};
+use crate::finding::{self, DiagLevel, Diagnostic, Finding, Surface};
+use crate::model::{DockerUse, Hosting, Pipeline};
+use crate::plan;
+use crate::rules::{self, Hit};
+use crate::source::yaml::Yaml;
+use crate::source::{FileId, SourceFile, Span};
+use crate::surface::{self, gitlab};
+
+/// A pipeline as reported to users and planners.
+#[derive(Clone, Debug, Serialize)]
+pub struct PipelineSummary {
+    /// Name.
+    pub name: String,
+    /// Surface.
+    pub surface: Surface,
+    /// File that declares it.
+    pub path: String,
+    /// Line of the declaration.
+    pub line: usize,
+    /// Docker usage.
+    pub docker_usage: BTreeSet<DockerUse>,
+    /// Where it runs.
+    pub hosting: Hosting,
+    /// Recommended target.
+    pub recommended: &'static str,
+    /// A template rather than a runnable pipeline.
+    pub template: bool,
+    /// Local scripts it runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs_scripts: Vec<String>,
+}
+
+/// Everything a scan found.
+#[derive(Clone, Debug, Default)]
+pub struct ScanResult {
+    /// The root as the user gave it.
+    pub root: String,
+    /// Number of files read and analysed.
+    pub files_scanned: usize,
+    /// Findings sorted by (path, line, column, rule).
+    pub findings: Vec<Finding>,
+    /// Problems with the input.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Pipelines seen.
+    pub pipelines: Vec<PipelineSummary>,
+    /// Text of every file with a finding or diagnostic (for snippets).
+    pub sources: BTreeMap<String, Arc<str>>,
+}
+
+impl ScanResult {
+    /// Whether any diagnostic says a file could not be scanned.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.level == DiagLevel::Error)
+    }
+}
+
+/// Reads a root-relative path.
+pub trait Loader: Sync {
+    /// The file's text.
+    fn load(&self, rel: &str) -> Result<String, (ReadError, Vec<u8>)>;
+}
+
+/// Loads from a directory.
+pub struct DirLoader<'a> {
+    /// Root.
+    pub root: &'a Path,
+}
+
+impl Loader for DirLoader<'_> {
+    fn load(&self, rel: &str) -> Result<String, (ReadError, Vec<u8>)> {
+        discover::read_text(&self.root.join(rel))
+    }
+}
+
+/// Loads from memory (tests, corpus check).
+pub struct MemLoader(pub BTreeMap<String, String>);
+
+impl Loader for MemLoader {
+    fn load(&self, rel: &str) -> Result<String, (ReadError, Vec<u8>)> {
+        self.0.get(rel).cloned().ok_or_else(|| {
+            (
+                ReadError::Io(std::io::Error::new(std::io::ErrorKind::NotFound, "not found")),
+                Vec::new(),
+            )
+        })
+    }
+}
+
+/// Scan a directory.
+pub fn scan_dir(root: &Path, display_root: &str, config: &Config) -> ScanResult {
+    let (cands, diags) = discover::walk(root, &config.exclude_set());
+    let mut r = scan_candidates(display_root, &cands, &DirLoader { root }, config);
+    r.diagnostics.extend(diags);
+    sort_diags(&mut r.diagnostics);
+    r
+}
+
+/// Scan in-memory files (path → text), kinds taken from names.
+pub fn scan_memory(files: BTreeMap<String, String>, config: &Config) -> ScanResult {
+    let cands: Vec<Candidate> = files
+        .keys()
+        .filter_map(|p| {
+            Some(Candidate {
+                rel: p.clone(),
+                abs: p.into(),
+                kind: discover::classify(p)?,
+            })
+        })
+        .collect();
+    scan_candidates(".", &cands, &MemLoader(files), config)
+}
+
+/// Scan one in-memory file as a given surface (the corpus check, where names are flattened).
+pub fn scan_as(path: &str, text: &str, surface: Surface, config: &Config) -> ScanResult {
+    let kind = match surface {
+        Surface::GitlabCi => Kind::GitlabCi,
+        Surface::GithubActions => match discover::classify(path) {
+            Some(Kind::GithubAction) => Kind::GithubAction,
+            _ => Kind::GithubWorkflow,
+        },
+        Surface::Jenkins => Kind::Jenkinsfile,
+        Surface::Compose => Kind::Compose,
+        Surface::Kubernetes => Kind::Yaml,
+        Surface::RunnerToml => Kind::Toml,
+        Surface::DaemonJson => Kind::DaemonJson,
+        Surface::Shell => match discover::classify(path) {
+            Some(Kind::Makefile) => Kind::Makefile,
+            _ => Kind::Shell,
+        },
+        Surface::Other => Kind::OtherCi,
+    };
+    let mut files = BTreeMap::new();
+    files.insert(path.to_string(), text.to_string());
+    let cands = vec![Candidate {
+        rel: path.to_string(),
+        abs: path.into(),
+        kind,
+    }];
+    scan_candidates(".", &cands, &MemLoader(files), config)
+}
+
+struct UnitOut {
+    findings: Vec<Finding>,
+    diagnostics: Vec<Diagnostic>,
+    pipelines: Vec<PipelineSummary>,
+    sources: Vec<(String, Arc<str>)>,
+    scanned: usize,
+}
+
+impl UnitOut {
+    fn empty() -> UnitOut {
+        UnitOut {
+            findings: Vec::new(),
+            diagnostics: Vec::new(),
+            pipelines: Vec::new(),
+            sources: Vec::new(),
+            scanned: 0,
+        }
+    }
+}
+
+fn read_diag(rel: &str, err: &ReadError, bytes: &[u8]) -> Diagnostic {
+    let (line, column) = err.position(bytes);
+    Diagnostic {
+        path: rel.to_string(),
+        line,
+        column,
+        level: DiagLevel::Error,
+        message: err.to_string(),
+    }
+}
+
+fn yaml_diag(sf: &SourceFile, e: &crate::source::yaml::YamlError, level: DiagLevel) -> Diagnostic {
+    surface::diag_at(sf, e.offset, level, format!("invalid YAML: {}", e.message))
+}
+
+/// Scan discovered candidates.
+pub fn scan_candidates(display_root: &str, cands: &[Candidate], loader: &dyn Loader, config: &Config) -> ScanResult {
+    let env = &config.environment;
+    let yaml_paths: Vec<String> = cands
+        .iter()
+        .filter(|c| matches!(c.kind, Kind::GitlabCi | Kind::Yaml | Kind::Compose | Kind::OtherCi))
+        .map(|c| c.rel.clone())
+        .collect();
+    // GitLab projects first: they decide which generic YAML files are GitLab includes.
+    let gl_roots: Vec<&Candidate> = cands.iter().filter(|c| c.kind == Kind::GitlabCi).collect();
+    let (gl_units, included) = gitlab_units(&gl_roots, &yaml_paths, loader);
+    let mut outs: Vec<UnitOut> = gl_units
+        .into_par_iter()
+        .map(|files| scan_gitlab_unit(files, env))
+        .collect();
+    let others: Vec<&Candidate> = cands
+        .iter()
+        .filter(|c| c.kind != Kind::GitlabCi && !included.contains(&c.rel))
+        .collect();
+    let mut rest: Vec<UnitOut> = others
+        .par_iter()
+        .map(|c| match loader.load(&c.rel) {
+            Ok(text) => scan_file(c, text, env),
+            Err((e, bytes)) => {
+                let mut u = UnitOut::empty();
+                u.diagnostics.push(read_diag(&c.rel, &e, &bytes));
+                u
+            }
+        })
+        .collect();
+    outs.append(&mut rest);
+    assemble(display_root, outs, config)
+}
+
+/// Group GitLab files into projects: each root plus its transitive local includes.
+fn gitlab_units(
+    roots: &[&Candidate],
+    yaml_paths: &[String],
+    loader: &dyn Loader,
+) -> (Vec<Vec<GlLoaded>>, BTreeSet<String>) {
+    let mut cache: HashMap<String, Option<Arc<GlLoaded>>> = HashMap::new();
+    let load = |rel: &str, cache: &mut HashMap<String, Option<Arc<GlLoaded>>>| -> Option<Arc<GlLoaded>> {
+        if let Some(c) = cache.get(rel) {
+            return c.clone();
+        }
+        let loaded = match loader.load(rel) {
+            Ok(text) => {
+                let sf = SourceFile::new(rel, text);
+                let parsed = Yaml::parse(&sf.text);
+                Some(Arc::new(GlLoaded {
+                    sf,
+                    parsed,
+                    cycles: Vec::new(),
+                }))
+            }
+            Err((e, bytes)) => Some(Arc::new(GlLoaded {
+                sf: SourceFile::new(rel, ""),
+                parsed: Err(crate::source::yaml::YamlError {
+                    message: read_diag(rel, &e, &bytes).message,
+                    offset: 0,
+                }),
+                cycles: Vec::new(),
+            })),
+        };
+        cache.insert(rel.to_string(), loaded.clone());
+        loaded
+    };
+    // Include graph.
+    let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut included: BTreeSet<String> = BTreeSet::new();
+    let mut queue: Vec<String> = roots.iter().map(|c| c.rel.clone()).collect();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    while let Some(rel) = queue.pop() {
+        if !seen.insert(rel.clone()) || seen.len() > 10_000 {
+            continue;
+        }
+        let Some(f) = load(&rel, &mut cache) else {
+            continue;
+        };
+        let Ok(y) = &f.parsed else {
+            continue;
+        };
+        let (locals, _) = gitlab::includes(y, 0);
+        let mut targets = Vec::new();
+        for (pat, _) in locals {
+            for m in gitlab::match_includes(&pat, yaml_paths) {
+                if m != rel {
+                    included.insert(m.clone());
+                }
+                targets.push(m.clone());
+                queue.push(m);
+            }
+        }
+        edges.insert(rel, targets);
+    }
+    let mut units = Vec::new();
+    let mut root_list: Vec<&str> = roots
+        .iter()
+        .map(|c| c.rel.as_str())
+        .filter(|r| !included.contains(*r))
+        .collect();
+    // Files only reachable through a cycle still get scanned once.
+    let covered: BTreeSet<String> = {
+        let mut cov = BTreeSet::new();
+        for r in &root_list {
+            reach(r, &edges, &mut cov);
+        }
+        cov
+    };
+    for c in roots {
+        if !covered.contains(&c.rel) && !root_list.contains(&c.rel.as_str()) {
+            root_list.push(c.rel.as_str());
+        }
+    }
+    for r in root_list {
+        let mut order = Vec::new();
+        let mut visiting = BTreeSet::new();
+        let mut cycles = Vec::new();
+        include_order(r, &edges, &mut order, &mut visiting, &mut cycles, 0);
+        let mut unit: Vec<GlLoaded> = Vec::new();
+        for rel in &order {
+            if let Some(Some(f)) = cache.get(rel) {
+                unit.push(GlLoaded {
+                    sf: f.sf.clone(),
+                    parsed: f.parsed.clone(),
+                    cycles: Vec::new(),
+                });
+            }
+        }
+        if let Some(first) = unit.first_mut() {
+            first.cycles = cycles;
+        }
+        units.push(unit);
+    }
+    (units, included)
+}
+
+fn reach(r: &str, edges: &BTreeMap<String, Vec<String>>, cov: &mut BTreeSet<String>) {
+    let mut stack = vec![r.to_string()];
+    while let Some(n) = stack.pop() {
+        if cov.insert(n.clone())
+            && let Some(ts) = edges.get(&n)
+        {
+            stack.extend(ts.iter().cloned());
+        }
+    }
+}
+
+/// Depth-first include order with the root first; cycles recorded.
+fn include_order(
+    node: &str,
+    edges: &BTreeMap<String, Vec<String>>,
+    order: &mut Vec<String>,
+    visiting: &mut BTreeSet<String>,
+    cycles: &mut Vec<(String, String)>,
+    depth: usize,
+) {
+    if depth > 100 || order.iter().any(|o| o == node) {
+        return;
+    }
+    order.push(node.to_string());
+    visiting.insert(node.to_string());
+    for t in edges.get(node).into_iter().flatten() {
+        if visiting.contains(t) {
+            cycles.push((node.to_string(), t.clone()));
+            continue;
+        }
+        include_order(t, edges, order, visiting, cycles, depth + 1);
+    }
+    visiting.remove(node);
+}
+
+/// One GitLab file loaded for a unit.
+struct GlLoaded {
+    sf: SourceFile,
+    parsed: Result<Yaml, crate::source::yaml::YamlError>,
+    /// Include edges that close a cycle (set on the root only).
+    cycles: Vec<(String, String)>,
+}
+
+fn scan_gitlab_unit(files: Vec<GlLoaded>, env: &crate::config::Environment) -> UnitOut {
+    let mut out = UnitOut::empty();
+    if let Some(root) = files.first() {
+        for (from, to) in &root.cycles {
+            out.diagnostics.push(Diagnostic {
+                path: from.clone(),
+                line: 0,
+                column: 0,
+                level: DiagLevel::Warning,
+                message: format!("include cycle: `{from}` includes `{to}`, which is already being included; not followed again"),
+            });
+        }
+    }
+    let mut gl_files = Vec::new();
+    let mut sfs: Vec<SourceFile> = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        sfs.push(f.sf.clone());
+        match &f.parsed {
+            Ok(y) => gl_files.push(gitlab::GlFile { y, id: i as FileId }),
+            Err(e) => out.diagnostics.push(yaml_diag(&f.sf, e, DiagLevel::Error)),
+        }
+    }
+    out.scanned = files.len();
+    let lowered = gitlab::lower(&gl_files);
+    for (fid, off, level, msg) in lowered.diagnostics {
+        if let Some(sf) = sfs.get(fid as usize) {
+            out.diagnostics.push(surface::diag_at(sf, off, level, msg));
+        }
+    }
+    for f in &gl_files {
+        let (_, notes) = gitlab::includes(f.y, f.id);
+        for (loc, msg) in notes {
+            if let Some(sf) = sfs.get(loc.file as usize) {
+                out.diagnostics.push(surface::diag_at(sf, loc.span.start, DiagLevel::Note, msg));
+            }
+        }
+    }
+    finish(&sfs, lowered.pipelines, env, &mut out);
+    out
+}
+
+/// Whether a generic YAML text looks like a Kubernetes manifest or Helm values we read.
+fn looks_like_kube(text: &str) -> bool {
+    (text.contains("apiVersion") && text.contains("kind"))
+        || text.contains("containerMode")
+        || (text.contains("runners:") && (text.contains("config:") || text.contains("privileged")))
+        || text.contains("gitlabUrl")
+}
+
+fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> UnitOut {
+    let mut out = UnitOut::empty();
+    let sf = SourceFile::new(c.rel.clone(), text);
+    let pipelines: Vec<Pipeline> = match c.kind {
+        Kind::GithubWorkflow | Kind::GithubAction | Kind::Compose | Kind::OtherCi | Kind::Yaml => {
+            if c.kind == Kind::Yaml && !looks_like_kube(&sf.text) {
+                return out;
+            }
+            if c.kind == Kind::Yaml && sf.text.contains("{{") {
+                match Yaml::parse(&sf.text) {
+                    Ok(_) => {}
+                    Err(_) => {
+                        out.diagnostics.push(surface::diag_at(
+                            &sf,
+                            sf.text.find("{{").unwrap_or(0),
+                            DiagLevel::Note,
+                            "Helm template skipped: `{{ … }}` does not parse as YAML",
+                        ));
+                        out.sources.push((sf.path.clone(), sf.text.clone()));
+                        return out;
+                    }
+                }
+            }
+            let y = match Yaml::parse(&sf.text) {
+                Ok(y) => y,
+                Err(e) => {
+                    let level = if c.kind == Kind::Yaml { DiagLevel::Warning } else { DiagLevel::Error };
+                    out.diagnostics.push(yaml_diag(&sf, &e, level));
+                    out.sources.push((sf.path.clone(), sf.text.clone()));
+                    out.scanned = 1;
+                    return out;
+                }
+            };
+            match c.kind {
+                Kind::GithubWorkflow => surface::github::lower_workflow(&y, 0),
+                Kind::GithubAction => surface::github::lower_action(&y, 0),
+                Kind::Compose => surface::compose::lower(&y, 0),
+                Kind::OtherCi => surface::other::lower(&y, 0, &c.rel),
+                _ => surface::kube::lower(&y, 0, &sf, &mut out.diagnostics),
+            }
+        }
+        Kind::Jenkinsfile | Kind::Groovy => surface::jenkins::lower(&sf, 0, &mut out.diagnostics),
+        Kind::Toml => {
+            if !sf.text.contains("[runners") && !sf.text.contains("[[runners") {
+                return out;
+            }
+            surface::runner::lower(&sf, 0, &mut out.diagnostics)
+        }
+        Kind::DaemonJson => surface::daemon::lower(&sf, 0, &mut out.diagnostics),
+        Kind::Shell => surface::shell::lower(&sf, 0, false),
+        Kind::Makefile => surface::shell::lower(&sf, 0, true),
+        Kind::GitlabCi => Vec::new(),
+    };
+    out.scanned = 1;
+    finish(std::slice::from_ref(&sf), pipelines, env, &mut out);
+    out
+}
+
+/// Run the rules over a unit's pipelines and turn hits into findings (one per rule and
+/// location, naming every pipeline it affects).
+fn finish(files: &[SourceFile], pipelines: Vec<Pipeline>, env: &crate::config::Environment, out: &mut UnitOut) {
+    struct Acc {
+        rule: &'static rules::Rule,
+        hit: Hit,
+        pipelines: Vec<usize>,
+    }
+    let mut acc: BTreeMap<(&'static str, FileId, Span), Acc> = BTreeMap::new();
+    for (pi, p) in pipelines.iter().enumerate() {
+        for rule in rules::REGISTRY {
+            let mut hits = Vec::new();
+            (rule.check)(p, &mut hits);
+            for h in hits {
+                let key = (rule.id, h.loc.file, h.loc.span);
+                acc.entry(key)
+                    .or_insert_with(|| Acc {
+                        rule,
+                        hit: h.clone(),
+                        pipelines: Vec::new(),
+                    })
+                    .pipelines
+                    .push(pi);
+            }
+        }
+    }
+    let recs: Vec<plan::Target> = pipelines
+        .iter()
+        .map(|p| plan::recommend(&p.usage, p.hosting, env))
+        .collect();
+    let mut with_findings: BTreeSet<FileId> = BTreeSet::new();
+    for a in acc.into_values() {
+        let Some(sf) = files.get(a.hit.loc.file as usize) else {
+            continue;
+        };
+        // Primary pipeline: the first runnable one, else the first template.
+        let primary = a
+            .pipelines
+            .iter()
+            .copied()
+            .find(|&i| !pipelines[i].template)
+            .or_else(|| a.pipelines.iter().copied().find(|&i| pipelines[i].name != "(global)"))
+            .or_else(|| a.pipelines.first().copied());
+        let Some(pi) = primary else {
+            continue;
+        };
+        let p = &pipelines[pi];
+        let start = sf.line_col(a.hit.loc.span.start);
+        let end = sf.line_col(a.hit.loc.span.end.max(a.hit.loc.span.start));
+        let mut names: Vec<String> = a
+            .pipelines
+            .iter()
+            .map(|&i| pipelines[i].name.clone())
+            .filter(|n| n != "(global)")
+            .collect();
+        names.dedup();
+        let mut usage = BTreeSet::new();
+        for &i in &a.pipelines {
+            if !pipelines[i].template || a.pipelines.len() == 1 {
+                usage.extend(pipelines[i].usage.iter().copied());
+            }
+        }
+        let rec = if a.pipelines.iter().all(|&i| pipelines[i].template) {
+            recs[pi]
+        } else {
+            plan::recommend(&usage, p.hosting, env)
+        };
+        with_findings.insert(a.hit.loc.file);
+        out.findings.push(Finding {
+            rule: a.rule.id,
+            severity: a.rule.severity,
+            path: sf.path.clone(),
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+            surface: p.surface,
+            pipeline: if p.name == "(global)" { None } else { Some(p.name.clone()) },
+            pipelines: if names.len() > 1 { names } else { Vec::new() },
+            message: a.hit.message,
+            docker_usage: usage,
+            recommended: Some(rec.as_str()),
+            fingerprint: String::new(),
+            suppressed: false,
+            suppression: None,
+            span: a.hit.loc.span,
+        });
+    }
+    for (i, p) in pipelines.iter().enumerate() {
+        if p.name == "(global)" {
+            continue;
+        }
+        let Some(sf) = files.get(p.file as usize) else {
+            continue;
+        };
+        out.pipelines.push(PipelineSummary {
+            name: p.name.clone(),
+            surface: p.surface,
+            path: sf.path.clone(),
+            line: sf.line_col(p.decl.span.start).line,
+            docker_usage: p.usage.clone(),
+            hosting: p.hosting,
+            recommended: recs[i].as_str(),
+            template: p.template,
+            runs_scripts: p.runs_scripts.clone(),
+        });
+    }
+    for f in with_findings {
+        if let Some(sf) = files.get(f as usize) {
+            out.sources.push((sf.path.clone(), sf.text.clone()));
+        }
+    }
+    for d in &out.diagnostics {
+        if let Some(sf) = files.iter().find(|s| s.path == d.path) {
+            out.sources.push((sf.path.clone(), sf.text.clone()));
+        }
+    }
+}
+
+fn sort_diags(d: &mut [Diagnostic]) {
+    d.sort_by(|a, b| (&a.path, a.line, a.column, &a.message).cmp(&(&b.path, b.line, b.column, &b.message)));
+}
+
+fn assemble(display_root: &str, outs: Vec<UnitOut>, config: &Config) -> ScanResult {
+    let mut r = ScanResult {
+        root: display_root.to_string(),
+        ..ScanResult::default()
+    };
+    let mut seen: BTreeSet<(&'static str, String, Span)> = BTreeSet::new();
+    for o in outs {
+        r.files_scanned += o.scanned;
+        for f in o.findings {
+            // The same file in two GitLab projects: report once.
+            if seen.insert((f.rule, f.path.clone(), f.span)) {
+                r.findings.push(f);
+            }
+        }
+        r.diagnostics.extend(o.diagnostics);
+        r.pipelines.extend(o.pipelines);
+        for (p, t) in o.sources {
+            r.sources.insert(p, t);
+        }
+    }
+    link_scripts(&mut r);
+    r.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    r.pipelines.sort_by(|a, b| (&a.path, a.line, &a.name).cmp(&(&b.path, b.line, &b.name)));
+    r.pipelines.dedup_by(|a, b| a.path == b.path && a.name == b.name);
+    crate::suppress::apply(&mut r, config);
+    fingerprints(&mut r);
+    sort_diags(&mut r.diagnostics);
+    r.diagnostics.dedup_by(|a, b| a.path == b.path && a.line == b.line && a.message == b.message);
+    r
+}
+
+/// Findings in a shell script that a CI pipeline runs name that pipeline.
+fn link_scripts(r: &mut ScanResult) {
+    let mut by_script: BTreeMap<&str, Vec<&PipelineSummary>> = BTreeMap::new();
+    for p in &r.pipelines {
+        for s in &p.runs_scripts {
+            by_script.entry(s.as_str()).or_default().push(p);
+        }
+    }
+    for f in &mut r.findings {
+        if f.surface != Surface::Shell {
+            continue;
+        }
+        if let Some(ps) = by_script.get(f.path.as_str()) {
+            let names: Vec<String> = ps.iter().map(|p| format!("{}:{}", p.path, p.name)).collect();
+            if let Some(first) = ps.first() {
+                f.docker_usage.extend(first.docker_usage.iter().copied());
+            }
+            f.pipelines = names;
+        }
+    }
+}
+
+fn fingerprints(r: &mut ScanResult) {
+    let mut counts: HashMap<(String, String, String, String), usize> = HashMap::new();
+    let mut files: HashMap<String, SourceFile> = HashMap::new();
+    for f in &mut r.findings {
+        let line = match r.sources.get(&f.path) {
+            Some(t) => files
+                .entry(f.path.clone())
+                .or_insert_with(|| SourceFile::new(f.path.clone(), t.clone()))
+                .line_text(f.line)
+                .to_string(),
+            None => String::new(),
+        };
+        let pipeline = f.pipeline.clone().unwrap_or_default();
+        let key = (f.rule.to_string(), f.path.clone(), pipeline.clone(), line.trim().to_string());
+        let n = counts.entry(key).or_insert(0);
+        f.fingerprint = finding::fingerprint(f.rule, &f.path, &pipeline, &line, *n);
+        *n += 1;
+    }
+}

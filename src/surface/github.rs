@@ -1,0 +1,235 @@
+//! GitHub Actions: workflows (`jobs.<id>`: `runs-on`, `container`, `services`, `steps[].run`,
+//! `steps[].uses`/`with`, `env` at every level, matrix option strings) and composite/Docker
+//! actions (`action.yml`). Every job is a pipeline.
+
+use std::collections::BTreeSet;
+
+use super::yamlx::Doc;
+use crate::finding::Surface;
+use crate::model::{Container, DockerUse, Hosting, LocFact, Pipeline, Role, Val};
+use crate::source::FileId;
+use crate::source::yaml::{NodeId, Yaml};
+
+const HOSTED_PREFIXES: &[&str] = &["ubuntu-", "windows-", "macos-"];
+
+fn hosting(d: &Doc<'_>, runs_on: Option<NodeId>) -> Hosting {
+    let Some(r) = runs_on else {
+        return Hosting::Unknown;
+    };
+    let mut labels: Vec<String> = d.str_list(r).into_iter().map(|v| v.v).collect();
+    if d.is_map(r) {
+        if d.get(r, "group").is_some() {
+            return Hosting::SelfHosted;
+        }
+        if let Some(l) = d.get(r, "labels") {
+            labels = d.str_list(l).into_iter().map(|v| v.v).collect();
+        }
+    }
+    if labels.is_empty() || labels.iter().any(|l| l.contains("${{")) {
+        return Hosting::Unknown;
+    }
+    if labels.iter().any(|l| l == "self-hosted") {
+        return Hosting::SelfHosted;
+    }
+    if labels
+        .iter()
+        .all(|l| HOSTED_PREFIXES.iter().any(|p| l.starts_with(p)))
+    {
+        Hosting::GithubHosted
+    } else {
+        Hosting::SelfHosted
+    }
+}
+
+fn container_of(d: &Doc<'_>, node: NodeId, role: Role, name: Option<String>) -> Container {
+    let mut c = Container::new(role);
+    c.name = name;
+    if d.is_map(node) {
+        c.image = d.sget(node, "image");
+        if let Some(v) = d.get(node, "volumes") {
+            c.volumes = d.str_list(v);
+        }
+        if let Some(v) = d.get(node, "env") {
+            c.env = d.env(v);
+        }
+        if let Some(v) = d.get(node, "ports") {
+            c.ports = d.str_list(v);
+        }
+        for key in ["entrypoint", "command"] {
+            if let Some(v) = d.sget(node, key) {
+                for w in v.v.split_whitespace() {
+                    c.command.push(Val::new(w.to_string(), v.loc));
+                }
+            }
+        }
+        if let Some(o) = d.get(node, "options") {
+            let image = c.image.as_ref().map(|i| i.v.clone());
+            c.facts = d.run_args(o, image.as_deref());
+        }
+    } else {
+        c.image = d.sval(node);
+    }
+    c
+}
+
+/// Option strings anywhere below `node` (matrix entries, action inputs) named `options` or
+/// `*-options`, analysed as `docker run` options.
+fn nested_options(d: &Doc<'_>, node: NodeId, out: &mut Vec<LocFact>) {
+    let mut stack = vec![(node, 0usize)];
+    let mut seen = 0usize;
+    while let Some((n, depth)) = stack.pop() {
+        seen += 1;
+        if depth > 12 || seen > 50_000 {
+            break;
+        }
+        if d.is_map(n) {
+            for (k, _, v) in d.entries(n) {
+                let lk = k.to_ascii_lowercase();
+                if (lk == "options" || lk.ends_with("-options") || lk.ends_with("_options"))
+                    && d.y.str(d.y.resolve(v)).is_some()
+                {
+                    out.extend(d.run_args(v, None));
+                } else {
+                    stack.push((v, depth + 1));
+                }
+            }
+        } else if let Some(items) = d.y.seq(d.y.resolve(n)) {
+            for i in items {
+                stack.push((*i, depth + 1));
+            }
+        }
+    }
+}
+
+fn steps(d: &Doc<'_>, steps: NodeId, p: &mut Pipeline) {
+    for step in d.items(steps) {
+        if !d.is_map(step) {
+            continue;
+        }
+        if let Some(run) = d.get(step, "run") {
+            d.script(run, &mut p.script_facts, &mut p.usage);
+            if let Some(s) = d.y.str(d.y.resolve(run)) {
+                collect_local_scripts(s, &mut p.runs_scripts);
+            }
+        }
+        if let Some(env) = d.get(step, "env") {
+            p.env.extend(d.env(env));
+        }
+        let uses = d.sget(step, "uses").map(|v| v.v).unwrap_or_default();
+        let with = d.get(step, "with");
+        classify_action(d, &uses, with, &mut p.usage);
+        if let Some(w) = with {
+            if let Some(run) = d.get(w, "run") {
+                d.script(run, &mut p.script_facts, &mut p.usage);
+            }
+            nested_options(d, w, &mut p.script_facts);
+        }
+    }
+}
+
+fn classify_action(d: &Doc<'_>, uses: &str, with: Option<NodeId>, usage: &mut BTreeSet<DockerUse>) {
+    let name = uses.split('@').next().unwrap_or("").to_ascii_lowercase();
+    let input = |k: &str| with.and_then(|w| d.sget(w, k)).map(|v| v.v);
+    match name.as_str() {
+        "docker/build-push-action" => {
+            usage.insert(DockerUse::Build);
+            if input("push").is_some_and(|v| v.trim() != "false") {
+                usage.insert(DockerUse::Push);
+            }
+            if input("platforms").is_some_and(|v| v.contains(',')) {
+                usage.insert(DockerUse::MultiArch);
+            }
+        }
+        "docker/login-action" => {
+            usage.insert(DockerUse::Login);
+        }
+        "docker/setup-qemu-action" => {
+            usage.insert(DockerUse::MultiArch);
+        }
+        "docker/bake-action" => {
+            usage.insert(DockerUse::Build);
+        }
+        _ if name.starts_with("docker://") => {
+            usage.insert(DockerUse::Run);
+        }
+        _ => {}
+    }
+}
+
+/// Local scripts a shell snippet runs (`./ci/build.sh`, `bash scripts/x.sh`).
+pub fn collect_local_scripts(script: &str, out: &mut Vec<String>) {
+    for word in script.split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|') {
+        let w = word.trim_matches(|c| c == '"' || c == '\'');
+        if w.ends_with(".sh") && !w.contains("://") && !w.contains('$') {
+            let w = w.trim_start_matches("./");
+            if !w.is_empty() && !out.iter().any(|x| x == w) {
+                out.push(w.to_string());
+            }
+        }
+    }
+}
+
+/// Lower a workflow file.
+pub fn lower_workflow(y: &Yaml, file: FileId) -> Vec<Pipeline> {
+    let d = Doc { y, file };
+    let mut out = Vec::new();
+    for &root in y.documents() {
+        let wf_env = d.get(root, "env").map(|e| d.env(e)).unwrap_or_default();
+        let Some(jobs) = d.get(root, "jobs") else {
+            continue;
+        };
+        for (name, key, job) in d.entries(jobs) {
+            if !d.is_map(job) {
+                continue;
+            }
+            let mut p = Pipeline::new(name.clone(), Surface::GithubActions, d.loc(key));
+            p.hosting = hosting(&d, d.get(job, "runs-on"));
+            p.env.extend(wf_env.iter().cloned());
+            if let Some(e) = d.get(job, "env") {
+                p.env.extend(d.env(e));
+            }
+            if let Some(c) = d.get(job, "container") {
+                p.containers.push(container_of(&d, c, Role::JobImage, None));
+            }
+            if let Some(svcs) = d.get(job, "services") {
+                for (sname, _, s) in d.entries(svcs) {
+                    let c = container_of(&d, s, Role::Service, Some(sname));
+                    p.usage.insert(DockerUse::Run);
+                    p.containers.push(c);
+                }
+            }
+            if let Some(strategy) = d.get(job, "strategy") {
+                nested_options(&d, strategy, &mut p.script_facts);
+            }
+            if let Some(s) = d.get(job, "steps") {
+                steps(&d, s, &mut p);
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Lower an `action.yml` (composite steps, Docker action args).
+pub fn lower_action(y: &Yaml, file: FileId) -> Vec<Pipeline> {
+    let d = Doc { y, file };
+    let mut out = Vec::new();
+    for &root in y.documents() {
+        let Some(runs) = d.get(root, "runs") else {
+            continue;
+        };
+        let name = d
+            .sget(root, "name")
+            .map(|v| v.v)
+            .unwrap_or_else(|| "action".into());
+        let mut p = Pipeline::new(name, Surface::GithubActions, d.loc(runs));
+        if let Some(s) = d.get(runs, "steps") {
+            steps(&d, s, &mut p);
+        }
+        if let Some(e) = d.get(runs, "env") {
+            p.env.extend(d.env(e));
+        }
+        out.push(p);
+    }
+    out
+}
