@@ -19,7 +19,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid.
-    #[error("{path}:{line}:{column}: {message}")]
+    #[error("invalid configuration: {message} ({path}:{line}:{column})")]
     Parse {
         /// Path.
         path: String,

@@ -63,7 +63,10 @@ pub fn classify(rel: &str) -> Option<Kind> {
     let ext = ext_of(&lower);
     let is_yaml = ext == "yml" || ext == "yaml";
     if is_yaml {
-        if lower == ".gitlab-ci.yml" || lower.ends_with(".gitlab-ci.yml") || lower.ends_with(".gitlab-ci.yaml") {
+        if lower == ".gitlab-ci.yml"
+            || lower.ends_with(".gitlab-ci.yml")
+            || lower.ends_with(".gitlab-ci.yaml")
+        {
             return Some(Kind::GitlabCi);
         }
         if rel.contains(".github/workflows/") {
@@ -72,12 +75,22 @@ pub fn classify(rel: &str) -> Option<Kind> {
         if lower == "action.yml" || lower == "action.yaml" {
             return Some(Kind::GithubAction);
         }
-        if lower.starts_with("docker-compose") || lower.starts_with("compose.") || lower.starts_with("compose-") || lower.starts_with("compose_") {
+        if lower.starts_with("docker-compose")
+            || lower.starts_with("compose.")
+            || lower.starts_with("compose-")
+            || lower.starts_with("compose_")
+        {
             return Some(Kind::Compose);
         }
         if matches!(
             lower.as_str(),
-            ".drone.yml" | ".drone.yaml" | ".woodpecker.yml" | ".woodpecker.yaml" | "azure-pipelines.yml" | "azure-pipelines.yaml" | "bitbucket-pipelines.yml"
+            ".drone.yml"
+                | ".drone.yaml"
+                | ".woodpecker.yml"
+                | ".woodpecker.yaml"
+                | "azure-pipelines.yml"
+                | "azure-pipelines.yaml"
+                | "bitbucket-pipelines.yml"
         ) || rel.contains(".woodpecker/")
             || rel.ends_with(".circleci/config.yml")
             || rel.contains(".buildkite/")
@@ -86,7 +99,11 @@ pub fn classify(rel: &str) -> Option<Kind> {
         }
         return Some(Kind::Yaml);
     }
-    if name == "Jenkinsfile" || lower.ends_with(".jenkinsfile") || name.starts_with("Jenkinsfile.") || lower == "jenkinsfile" {
+    if name == "Jenkinsfile"
+        || lower.ends_with(".jenkinsfile")
+        || name.starts_with("Jenkinsfile.")
+        || lower == "jenkinsfile"
+    {
         return Some(Kind::Jenkinsfile);
     }
     match ext {
@@ -95,7 +112,8 @@ pub fn classify(rel: &str) -> Option<Kind> {
         "mk" => return Some(Kind::Makefile),
         "toml" => {
             return match lower.as_str() {
-                "cargo.toml" | "pyproject.toml" | "rustfmt.toml" | "clippy.toml" | "netlify.toml" | ".depriv.toml" => None,
+                "cargo.toml" | "pyproject.toml" | "rustfmt.toml" | "clippy.toml"
+                | "netlify.toml" | ".depriv.toml" => None,
                 _ => Some(Kind::Toml),
             };
         }
@@ -181,7 +199,9 @@ fn err_path(err: &ignore::Error, root: &Path) -> String {
     fn find(err: &ignore::Error) -> Option<&Path> {
         match err {
             ignore::Error::WithPath { path, .. } => Some(path),
-            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => find(err),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                find(err)
+            }
             _ => None,
         }
     }
@@ -258,7 +278,10 @@ mod tests {
     fn classifies_by_name() {
         assert_eq!(classify(".gitlab-ci.yml"), Some(Kind::GitlabCi));
         assert_eq!(classify("ci/build.gitlab-ci.yml"), Some(Kind::GitlabCi));
-        assert_eq!(classify(".github/workflows/ci.yaml"), Some(Kind::GithubWorkflow));
+        assert_eq!(
+            classify(".github/workflows/ci.yaml"),
+            Some(Kind::GithubWorkflow)
+        );
         assert_eq!(classify("x/action.yml"), Some(Kind::GithubAction));
         assert_eq!(classify("Jenkinsfile"), Some(Kind::Jenkinsfile));
         assert_eq!(classify("ci/Jenkinsfile.docker"), Some(Kind::Jenkinsfile));

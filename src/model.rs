@@ -13,9 +13,7 @@ use crate::source::docker_cmd::{self, Fact};
 use crate::source::{FileId, Loc};
 
 /// What a pipeline uses Docker for.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DockerUse {
     /// `docker build`, `buildx build`.
@@ -167,11 +165,10 @@ impl Container {
                     || l.starts_with("plugins/docker")
                     || l.contains("plugins/buildx")
             }
-        })
-            || self
-                .command
-                .first()
-                .is_some_and(|c| c.v == "dockerd" || c.v.ends_with("/dockerd"))
+        }) || self
+            .command
+            .first()
+            .is_some_and(|c| c.v == "dockerd" || c.v.ends_with("/dockerd"))
     }
 }
 

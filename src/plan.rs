@@ -9,7 +9,19 @@ use crate::config::{Environment, RunnerHosts};
 use crate::model::{DockerUse, Hosting};
 
 /// A migration target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     /// Sysbox runtime: unprivileged system containers that run Docker.
@@ -72,7 +84,13 @@ mod tests {
             runner_hosts: RunnerHosts::Managed,
             ..Environment::default()
         };
-        assert_eq!(recommend(&run, Hosting::Unknown, &managed), Target::Rootless);
-        assert_eq!(recommend(&BTreeSet::new(), Hosting::Unknown, &env), Target::Sysbox);
+        assert_eq!(
+            recommend(&run, Hosting::Unknown, &managed),
+            Target::Rootless
+        );
+        assert_eq!(
+            recommend(&BTreeSet::new(), Hosting::Unknown, &env),
+            Target::Sysbox
+        );
     }
 }

@@ -93,7 +93,10 @@ impl Loader for MemLoader {
     fn load(&self, rel: &str) -> Result<String, (ReadError, Vec<u8>)> {
         self.0.get(rel).cloned().ok_or_else(|| {
             (
-                ReadError::Io(std::io::Error::new(std::io::ErrorKind::NotFound, "not found")),
+                ReadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not found",
+                )),
                 Vec::new(),
             )
         })
@@ -189,11 +192,21 @@ fn yaml_diag(sf: &SourceFile, e: &crate::source::yaml::YamlError, level: DiagLev
 }
 
 /// Scan discovered candidates.
-pub fn scan_candidates(display_root: &str, cands: &[Candidate], loader: &dyn Loader, config: &Config) -> ScanResult {
+pub fn scan_candidates(
+    display_root: &str,
+    cands: &[Candidate],
+    loader: &dyn Loader,
+    config: &Config,
+) -> ScanResult {
     let env = &config.environment;
     let yaml_paths: Vec<String> = cands
         .iter()
-        .filter(|c| matches!(c.kind, Kind::GitlabCi | Kind::Yaml | Kind::Compose | Kind::OtherCi))
+        .filter(|c| {
+            matches!(
+                c.kind,
+                Kind::GitlabCi | Kind::Yaml | Kind::Compose | Kind::OtherCi
+            )
+        })
         .map(|c| c.rel.clone())
         .collect();
     // GitLab projects first: they decide which generic YAML files are GitLab includes.
@@ -229,32 +242,33 @@ fn gitlab_units(
     loader: &dyn Loader,
 ) -> (Vec<Vec<GlLoaded>>, BTreeSet<String>) {
     let mut cache: HashMap<String, Option<Arc<GlLoaded>>> = HashMap::new();
-    let load = |rel: &str, cache: &mut HashMap<String, Option<Arc<GlLoaded>>>| -> Option<Arc<GlLoaded>> {
-        if let Some(c) = cache.get(rel) {
-            return c.clone();
-        }
-        let loaded = match loader.load(rel) {
-            Ok(text) => {
-                let sf = SourceFile::new(rel, text);
-                let parsed = Yaml::parse(&sf.text);
-                Some(Arc::new(GlLoaded {
-                    sf,
-                    parsed,
-                    cycles: Vec::new(),
-                }))
+    let load =
+        |rel: &str, cache: &mut HashMap<String, Option<Arc<GlLoaded>>>| -> Option<Arc<GlLoaded>> {
+            if let Some(c) = cache.get(rel) {
+                return c.clone();
             }
-            Err((e, bytes)) => Some(Arc::new(GlLoaded {
-                sf: SourceFile::new(rel, ""),
-                parsed: Err(crate::source::yaml::YamlError {
-                    message: read_diag(rel, &e, &bytes).message,
-                    offset: 0,
-                }),
-                cycles: Vec::new(),
-            })),
+            let loaded = match loader.load(rel) {
+                Ok(text) => {
+                    let sf = SourceFile::new(rel, text);
+                    let parsed = Yaml::parse(&sf.text);
+                    Some(Arc::new(GlLoaded {
+                        sf,
+                        parsed,
+                        cycles: Vec::new(),
+                    }))
+                }
+                Err((e, bytes)) => Some(Arc::new(GlLoaded {
+                    sf: SourceFile::new(rel, ""),
+                    parsed: Err(crate::source::yaml::YamlError {
+                        message: read_diag(rel, &e, &bytes).message,
+                        offset: 0,
+                    }),
+                    cycles: Vec::new(),
+                })),
+            };
+            cache.insert(rel.to_string(), loaded.clone());
+            loaded
         };
-        cache.insert(rel.to_string(), loaded.clone());
-        loaded
-    };
     // Include graph.
     let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut included: BTreeSet<String> = BTreeSet::new();
@@ -401,7 +415,8 @@ fn scan_gitlab_unit(files: Vec<GlLoaded>, env: &crate::config::Environment) -> U
         let (_, notes) = gitlab::includes(f.y, f.id);
         for (loc, msg) in notes {
             if let Some(sf) = sfs.get(loc.file as usize) {
-                out.diagnostics.push(surface::diag_at(sf, loc.span.start, DiagLevel::Note, msg));
+                out.diagnostics
+                    .push(surface::diag_at(sf, loc.span.start, DiagLevel::Note, msg));
             }
         }
     }
@@ -443,7 +458,11 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
             let y = match Yaml::parse(&sf.text) {
                 Ok(y) => y,
                 Err(e) => {
-                    let level = if c.kind == Kind::Yaml { DiagLevel::Warning } else { DiagLevel::Error };
+                    let level = if c.kind == Kind::Yaml {
+                        DiagLevel::Warning
+                    } else {
+                        DiagLevel::Error
+                    };
                     out.diagnostics.push(yaml_diag(&sf, &e, level));
                     out.sources.push((sf.path.clone(), sf.text.clone()));
                     out.scanned = 1;
@@ -477,7 +496,12 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
 
 /// Run the rules over a unit's pipelines and turn hits into findings (one per rule and
 /// location, naming every pipeline it affects).
-fn finish(files: &[SourceFile], pipelines: Vec<Pipeline>, env: &crate::config::Environment, out: &mut UnitOut) {
+fn finish(
+    files: &[SourceFile],
+    pipelines: Vec<Pipeline>,
+    env: &crate::config::Environment,
+    out: &mut UnitOut,
+) {
     struct Acc {
         rule: &'static rules::Rule,
         hit: Hit,
@@ -516,7 +540,12 @@ fn finish(files: &[SourceFile], pipelines: Vec<Pipeline>, env: &crate::config::E
             .iter()
             .copied()
             .find(|&i| !pipelines[i].template)
-            .or_else(|| a.pipelines.iter().copied().find(|&i| pipelines[i].name != "(global)"))
+            .or_else(|| {
+                a.pipelines
+                    .iter()
+                    .copied()
+                    .find(|&i| pipelines[i].name != "(global)")
+            })
             .or_else(|| a.pipelines.first().copied());
         let Some(pi) = primary else {
             continue;
@@ -552,7 +581,11 @@ fn finish(files: &[SourceFile], pipelines: Vec<Pipeline>, env: &crate::config::E
             end_line: end.line,
             end_column: end.column,
             surface: p.surface,
-            pipeline: if p.name == "(global)" { None } else { Some(p.name.clone()) },
+            pipeline: if p.name == "(global)" {
+                None
+            } else {
+                Some(p.name.clone())
+            },
             pipelines: if names.len() > 1 { names } else { Vec::new() },
             message: a.hit.message,
             docker_usage: usage,
@@ -595,7 +628,9 @@ fn finish(files: &[SourceFile], pipelines: Vec<Pipeline>, env: &crate::config::E
 }
 
 fn sort_diags(d: &mut [Diagnostic]) {
-    d.sort_by(|a, b| (&a.path, a.line, a.column, &a.message).cmp(&(&b.path, b.line, b.column, &b.message)));
+    d.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.message).cmp(&(&b.path, b.line, b.column, &b.message))
+    });
 }
 
 fn assemble(display_root: &str, outs: Vec<UnitOut>, config: &Config) -> ScanResult {
@@ -620,12 +655,15 @@ fn assemble(display_root: &str, outs: Vec<UnitOut>, config: &Config) -> ScanResu
     }
     link_scripts(&mut r);
     r.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    r.pipelines.sort_by(|a, b| (&a.path, a.line, &a.name).cmp(&(&b.path, b.line, &b.name)));
-    r.pipelines.dedup_by(|a, b| a.path == b.path && a.name == b.name);
+    r.pipelines
+        .sort_by(|a, b| (&a.path, a.line, &a.name).cmp(&(&b.path, b.line, &b.name)));
+    r.pipelines
+        .dedup_by(|a, b| a.path == b.path && a.name == b.name);
     crate::suppress::apply(&mut r, config);
     fingerprints(&mut r);
     sort_diags(&mut r.diagnostics);
-    r.diagnostics.dedup_by(|a, b| a.path == b.path && a.line == b.line && a.message == b.message);
+    r.diagnostics
+        .dedup_by(|a, b| a.path == b.path && a.line == b.line && a.message == b.message);
     r
 }
 
@@ -642,7 +680,10 @@ fn link_scripts(r: &mut ScanResult) {
             continue;
         }
         if let Some(ps) = by_script.get(f.path.as_str()) {
-            let names: Vec<String> = ps.iter().map(|p| format!("{}:{}", p.path, p.name)).collect();
+            let names: Vec<String> = ps
+                .iter()
+                .map(|p| format!("{}:{}", p.path, p.name))
+                .collect();
             if let Some(first) = ps.first() {
                 f.docker_usage.extend(first.docker_usage.iter().copied());
             }
@@ -664,7 +705,12 @@ fn fingerprints(r: &mut ScanResult) {
             None => String::new(),
         };
         let pipeline = f.pipeline.clone().unwrap_or_default();
-        let key = (f.rule.to_string(), f.path.clone(), pipeline.clone(), line.trim().to_string());
+        let key = (
+            f.rule.to_string(),
+            f.path.clone(),
+            pipeline.clone(),
+            line.trim().to_string(),
+        );
         let n = counts.entry(key).or_insert(0);
         f.fingerprint = finding::fingerprint(f.rule, &f.path, &pipeline, &line, *n);
         *n += 1;

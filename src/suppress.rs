@@ -22,7 +22,9 @@ pub struct Directive {
 
 /// Parse the directive in a line, if any.
 pub fn parse_directive(line: &str) -> Option<Directive> {
-    let idx = line.find("depriv: ignore[").or_else(|| line.find("depriv:ignore["))?;
+    let idx = line
+        .find("depriv: ignore[")
+        .or_else(|| line.find("depriv:ignore["))?;
     // Must be inside a comment: `#` or `//` before it on the line.
     let before = &line[..idx];
     if !before.contains('#') && !before.contains("//") && !before.contains("/*") {
@@ -111,7 +113,9 @@ mod tests {
 
     #[test]
     fn parses_directives() {
-        let d = parse_directive("  - docker:dind # depriv: ignore[privileged-dind] legacy runner, tracked in #12");
+        let d = parse_directive(
+            "  - docker:dind # depriv: ignore[privileged-dind] legacy runner, tracked in #12",
+        );
         assert_eq!(
             d,
             Some(Directive {
@@ -121,8 +125,14 @@ mod tests {
             })
         );
         let d = parse_directive("// depriv: ignore[a, b]").map(|d| (d.rules, d.reason));
-        assert_eq!(d, Some((vec!["a".to_string(), "b".to_string()], String::new())));
-        assert_eq!(parse_directive("echo depriv: ignore[a] not a comment"), None);
+        assert_eq!(
+            d,
+            Some((vec!["a".to_string(), "b".to_string()], String::new()))
+        );
+        assert_eq!(
+            parse_directive("echo depriv: ignore[a] not a comment"),
+            None
+        );
         assert_eq!(parse_directive("image: docker"), None);
     }
 }

@@ -74,19 +74,27 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<u8> {
         Format::Sarif => report::sarif::render(&result),
     };
     match &args.output {
-        Some(file) => std::fs::write(file, &text).with_context(|| format!("cannot write {}", file.display()))?,
+        Some(file) => std::fs::write(file, &text)
+            .with_context(|| format!("cannot write {}", file.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes()).ok();
         }
     }
     if args.output.is_some() || args.format != Format::Text {
-        for d in result.diagnostics.iter().filter(|d| d.level == depriv::finding::DiagLevel::Error) {
+        for d in result
+            .diagnostics
+            .iter()
+            .filter(|d| d.level == depriv::finding::DiagLevel::Error)
+        {
             eprintln!("error: {} ({}:{}:{})", d.message, d.path, d.line, d.column);
         }
     }
     let failing = args.fail_on.threshold().is_some_and(|t| {
-        result.findings.iter().any(|f| !f.suppressed && f.severity >= t)
+        result
+            .findings
+            .iter()
+            .any(|f| !f.suppressed && f.severity >= t)
     });
     if result.has_errors() {
         return Ok(2);
@@ -100,15 +108,27 @@ pub fn summary(path: &Path, color: bool) -> anyhow::Result<u8> {
     let mut by_pipeline: std::collections::BTreeMap<(String, String), usize> = Default::default();
     for f in result.findings.iter().filter(|f| !f.suppressed) {
         *by_pipeline
-            .entry((f.path.clone(), f.pipeline.clone().unwrap_or_else(|| "-".into())))
+            .entry((
+                f.path.clone(),
+                f.pipeline.clone().unwrap_or_else(|| "-".into()),
+            ))
             .or_default() += 1;
     }
     let _ = color;
     print!("{}", report::text::summary(&result));
     for ((p, name), n) in &by_pipeline {
-        println!("  {p}: {name} ({n} finding{})", if *n == 1 { "" } else { "s" });
+        println!(
+            "  {p}: {name} ({n} finding{})",
+            if *n == 1 { "" } else { "s" }
+        );
     }
     let shown = path.display();
-    println!("\nNext:\n  depriv scan {shown}                 details with source snippets\n  depriv scan {shown} --format sarif   for code scanning");
-    Ok(if result.findings.iter().any(|f| !f.suppressed) { 1 } else { 0 })
+    println!(
+        "\nNext:\n  depriv scan {shown}                 details with source snippets\n  depriv scan {shown} --format sarif   for code scanning"
+    );
+    Ok(if result.findings.iter().any(|f| !f.suppressed) {
+        1
+    } else {
+        0
+    })
 }

@@ -25,7 +25,8 @@ pub fn render(r: &ScanResult) -> String {
         diagnostics: &r.diagnostics,
         pipelines: &r.pipelines,
     };
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }

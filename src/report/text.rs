@@ -20,12 +20,24 @@ fn level(sev: Severity) -> Level<'static> {
 
 /// Render the text report.
 pub fn render(r: &ScanResult, color: bool, show_suppressed: bool) -> String {
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     let mut out = String::new();
     let mut files: std::collections::HashMap<&str, SourceFile> = std::collections::HashMap::new();
-    for f in r.findings.iter().filter(|f| show_suppressed || !f.suppressed) {
+    for f in r
+        .findings
+        .iter()
+        .filter(|f| show_suppressed || !f.suppressed)
+    {
         let Some(text) = r.sources.get(&f.path) else {
-            let _ = writeln!(out, "{}:{}:{}: {}[{}] {}", f.path, f.line, f.column, f.severity, f.rule, f.message);
+            let _ = writeln!(
+                out,
+                "{}:{}:{}: {}[{}] {}",
+                f.path, f.line, f.column, f.severity, f.rule, f.message
+            );
             continue;
         };
         let sf = files
@@ -41,7 +53,11 @@ pub fn render(r: &ScanResult, color: bool, show_suppressed: bool) -> String {
             DiagLevel::Note => "note",
         };
         if d.line > 0 {
-            let _ = writeln!(out, "{lvl}: {} ({}:{}:{})", d.message, d.path, d.line, d.column);
+            let _ = writeln!(
+                out,
+                "{lvl}: {} ({}:{}:{})",
+                d.message, d.path, d.line, d.column
+            );
         } else {
             let _ = writeln!(out, "{lvl}: {} ({})", d.message, d.path);
         }
@@ -55,7 +71,11 @@ fn render_one(renderer: &Renderer, sf: &SourceFile, f: &Finding) -> String {
     let first = f.line.saturating_sub(1).max(1);
     let last = (f.end_line + 1).min(sf.lines.line_count());
     let start = sf.lines.line_range(&sf.text, first - 1).start;
-    let end = sf.lines.line_range(&sf.text, last.saturating_sub(1)).end.max(start);
+    let end = sf
+        .lines
+        .line_range(&sf.text, last.saturating_sub(1))
+        .end
+        .max(start);
     let source = sf.text.get(start..end).unwrap_or("");
     let mut span = f.span.start.saturating_sub(start)..f.span.end.saturating_sub(start);
     if span.end > source.len() {
@@ -108,12 +128,18 @@ pub fn summary(r: &ScanResult) -> String {
             "No insecure Docker patterns found in {} file{}{}.\n",
             r.files_scanned,
             if r.files_scanned == 1 { "" } else { "s" },
-            if suppressed > 0 { format!(" ({suppressed} suppressed)") } else { String::new() }
+            if suppressed > 0 {
+                format!(" ({suppressed} suppressed)")
+            } else {
+                String::new()
+            }
         );
     }
     let mut by_sev = std::collections::BTreeMap::new();
     for f in &active {
-        *by_sev.entry(std::cmp::Reverse(f.severity)).or_insert(0usize) += 1;
+        *by_sev
+            .entry(std::cmp::Reverse(f.severity))
+            .or_insert(0usize) += 1;
     }
     let parts: Vec<String> = by_sev.iter().map(|(s, n)| format!("{n} {}", s.0)).collect();
     format!(
@@ -123,6 +149,10 @@ pub fn summary(r: &ScanResult) -> String {
         parts.join(", "),
         r.files_scanned,
         if r.files_scanned == 1 { "" } else { "s" },
-        if suppressed > 0 { format!(", {suppressed} suppressed") } else { String::new() }
+        if suppressed > 0 {
+            format!(", {suppressed} suppressed")
+        } else {
+            String::new()
+        }
     )
 }

@@ -20,7 +20,10 @@ const MSG: &str = "DOCKER_TLS_CERTDIR is empty: the dind daemon listens on plain
 fn check(p: &Pipeline, out: &mut Vec<Hit>) {
     for (name, v) in all_env(p) {
         if name == "DOCKER_TLS_CERTDIR" && v.v.trim().is_empty() {
-            out.push(Hit { loc: v.loc, message: MSG.into() });
+            out.push(Hit {
+                loc: v.loc,
+                message: MSG.into(),
+            });
         } else if v.v.split_whitespace().any(|w| w == "--tls=false") {
             // e.g. DOCKER_DAEMON_OPTIONS handed to the dind entrypoint
             out.push(Hit {
@@ -38,11 +41,17 @@ fn check(p: &Pipeline, out: &mut Vec<Hit>) {
         }
     }
     for f in facts_where(p, |k| matches!(k, FactKind::TlsDisabled)) {
-        out.push(Hit { loc: f.loc, message: MSG.into() });
+        out.push(Hit {
+            loc: f.loc,
+            message: MSG.into(),
+        });
     }
     for s in &p.signals {
         if let Signal::TlsDisabled(loc) = s {
-            out.push(Hit { loc: *loc, message: MSG.into() });
+            out.push(Hit {
+                loc: *loc,
+                message: MSG.into(),
+            });
         }
     }
 }

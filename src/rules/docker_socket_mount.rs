@@ -21,21 +21,33 @@ fn check(p: &Pipeline, out: &mut Vec<Hit>) {
     for c in &p.containers {
         for v in &c.volumes {
             if is_socket_path(volume_source(&v.v)) {
-                out.push(Hit { loc: v.loc, message: MSG.into() });
+                out.push(Hit {
+                    loc: v.loc,
+                    message: MSG.into(),
+                });
             }
         }
         for v in &c.host_paths {
             if is_socket_path(&v.v) {
-                out.push(Hit { loc: v.loc, message: MSG.into() });
+                out.push(Hit {
+                    loc: v.loc,
+                    message: MSG.into(),
+                });
             }
         }
     }
     for f in facts_where(p, |k| matches!(k, FactKind::SocketMount)) {
-        out.push(Hit { loc: f.loc, message: MSG.into() });
+        out.push(Hit {
+            loc: f.loc,
+            message: MSG.into(),
+        });
     }
     for s in &p.signals {
         if let Signal::SocketMount(loc) = s {
-            out.push(Hit { loc: *loc, message: MSG.into() });
+            out.push(Hit {
+                loc: *loc,
+                message: MSG.into(),
+            });
         }
     }
 }

@@ -121,7 +121,9 @@ pub fn is_plaintext_tcp(addr: &str) -> bool {
         return false;
     };
     let host_port = rest.split('/').next().unwrap_or("");
-    host_port.rsplit_once(':').is_some_and(|(_, port)| port == "2375")
+    host_port
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port == "2375")
 }
 
 /// Whether a published port entry exposes 2375.
@@ -175,7 +177,10 @@ mod tests {
         assert!(is_socket_path("unix:///var/run/docker.sock"));
         assert!(!is_socket_path("/var/run/postgresql"));
         assert!(!is_socket_path("/certs/client"));
-        assert_eq!(volume_source("/var/run/docker.sock:/var/run/docker.sock:ro"), "/var/run/docker.sock");
+        assert_eq!(
+            volume_source("/var/run/docker.sock:/var/run/docker.sock:ro"),
+            "/var/run/docker.sock"
+        );
         assert_eq!(volume_source(r"C:\data:/data"), r"C:\data");
     }
 

@@ -20,7 +20,10 @@ const MSG: &str = "the Docker daemon is reached over plaintext TCP (2375): anyth
 fn check(p: &Pipeline, out: &mut Vec<Hit>) {
     for (name, v) in all_env(p) {
         if name == "DOCKER_HOST" && is_plaintext_tcp(&v.v) {
-            out.push(Hit { loc: v.loc, message: MSG.into() });
+            out.push(Hit {
+                loc: v.loc,
+                message: MSG.into(),
+            });
         }
     }
     for c in &p.containers {
@@ -42,20 +45,31 @@ fn check(p: &Pipeline, out: &mut Vec<Hit>) {
                     w.strip_prefix("--host=")
                         .or_else(|| w.strip_prefix("-H="))
                         .or_else(|| w.strip_prefix("-H"))
-                        .is_some_and(|a| a.starts_with("tcp://") && a.trim_end_matches('/').ends_with(":2375"))
+                        .is_some_and(|a| {
+                            a.starts_with("tcp://") && a.trim_end_matches('/').ends_with(":2375")
+                        })
                         || (w.starts_with("tcp://") && is_plaintext_tcp(w))
                 }) {
-                    out.push(Hit { loc: w.loc, message: MSG.into() });
+                    out.push(Hit {
+                        loc: w.loc,
+                        message: MSG.into(),
+                    });
                 }
             }
         }
     }
     for f in facts_where(p, |k| matches!(k, FactKind::PlaintextDaemon)) {
-        out.push(Hit { loc: f.loc, message: MSG.into() });
+        out.push(Hit {
+            loc: f.loc,
+            message: MSG.into(),
+        });
     }
     for s in &p.signals {
         if let Signal::PlaintextDaemon(loc) = s {
-            out.push(Hit { loc: *loc, message: MSG.into() });
+            out.push(Hit {
+                loc: *loc,
+                message: MSG.into(),
+            });
         }
     }
 }

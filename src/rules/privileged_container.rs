@@ -46,7 +46,9 @@ fn check(p: &Pipeline, out: &mut Vec<Hit>) {
         if let Signal::PrivilegedContainer(loc) = s {
             out.push(Hit {
                 loc: *loc,
-                message: "a container runs privileged: it has every capability and all host devices".into(),
+                message:
+                    "a container runs privileged: it has every capability and all host devices"
+                        .into(),
             });
         }
     }

@@ -42,14 +42,18 @@ fn check(p: &Pipeline, out: &mut Vec<Hit>) {
     for f in facts_where(p, |k| matches!(k, FactKind::Privileged { daemon: true })) {
         out.push(Hit {
             loc: f.loc,
-            message: "a Docker daemon is started with --privileged: a build step can escape to the host".into(),
+            message:
+                "a Docker daemon is started with --privileged: a build step can escape to the host"
+                    .into(),
         });
     }
     for s in &p.signals {
         if let Signal::PrivilegedDind(loc) = s {
             out.push(Hit {
                 loc: *loc,
-                message: "a Docker-in-Docker daemon runs privileged: a build step can escape to the host".into(),
+                message:
+                    "a Docker-in-Docker daemon runs privileged: a build step can escape to the host"
+                        .into(),
             });
         }
     }

@@ -16,25 +16,37 @@ pub static RULE: Rule = Rule {
 };
 
 fn msg(what: &str) -> String {
-    format!("`{}` removes a kernel confinement layer from the container", what.trim())
+    format!(
+        "`{}` removes a kernel confinement layer from the container",
+        what.trim()
+    )
 }
 
 fn check(p: &Pipeline, out: &mut Vec<Hit>) {
     for c in &p.containers {
         for o in &c.security_opt {
             if is_unconfined_opt(&o.v) {
-                out.push(Hit { loc: o.loc, message: msg(&o.v) });
+                out.push(Hit {
+                    loc: o.loc,
+                    message: msg(&o.v),
+                });
             }
         }
     }
     for f in facts_where(p, |k| matches!(k, FactKind::Unconfined { .. })) {
         if let FactKind::Unconfined { what } = &f.fact.kind {
-            out.push(Hit { loc: f.loc, message: msg(what) });
+            out.push(Hit {
+                loc: f.loc,
+                message: msg(what),
+            });
         }
     }
     for s in &p.signals {
         if let Signal::Unconfined(v) = s {
-            out.push(Hit { loc: v.loc, message: msg(&v.v) });
+            out.push(Hit {
+                loc: v.loc,
+                message: msg(&v.v),
+            });
         }
     }
 }

@@ -192,18 +192,8 @@ pub fn analyze_run_args(src: &str, image: Option<&str>) -> Vec<Fact> {
 /// untagged `docker`, or an image whose name or tag has a `dind` component (`*/dind`,
 /// `*docker-dind*`, `*dind-rootless*`).
 pub fn is_daemon_image(image: &str) -> bool {
-    let img = image
-        .trim()
-        .trim_matches(|c| c == '"' || c == '\'')
-        .to_ascii_lowercase();
-    let img = img.split('@').next().unwrap_or("");
-    let (repo, tag) = match img.rfind(':') {
-        Some(p) if !img.get(p + 1..).unwrap_or("").contains('/') => {
-            (img.get(..p).unwrap_or(""), img.get(p + 1..))
-        }
-        _ => (img, None),
-    };
-    let name = repo.rsplit('/').next().unwrap_or("");
+    let (name, tag) = image_name_tag(image);
+    let (name, tag) = (name.as_str(), tag.as_deref());
     let has_token = |s: &str, tok: &str| {
         s.split(|c: char| !c.is_ascii_alphanumeric())
             .any(|t| t == tok)
@@ -224,6 +214,23 @@ pub fn is_daemon_image(image: &str) -> bool {
                     .any(|k| has_token(t, k)))
         }
     }
+}
+
+/// Lower-cased last path component of an image reference and its tag (digest dropped).
+fn image_name_tag(image: &str) -> (String, Option<String>) {
+    let img = image
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'')
+        .to_ascii_lowercase();
+    let img = img.split('@').next().unwrap_or("");
+    let (repo, tag) = match img.rfind(':') {
+        Some(p) if !img.get(p + 1..).unwrap_or("").contains('/') => {
+            (img.get(..p).unwrap_or(""), img.get(p + 1..))
+        }
+        _ => (img, None),
+    };
+    let name = repo.rsplit('/').next().unwrap_or("");
+    (name.to_string(), tag.map(str::to_string))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1093,7 +1100,9 @@ fn analyze_commands(cmds: &[Command]) -> ScriptAnalysis {
     if ctx.saw_register {
         a.facts.extend(ctx.runner_env);
     }
-    a.facts.sort_by_key(|f| f.span.start);
+    a.facts.sort_by(|x, y| {
+        (x.span.start, x.span.end, &x.kind).cmp(&(y.span.start, y.span.end, &y.kind))
+    });
     a.facts.dedup();
     a.usage.sort_by_key(|(u, s)| (s.start, *u));
     a.usage.dedup();
@@ -1188,33 +1197,34 @@ fn docker(args: &[Word], span: &Range<usize>, ctx: &mut Ctx) {
 }
 
 fn run(args: &[Word], span: &Range<usize>, ctx: &mut Ctx) {
-    ctx.usage(DockerUse::Run, span);
     let p = parse_opts(args, &RUN_SPEC, true);
     let image = p.positionals.first().map(|&i| text_at(args, i));
     let rest = args.get(p.rest..).unwrap_or(&[]);
     run_facts(&p.opts, image, rest, &mut ctx.a.facts);
+    if image.is_none() {
+        ctx.usage(DockerUse::Run, span);
+    }
     if let Some(img) = image {
-        let lower = img.to_ascii_lowercase();
-        let repo = lower.split([':', '@']).next().unwrap_or("");
-        if matches!(
-            repo.rsplit('/').next().unwrap_or(""),
-            "qemu-user-static" | "binfmt"
-        ) {
+        let (name, _) = image_name_tag(img);
+        if matches!(name.as_str(), "qemu-user-static" | "binfmt") {
+            // Registering emulators prepares a multi-arch build; it is not "running containers".
             ctx.usage(DockerUse::MultiArch, span);
+        } else {
+            ctx.usage(DockerUse::Run, span);
         }
-        if basename(repo).contains("gitlab-runner") && text_at(rest, 0) == "register" {
+        if name.contains("gitlab-runner") && text_at(rest, 0) == "register" {
             ctx.saw_register = true;
             register_facts(rest.get(1..).unwrap_or(&[]), &mut ctx.a.facts);
             for o in &p.opts {
-                if o.name == "--env" {
-                    if let Some(v) = &o.value {
-                        let w = Word {
-                            text: v.clone(),
-                            span: o.span.clone(),
-                            quoted: false,
-                        };
-                        ctx.assignment(&w);
-                    }
+                if o.name == "--env"
+                    && let Some(v) = &o.value
+                {
+                    let w = Word {
+                        text: v.clone(),
+                        span: o.span.clone(),
+                        quoted: false,
+                    };
+                    ctx.assignment(&w);
                 }
             }
         }
@@ -1760,7 +1770,11 @@ mod tests {
         );
         assert_eq!(
             uses("docker run --rm --privileged multiarch/qemu-user-static --reset -p yes"),
-            [DockerUse::MultiArch, DockerUse::Run]
+            [DockerUse::MultiArch]
+        );
+        assert!(
+            !analyze_script("docker run --privileged tonistiigi/binfmt --install all")
+                .runs_containers
         );
         assert_eq!(uses("docker exec c ls\ndocker start c"), [DockerUse::Run]);
         assert_eq!(
@@ -1792,6 +1806,15 @@ mod tests {
         assert!(analyze_script(src).facts.is_empty());
         let src = "docker run $DOCKER_ARGS --privileged img";
         assert_eq!(facts(src), [(PRIV, 1)]);
+    }
+
+    #[test]
+    fn runner_register_through_registry_mirror_image() {
+        assert_eq!(
+            facts("docker run --rm reg:5000/gitlab/gitlab-runner:v17 register --docker-privileged"),
+            [(FactKind::RunnerPrivileged, 1)]
+        );
+        assert!(facts("docker run --rm reg:5000/gitlab/gitlab-runner:v17 run").is_empty());
     }
 
     #[test]
@@ -1877,14 +1900,17 @@ mod tests {
             "docker push",
             "docker image",
         ] {
-            let _ = analyze_script(src);
-            let _ = analyze_makefile(src);
-            let _ = analyze_run_args(src, Some(src));
-            let _ = is_daemon_image(src);
+            let a = analyze_script(src);
+            let m = analyze_makefile(src);
+            let r = analyze_run_args(src, Some(src));
+            for f in a.facts.iter().chain(&m.facts).chain(&r) {
+                assert!(src.get(f.span.clone()).is_some(), "{src:?} {f:?}");
+            }
+            assert!(a.usage.iter().all(|(_, s)| s.end <= src.len()), "{src:?}");
         }
         let huge = "docker run --privileged -v /var/run/docker.sock:/s img\n".repeat(5_000);
         assert_eq!(analyze_script(&huge).facts.len(), 10_000);
         let deep = "docker run $(".repeat(3_000);
-        let _ = analyze_script(&deep);
+        assert!(analyze_script(&deep).facts.is_empty());
     }
 }

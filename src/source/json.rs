@@ -20,7 +20,9 @@ pub fn parse(src: &str) -> Result<Option<Value<'_>>, JsonError> {
     let opts = jsonc_parser::ParseOptions::default();
     let collect = jsonc_parser::CollectOptions::default();
     match jsonc_parser::parse_to_ast(text, &collect, &opts) {
-        Ok(r) => Ok(r.value.map(|v| if shift == 0 { v } else { shift_value(v, shift) })),
+        Ok(r) => Ok(r
+            .value
+            .map(|v| if shift == 0 { v } else { shift_value(v, shift) })),
         Err(e) => Err(JsonError {
             message: e.kind().to_string(),
             offset: e.range().start + shift,

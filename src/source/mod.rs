@@ -199,7 +199,7 @@ mod tests {
         assert_eq!(b.line_col(3), LineCol { line: 1, column: 1 });
         assert_eq!(b.line_col(8), LineCol { line: 1, column: 6 });
         assert_eq!(b.line_text(1), "key: v");
-        assert_eq!(b.line_col(11), LineCol { line: 2, column: 1 });
+        assert_eq!(b.line_col(10), LineCol { line: 2, column: 1 });
     }
 
     #[test]

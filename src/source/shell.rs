@@ -81,7 +81,10 @@ pub fn commands_in(src: &str, range: Range<usize>) -> Vec<Command> {
         }
         .run(&mut out, &mut jobs);
     }
+    // Stable: commands starting at the same offset keep their lexing order. A substitution can be
+    // reached twice (once from its word, once from a re-lexed `sh -c`/`eval` string).
     out.sort_by_key(|c| c.span.start);
+    out.dedup();
     out
 }
 
@@ -364,7 +367,7 @@ enum Mode {
 enum Redir {
     None,
     Target,
-    Heredoc { strip_tabs: bool },
+    Heredoc,
 }
 
 #[derive(Default)]
@@ -404,6 +407,8 @@ fn is_line_cont(bytes: &[u8], i: usize) -> usize {
 /// it and whether it was found.
 fn skip_nested(bytes: &[u8], mut i: usize, end: usize, first: Vec<Frame>) -> (usize, bool) {
     let mut stack = first;
+    // Number of DQuote frames on the stack (avoids scanning the stack).
+    let mut dq = stack.iter().filter(|f| **f == Frame::DQuote).count();
     while i < end {
         let Some(&top) = stack.last() else {
             return (i, true);
@@ -415,6 +420,7 @@ fn skip_nested(bytes: &[u8], mut i: usize, end: usize, first: Vec<Frame>) -> (us
                 b'\\' => i += 2,
                 b'"' => {
                     stack.pop();
+                    dq = dq.saturating_sub(1);
                     i += 1;
                 }
                 b'`' => {
@@ -442,7 +448,7 @@ fn skip_nested(bytes: &[u8], mut i: usize, end: usize, first: Vec<Frame>) -> (us
             Frame::Paren | Frame::Brace => match c {
                 b'\\' => i += 2,
                 b'\'' => {
-                    let in_dq = top == Frame::Brace && stack.contains(&Frame::DQuote);
+                    let in_dq = top == Frame::Brace && dq > 0;
                     if in_dq {
                         i += 1;
                     } else {
@@ -451,6 +457,7 @@ fn skip_nested(bytes: &[u8], mut i: usize, end: usize, first: Vec<Frame>) -> (us
                 }
                 b'"' => {
                     stack.push(Frame::DQuote);
+                    dq += 1;
                     i += 1;
                 }
                 b'`' => {
@@ -576,13 +583,14 @@ fn scan_word(text: &str, bytes: &[u8], start: usize, end: usize) -> LWord {
         match c {
             b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b')' => break,
             b'<' | b'>' => {
-                if i == start && next == Some(b'(') {
-                    if let Some((j, inner)) = scan_dollar_like(bytes, i, end) {
-                        push_raw(text, i..j, &mut out);
-                        substs.extend(inner);
-                        i = j;
-                        continue;
-                    }
+                if i == start
+                    && next == Some(b'(')
+                    && let Some((j, inner)) = scan_dollar_like(bytes, i, end)
+                {
+                    push_raw(text, i..j, &mut out);
+                    substs.extend(inner);
+                    i = j;
+                    continue;
                 }
                 break;
             }
@@ -720,7 +728,7 @@ impl Lexer<'_> {
         let mut cmd = CmdBuf::default();
         let mut mode = Mode::Normal;
         let mut redir = Redir::None;
-        let mut heredocs: Vec<(String, bool)> = Vec::new();
+        let mut heredocs: Vec<String> = Vec::new();
         let mut case_depth = 0usize;
         while i < end {
             let before = i;
@@ -809,19 +817,18 @@ impl Lexer<'_> {
                 }
                 b'<' | b'>' if n1 != Some(b'(') => {
                     // A file-descriptor number directly before the operator is not an argument.
-                    if let Some(last) = cmd.words.last() {
-                        if last.span.end == i
-                            && !last.quoted
-                            && !last.text.is_empty()
-                            && last.text.bytes().all(|b| b.is_ascii_digit())
-                        {
-                            cmd.words.pop();
-                        }
+                    if let Some(last) = cmd.words.last()
+                        && last.span.end == i
+                        && !last.quoted
+                        && !last.text.is_empty()
+                        && last.text.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        cmd.words.pop();
                     }
                     let (len, r) = match (c, n1, n2) {
                         (b'<', Some(b'<'), Some(b'<')) => (3, Redir::Target),
-                        (b'<', Some(b'<'), Some(b'-')) => (3, Redir::Heredoc { strip_tabs: true }),
-                        (b'<', Some(b'<'), _) => (2, Redir::Heredoc { strip_tabs: false }),
+                        (b'<', Some(b'<'), Some(b'-')) => (3, Redir::Heredoc),
+                        (b'<', Some(b'<'), _) => (2, Redir::Heredoc),
                         (_, Some(b'>' | b'&' | b'|'), _) => (2, Redir::Target),
                         _ => (1, Redir::Target),
                     };
@@ -859,8 +866,8 @@ impl Lexer<'_> {
         None
     }
 
-    fn skip_heredocs(&self, mut i: usize, end: usize, pending: &[(String, bool)]) -> usize {
-        for (delim, strip_tabs) in pending {
+    fn skip_heredocs(&self, mut i: usize, end: usize, pending: &[String]) -> usize {
+        for delim in pending {
             loop {
                 if i >= end {
                     return end;
@@ -869,11 +876,11 @@ impl Lexer<'_> {
                 let line_end = nl.unwrap_or(end);
                 let mut line = self.text.get(i..line_end).unwrap_or("");
                 line = line.strip_suffix('\r').unwrap_or(line);
-                if *strip_tabs {
-                    line = line.trim_start_matches('\t');
-                }
+                // Leading tabs (`<<-`) and also spaces are accepted because callers pass
+                // script text still indented inside YAML block scalars or Groovy strings.
+                line = line.trim_start_matches([' ', '\t']);
                 i = nl.map_or(end, |p| p + 1);
-                if line == delim {
+                if line.trim_end_matches([' ', '\t']) == delim {
                     break;
                 }
             }
@@ -887,7 +894,7 @@ impl Lexer<'_> {
         cmd: &mut CmdBuf,
         mode: &mut Mode,
         redir: &mut Redir,
-        heredocs: &mut Vec<(String, bool)>,
+        heredocs: &mut Vec<String>,
         case_depth: &mut usize,
     ) {
         match *redir {
@@ -898,9 +905,9 @@ impl Lexer<'_> {
                 }
                 return;
             }
-            Redir::Heredoc { strip_tabs } => {
+            Redir::Heredoc => {
                 *redir = Redir::None;
-                heredocs.push((w.text, strip_tabs));
+                heredocs.push(w.text);
                 if *mode == Mode::Normal {
                     cmd.touch(&w.span);
                 }
@@ -1174,14 +1181,11 @@ impl Lexer<'_> {
                     break;
                 }
                 "sh" | "bash" | "dash" | "zsh" | "ash" | "ksh" | "mksh" => {
-                    match shell_c_string(&words, idx) {
-                        Some(j) => {
-                            if let Some(s) = words.get(j) {
-                                self.queue_string(std::slice::from_ref(s), jobs);
-                            }
-                            replaced = true;
+                    if let Some(j) = shell_c_string(&words, idx) {
+                        if let Some(s) = words.get(j) {
+                            self.queue_string(std::slice::from_ref(s), jobs);
                         }
-                        None => {}
+                        replaced = true;
                     }
                     break;
                 }
@@ -1456,6 +1460,39 @@ mod tests {
     }
 
     #[test]
+    fn heredoc_terminator_indented_like_yaml_block() {
+        let src = "  if true; then\n    cat > f <<EOL\n  docker run --privileged x\n  EOL\n    docker ps\n  fi";
+        let got = all(src);
+        assert_eq!(got, vec![vec!["true"], vec!["cat"], vec!["docker", "ps"]]);
+    }
+
+    #[test]
+    fn pseudo_random_inputs_keep_spans_valid() {
+        let alphabet: Vec<char> = " \t\n\r\\'\"`$(){}[];&|<>#=-@ab é".chars().collect();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for round in 0..3_000 {
+            let len = (round % 97) + 1;
+            let mut s = String::new();
+            for _ in 0..len {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let idx = usize::try_from(seed >> 33).unwrap_or(0) % alphabet.len();
+                s.push(alphabet[idx]);
+            }
+            for c in commands(&s) {
+                assert!(s.get(c.span.clone()).is_some(), "{s:?} {:?}", c.span);
+                for w in c.words.iter().chain(&c.assignments) {
+                    assert!(s.get(w.span.clone()).is_some(), "{s:?} {:?}", w.span);
+                }
+            }
+            for w in split_words(&s) {
+                assert!(s.get(w.span.clone()).is_some(), "{s:?} {:?}", w.span);
+            }
+        }
+    }
+
+    #[test]
     fn redirections_are_not_argv() {
         let got = all("docker ps 2>&1 >/dev/null < in >> out &> all");
         assert_eq!(got, vec![vec!["docker", "ps"]]);
@@ -1515,6 +1552,16 @@ mod tests {
         assert_eq!(cmds.len(), 1);
         assert_eq!(argv(&cmds[0]), ["docker", "run", "a b", "--privileged"]);
         assert_eq!(cmds[0].words[3].span, 9..src.len());
+    }
+
+    #[test]
+    fn eval_of_substitution_is_not_duplicated() {
+        let cmds = commands("eval \"$(ssh-agent -s)\"");
+        let agents = cmds
+            .iter()
+            .filter(|c| argv(c) == ["ssh-agent", "-s"])
+            .count();
+        assert_eq!(agents, 1);
     }
 
     #[test]
@@ -1615,10 +1662,18 @@ mod tests {
             "x=$'",
         ];
         for c in cases {
-            let _ = commands(c);
-            let _ = split_words(c);
-            let _ = makefile_recipes(c);
-            let _ = makefile_variable_values(c);
+            for cmd in commands(c) {
+                assert!(c.get(cmd.span.clone()).is_some(), "{c:?} {cmd:?}");
+            }
+            for w in split_words(c) {
+                assert!(c.get(w.span.clone()).is_some(), "{c:?} {w:?}");
+            }
+            for r in makefile_recipes(c)
+                .into_iter()
+                .chain(makefile_variable_values(c))
+            {
+                assert!(c.get(r.clone()).is_some(), "{c:?} {r:?}");
+            }
         }
     }
 
@@ -1628,7 +1683,8 @@ mod tests {
         let cmds = commands(&deep);
         assert!(cmds.len() <= MAX_DEPTH + 2);
         let deep_sh = "sh -c \"".repeat(5_000);
-        let _ = commands(&deep_sh);
+        let cmds = commands(&deep_sh);
+        assert!(cmds.iter().all(|c| c.span.end <= deep_sh.len()));
         let huge = "docker run -v /a:/b img\n".repeat(20_000);
         assert_eq!(commands(&huge).len(), 20_000);
         let brackets = "( ".repeat(50_000) + "x" + &" )".repeat(50_000);

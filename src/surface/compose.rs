@@ -5,8 +5,8 @@
 use super::yamlx::Doc;
 use crate::finding::Surface;
 use crate::model::{Container, Pipeline, Role, Val};
-use crate::source::yaml::{NodeId, Yaml};
 use crate::source::FileId;
+use crate::source::yaml::{NodeId, Yaml};
 
 /// Lower a compose file.
 pub fn lower(y: &Yaml, file: FileId) -> Vec<Pipeline> {

@@ -39,14 +39,23 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
         Ok(Some(v)) => v,
         Ok(None) => return Vec::new(),
         Err(e) => {
-            diags.push(super::diag_at(sf, e.offset, DiagLevel::Error, format!("invalid JSON: {}", e.message)));
+            diags.push(super::diag_at(
+                sf,
+                e.offset,
+                DiagLevel::Error,
+                format!("invalid JSON: {}", e.message),
+            ));
             return Vec::new();
         }
     };
     let Value::Object(o) = &v else {
         return Vec::new();
     };
-    let mut p = Pipeline::new("dockerd", Surface::DaemonJson, Loc::new(file, Span::new(o.range.start, o.range.start)));
+    let mut p = Pipeline::new(
+        "dockerd",
+        Surface::DaemonJson,
+        Loc::new(file, Span::new(o.range.start, o.range.start)),
+    );
     let tlsverify = matches!(json::prop(o, "tlsverify").map(|p| &p.value), Some(Value::BooleanLit(b)) if b.value);
     if let Some(hosts) = json::prop(o, "hosts")
         && let Value::Array(a) = &hosts.value
@@ -59,7 +68,10 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
             {
                 let line = sf.line_col(s.range.start).line;
                 if line != last_line {
-                    p.signals.push(Signal::PlaintextDaemon(Loc::new(file, Span::new(s.range.start, s.range.end))));
+                    p.signals.push(Signal::PlaintextDaemon(Loc::new(
+                        file,
+                        Span::new(s.range.start, s.range.end),
+                    )));
                 }
                 last_line = line;
             }
@@ -74,7 +86,9 @@ mod tests {
 
     #[test]
     fn info_reads_runtime_and_remap() {
-        let i = info(r#"{"userns-remap":"default","runtimes":{"sysbox-runc":{"path":"/usr/bin/sysbox-runc"}}}"#);
+        let i = info(
+            r#"{"userns-remap":"default","runtimes":{"sysbox-runc":{"path":"/usr/bin/sysbox-runc"}}}"#,
+        );
         assert_eq!(
             i,
             Some(DaemonInfo {

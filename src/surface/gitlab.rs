@@ -5,7 +5,7 @@
 //! and `!reference`. Every resolved value remembers its file and node, so a finding inherited
 //! through `extends:` or `include:` points at the line that defines it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::yamlx::Doc;
 use crate::finding::{DiagLevel, Surface};
@@ -97,8 +97,11 @@ fn to_rval(y: &Yaml, file: FileId, id: NodeId, depth: usize) -> RVal {
     RVal::Leaf(file, id)
 }
 
+/// Local include patterns with their location, and notes about includes not followed.
+pub type Includes = (Vec<(String, Loc)>, Vec<(Loc, String)>);
+
 /// Include targets of one file: local paths or glob patterns, plus notes for the rest.
-pub fn includes(y: &Yaml, file: FileId) -> (Vec<(String, Loc)>, Vec<(Loc, String)>) {
+pub fn includes(y: &Yaml, file: FileId) -> Includes {
     let d = Doc { y, file };
     let mut local = Vec::new();
     let mut notes = Vec::new();
@@ -129,7 +132,10 @@ pub fn includes(y: &Yaml, file: FileId) -> (Vec<(String, Loc)>, Vec<(Loc, String
             } else if let Some(t) = d.sget(item, "template") {
                 notes.push((t.loc, format!("template include `{}` is not followed", t.v)));
             } else if let Some(c) = d.sget(item, "component") {
-                notes.push((c.loc, format!("component include `{}` is not followed", c.v)));
+                notes.push((
+                    c.loc,
+                    format!("component include `{}` is not followed", c.v),
+                ));
             }
         }
     }
@@ -138,7 +144,10 @@ pub fn includes(y: &Yaml, file: FileId) -> (Vec<(String, Loc)>, Vec<(Loc, String
 
 /// Normalise an include path to a root-relative path or pattern.
 pub fn normalise_include(p: &str) -> String {
-    p.trim().trim_start_matches("./").trim_start_matches('/').to_string()
+    p.trim()
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+        .to_string()
 }
 
 struct Ctx<'a> {
@@ -334,7 +343,10 @@ pub fn lower(files: &[GlFile<'_>]) -> Lowered {
     for f in merge_order {
         for &doc in f.y.documents() {
             let d = Doc { y: f.y, file: f.id };
-            if d.get(doc, "spec").is_some() && f.y.documents().len() > 1 && d.entries(doc).len() == 1 {
+            if d.get(doc, "spec").is_some()
+                && f.y.documents().len() > 1
+                && d.entries(doc).len() == 1
+            {
                 continue; // header document of a CI/CD component
             }
             for (k, _, v) in d.entries(doc) {
@@ -356,7 +368,11 @@ pub fn lower(files: &[GlFile<'_>]) -> Lowered {
             let d = Doc { y: f.y, file: f.id };
             f.y.documents()
                 .iter()
-                .flat_map(move |&doc| d.entries(doc).into_iter().map(move |(k, kid, _)| (k, d.loc(kid))))
+                .flat_map(move |&doc| {
+                    d.entries(doc)
+                        .into_iter()
+                        .map(move |(k, kid, _)| (k, d.loc(kid)))
+                })
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -381,7 +397,17 @@ pub fn lower(files: &[GlFile<'_>]) -> Lowered {
         }
         let mut p = Pipeline::new("(global)", Surface::GitlabCi, root_loc);
         p.template = true;
-        fill_job(&mut ctx, &mut p, &job, &global_vars, None, &global_image, &global_services, &global_before, &global_after, true);
+        fill_job(
+            &mut ctx,
+            &mut p,
+            &job,
+            &global_vars,
+            None,
+            &global_image,
+            &global_services,
+            &global_before,
+            &global_after,
+        );
         pipelines.push(p);
     }
     let names: Vec<String> = ctx
@@ -407,14 +433,37 @@ pub fn lower(files: &[GlFile<'_>]) -> Lowered {
         let mut p = Pipeline::new(name.clone(), Surface::GitlabCi, decl);
         p.template = name.starts_with('.');
         let (inherit_default, inherit_vars) = inherit(&mut ctx, &job);
-        let def = if inherit_default { default.clone() } else { None };
-        let vars = if inherit_vars { global_vars.clone() } else { None };
+        let def = if inherit_default {
+            default.clone()
+        } else {
+            None
+        };
+        let vars = if inherit_vars {
+            global_vars.clone()
+        } else {
+            None
+        };
         let (gi, gs, gb, ga) = if inherit_default {
-            (global_image.clone(), global_services.clone(), global_before.clone(), global_after.clone())
+            (
+                global_image.clone(),
+                global_services.clone(),
+                global_before.clone(),
+                global_after.clone(),
+            )
         } else {
             (None, None, None, None)
         };
-        fill_job(&mut ctx, &mut p, &job, &vars, def.as_ref(), &gi, &gs, &gb, &ga, false);
+        fill_job(
+            &mut ctx,
+            &mut p,
+            &job,
+            &vars,
+            def.as_ref(),
+            &gi,
+            &gs,
+            &gb,
+            &ga,
+        );
         pipelines.push(p);
     }
     Lowered {
@@ -453,7 +502,6 @@ fn fill_job(
     global_services: &Option<RVal>,
     global_before: &Option<RVal>,
     global_after: &Option<RVal>,
-    is_global: bool,
 ) {
     let pick = |key: &str| -> Option<RVal> {
         job.get(key)
@@ -462,7 +510,10 @@ fn fill_job(
     };
     // variables: global first, job overrides
     let mut env: Vec<(String, Val<String>)> = Vec::new();
-    for vars in [global_vars.clone(), job.get("variables").cloned()].into_iter().flatten() {
+    for vars in [global_vars.clone(), job.get("variables").cloned()]
+        .into_iter()
+        .flatten()
+    {
         for (k, v) in env_of(ctx, &vars) {
             env.retain(|(ek, _)| ek != &k);
             env.push((k, v));
@@ -494,7 +545,6 @@ fn fill_job(
             }
         }
     }
-    let _ = is_global;
     for key in ["before_script", "script", "after_script"] {
         let v = match key {
             "before_script" => pick(key).or_else(|| global_before.clone()),
@@ -588,16 +638,18 @@ pub fn match_includes(pattern: &str, candidates: &[String]) -> Vec<String> {
     if !pat.contains('*') && !pat.contains('?') && !pat.contains('[') {
         return candidates.iter().filter(|c| **c == pat).cloned().collect();
     }
-    let Ok(g) = globset::GlobBuilder::new(&pat).literal_separator(true).build() else {
+    let Ok(g) = globset::GlobBuilder::new(&pat)
+        .literal_separator(true)
+        .build()
+    else {
         return Vec::new();
     };
     let m = g.compile_matcher();
-    let mut out: Vec<String> = candidates.iter().filter(|c| m.is_match(c.as_str())).cloned().collect();
+    let mut out: Vec<String> = candidates
+        .iter()
+        .filter(|c| m.is_match(c.as_str()))
+        .cloned()
+        .collect();
     out.sort();
     out
-}
-
-/// Ids of jobs that only use `docker` (for recommendations): unused here but kept for plan.
-pub fn job_names(p: &[Pipeline]) -> BTreeSet<&str> {
-    p.iter().filter(|p| !p.template).map(|p| p.name.as_str()).collect()
 }

@@ -37,7 +37,10 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
     // file-level pipeline.
     let index_of = |offset: usize, jf: &JenkinsFile, pipelines: &mut Vec<Pipeline>| -> usize {
         let (name, decl) = match jf.enclosing_block(offset) {
-            Some(b) => (b.name.clone(), Span::new(b.label_span.start, b.label_span.end)),
+            Some(b) => (
+                b.name.clone(),
+                Span::new(b.label_span.start, b.label_span.end),
+            ),
             None => (file_name.clone(), Span::new(0, 0)),
         };
         if let Some(i) = pipelines.iter().position(|p| p.name == name) {
@@ -62,9 +65,15 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
         let i = index_of(a.span.start, &jf, &mut pipelines);
         let p = &mut pipelines[i];
         let mut c = Container::new(Role::Workload);
-        c.image = a.image.as_ref().map(|s| Val::new(s.value.clone(), lit_loc(file, s)));
+        c.image = a
+            .image
+            .as_ref()
+            .map(|s| Val::new(s.value.clone(), lit_loc(file, s)));
         if let Some(args) = &a.args {
-            let facts = docker_cmd::analyze_run_args(&args.value, a.image.as_ref().map(|s| s.value.as_str()));
+            let facts = docker_cmd::analyze_run_args(
+                &args.value,
+                a.image.as_ref().map(|s| s.value.as_str()),
+            );
             map_facts(file, args, facts, &mut c.facts);
         }
         p.containers.push(c);
@@ -73,12 +82,21 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
         let i = index_of(call.span.start, &jf, &mut pipelines);
         let p = &mut pipelines[i];
         let mut c = Container::new(Role::Workload);
-        c.image = call.image.as_ref().map(|s| Val::new(s.value.clone(), lit_loc(file, s)));
+        c.image = call
+            .image
+            .as_ref()
+            .map(|s| Val::new(s.value.clone(), lit_loc(file, s)));
         if let Some(args) = &call.args {
-            let facts = docker_cmd::analyze_run_args(&args.value, call.image.as_ref().map(|s| s.value.as_str()));
+            let facts = docker_cmd::analyze_run_args(
+                &args.value,
+                call.image.as_ref().map(|s| s.value.as_str()),
+            );
             map_facts(file, args, facts, &mut c.facts);
         }
-        if matches!(call.method, jenkins_groovy::InsideMethod::WithRun | jenkins_groovy::InsideMethod::Run) {
+        if matches!(
+            call.method,
+            jenkins_groovy::InsideMethod::WithRun | jenkins_groovy::InsideMethod::Run
+        ) {
             p.usage.insert(crate::model::DockerUse::Run);
         }
         p.containers.push(c);
@@ -86,26 +104,33 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
     for uri in &jf.docker_server_uris {
         let i = index_of(uri.span.start, &jf, &mut pipelines);
         if crate::rules::is_plaintext_tcp(&uri.value) {
-            pipelines[i].signals.push(Signal::PlaintextDaemon(lit_loc(file, uri)));
+            pipelines[i]
+                .signals
+                .push(Signal::PlaintextDaemon(lit_loc(file, uri)));
         }
     }
     for (name, value) in &jf.env_assignments {
         let i = index_of(name.span.start, &jf, &mut pipelines);
-        pipelines[i]
-            .env
-            .push((name.value.clone(), Val::new(value.value.clone(), lit_loc(file, value))));
+        pipelines[i].env.push((
+            name.value.clone(),
+            Val::new(value.value.clone(), lit_loc(file, value)),
+        ));
     }
     for t in &jf.container_templates {
         let i = index_of(t.span.start, &jf, &mut pipelines);
         let p = &mut pipelines[i];
         let mut c = Container::new(Role::Sidecar);
         c.name = t.name.as_ref().map(|s| s.value.clone());
-        c.image = t.image.as_ref().map(|s| Val::new(s.value.clone(), lit_loc(file, s)));
+        c.image = t
+            .image
+            .as_ref()
+            .map(|s| Val::new(s.value.clone(), lit_loc(file, s)));
         if let Some((b, r)) = &t.privileged {
             c.privileged = Some(Val::new(*b, Loc::new(file, Span::new(r.start, r.end))));
         }
         for (k, v) in &t.env {
-            c.env.push((k.value.clone(), Val::new(v.value.clone(), lit_loc(file, v))));
+            c.env
+                .push((k.value.clone(), Val::new(v.value.clone(), lit_loc(file, v))));
         }
         for s in [&t.command, &t.args].into_iter().flatten() {
             for w in s.value.split_whitespace() {
@@ -117,9 +142,10 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
     for v in &jf.host_path_volumes {
         let i = index_of(v.span.start, &jf, &mut pipelines);
         if crate::rules::is_socket_path(&v.host_path.value) {
-            pipelines[i]
-                .signals
-                .push(Signal::SocketMount(Loc::new(file, Span::new(v.span.start, v.span.end))));
+            pipelines[i].signals.push(Signal::SocketMount(Loc::new(
+                file,
+                Span::new(v.span.start, v.span.end),
+            )));
         }
     }
     for s in &jf.pod_yamls {
@@ -175,7 +201,14 @@ fn remap_container(c: &mut Container, s: &StrLit) {
     if let Some(r) = c.runtime.as_mut() {
         remap_val(r, s);
     }
-    for list in [&mut c.volumes, &mut c.host_paths, &mut c.cap_add, &mut c.security_opt, &mut c.ports, &mut c.command] {
+    for list in [
+        &mut c.volumes,
+        &mut c.host_paths,
+        &mut c.cap_add,
+        &mut c.security_opt,
+        &mut c.ports,
+        &mut c.command,
+    ] {
         for v in list.iter_mut() {
             remap_val(v, s);
         }

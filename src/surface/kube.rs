@@ -11,7 +11,12 @@ use crate::source::yaml::{NodeId, Yaml};
 use crate::source::{FileId, SourceFile};
 
 /// Lower a Kubernetes/Helm-values YAML file.
-pub fn lower(y: &Yaml, file: FileId, sf: &SourceFile, diags: &mut Vec<Diagnostic>) -> Vec<Pipeline> {
+pub fn lower(
+    y: &Yaml,
+    file: FileId,
+    sf: &SourceFile,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Pipeline> {
     let d = Doc { y, file };
     let mut out = Vec::new();
     for (i, &root) in y.documents().iter().enumerate() {
@@ -19,7 +24,10 @@ pub fn lower(y: &Yaml, file: FileId, sf: &SourceFile, diags: &mut Vec<Diagnostic
             continue;
         }
         let kind = d.sget(root, "kind").map(|v| v.v);
-        let meta_name = d.get(root, "metadata").and_then(|m| d.sget(m, "name")).map(|v| v.v);
+        let meta_name = d
+            .get(root, "metadata")
+            .and_then(|m| d.sget(m, "name"))
+            .map(|v| v.v);
         let name = match (&kind, &meta_name) {
             (Some(k), Some(n)) => format!("{k}/{n}"),
             (Some(k), None) => k.clone(),
@@ -45,7 +53,10 @@ pub fn lower(y: &Yaml, file: FileId, sf: &SourceFile, diags: &mut Vec<Diagnostic
                 break;
             }
             if d.is_map(n) {
-                if d.get(n, "containers").is_some() || d.get(n, "steps").is_some() && kind.as_deref().is_some_and(|k| k.contains("Task")) {
+                if d.get(n, "containers").is_some()
+                    || d.get(n, "steps").is_some()
+                        && kind.as_deref().is_some_and(|k| k.contains("Task"))
+                {
                     pod_spec(&d, n, &mut p);
                 }
                 if let Some(ann) = d.get(n, "annotations") {
@@ -56,7 +67,10 @@ pub fn lower(y: &Yaml, file: FileId, sf: &SourceFile, diags: &mut Vec<Diagnostic
                             && let Some(val) = d.sval(v)
                             && val.v.trim() == "unconfined"
                         {
-                            p.signals.push(Signal::Unconfined(Val::new(format!("{k}: unconfined"), val.loc)));
+                            p.signals.push(Signal::Unconfined(Val::new(
+                                format!("{k}: unconfined"),
+                                val.loc,
+                            )));
                         }
                     }
                 }
@@ -79,7 +93,13 @@ pub fn lower(y: &Yaml, file: FileId, sf: &SourceFile, diags: &mut Vec<Diagnostic
     out
 }
 
-fn helm_values(d: &Doc<'_>, root: NodeId, sf: &SourceFile, p: &mut Pipeline, diags: &mut Vec<Diagnostic>) {
+fn helm_values(
+    d: &Doc<'_>,
+    root: NodeId,
+    sf: &SourceFile,
+    p: &mut Pipeline,
+    diags: &mut Vec<Diagnostic>,
+) {
     // actions-runner-controller gha-runner-scale-set
     if let Some(cm) = d.get(root, "containerMode")
         && let Some(t) = d.sget(cm, "type")
@@ -129,13 +149,23 @@ fn pod_spec(d: &Doc<'_>, spec: NodeId, p: &mut Pipeline) {
         // recorded for reports through the container runtime
     }
     let runtime = d.sget(spec, "runtimeClassName");
-    for key in ["initContainers", "containers", "sidecars", "steps", "ephemeralContainers"] {
+    for key in [
+        "initContainers",
+        "containers",
+        "sidecars",
+        "steps",
+        "ephemeralContainers",
+    ] {
         let Some(cs) = d.get(spec, key) else { continue };
         for c in d.items(cs) {
             if !d.is_map(c) {
                 continue;
             }
-            let role = if key == "containers" || key == "steps" { Role::Workload } else { Role::Sidecar };
+            let role = if key == "containers" || key == "steps" {
+                Role::Workload
+            } else {
+                Role::Sidecar
+            };
             let mut ct = Container::new(role);
             ct.name = d.sget(c, "name").map(|v| v.v);
             ct.image = d.sget(c, "image");
@@ -153,7 +183,9 @@ fn pod_spec(d: &Doc<'_>, spec: NodeId, p: &mut Pipeline) {
             }
             if let Some(env) = d.get(c, "env") {
                 for e in d.items(env) {
-                    if let (Some(n), Some(v)) = (d.sget(e, "name"), d.get(e, "value").and_then(|v| d.sval(v))) {
+                    if let (Some(n), Some(v)) =
+                        (d.sget(e, "name"), d.get(e, "value").and_then(|v| d.sval(v)))
+                    {
                         ct.env.push((n.v, v));
                     }
                 }
@@ -176,7 +208,10 @@ fn pod_spec(d: &Doc<'_>, spec: NodeId, p: &mut Pipeline) {
 }
 
 fn unconfined_profiles(d: &Doc<'_>, sc: NodeId, push: &mut dyn FnMut(Val<String>)) {
-    for (key, what) in [("seccompProfile", "seccomp"), ("appArmorProfile", "apparmor")] {
+    for (key, what) in [
+        ("seccompProfile", "seccomp"),
+        ("appArmorProfile", "apparmor"),
+    ] {
         if let Some(prof) = d.get(sc, key)
             && let Some(t) = d.sget(prof, "type")
             && t.v.trim() == "Unconfined"

@@ -17,7 +17,12 @@ use crate::finding::{DiagLevel, Diagnostic};
 use crate::source::SourceFile;
 
 /// A diagnostic at a byte offset of a file.
-pub fn diag_at(file: &SourceFile, offset: usize, level: DiagLevel, message: impl Into<String>) -> Diagnostic {
+pub fn diag_at(
+    file: &SourceFile,
+    offset: usize,
+    level: DiagLevel,
+    message: impl Into<String>,
+) -> Diagnostic {
     let lc = file.line_col(offset);
     Diagnostic {
         path: file.path.clone(),

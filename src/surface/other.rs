@@ -36,7 +36,8 @@ pub fn lower(y: &Yaml, file: FileId, path: &str) -> Vec<Pipeline> {
                         for item in d.items(v) {
                             if d.is_map(item) {
                                 // Drone/Woodpecker: `host: {path: …}` is the host side.
-                                if let Some(s) = d.get(item, "host").and_then(|h| d.sget(h, "path")) {
+                                if let Some(s) = d.get(item, "host").and_then(|h| d.sget(h, "path"))
+                                {
                                     c.volumes.push(s);
                                 }
                             } else if let Some(s) = d.sval(item) {

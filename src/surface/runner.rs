@@ -72,7 +72,8 @@ pub fn lower_text(
             continue;
         }
         if let Some(r) = runners.last_mut() {
-            if s.section == "runners" && s.key == "name"
+            if s.section == "runners"
+                && s.key == "name"
                 && let Some((v, _)) = s.values.first()
             {
                 r.0 = v.clone();
@@ -85,14 +86,16 @@ pub fn lower_text(
         let loc = |sp: Span| Loc::new(file, Span::new(to_file(sp.start), to_file(sp.end)));
         let mut p = Pipeline::new(name, Surface::RunnerToml, loc(span));
         let docker_tls = settings.iter().any(|s| {
-            s.section == "runners.docker" && (s.key == "tls_verify" && s.values.first().is_some_and(|v| v.0 == "true") || s.key == "tls_cert_path")
+            s.section == "runners.docker"
+                && (s.key == "tls_verify" && s.values.first().is_some_and(|v| v.0 == "true")
+                    || s.key == "tls_cert_path")
         });
         for s in &settings {
             match (s.section.as_str(), s.key.as_str()) {
-                ("runners.docker" | "runners.kubernetes", "privileged") => {
-                    if s.values.first().is_some_and(|v| v.0 == "true") {
-                        p.signals.push(Signal::RunnerPrivileged(loc(s.span)));
-                    }
+                ("runners.docker" | "runners.kubernetes", "privileged")
+                    if s.values.first().is_some_and(|v| v.0 == "true") =>
+                {
+                    p.signals.push(Signal::RunnerPrivileged(loc(s.span)));
                 }
                 ("runners.docker", "volumes") => {
                     for (v, sp) in &s.values {
@@ -103,13 +106,15 @@ pub fn lower_text(
                 }
                 ("runners.docker", "cap_add") => {
                     for (v, sp) in &s.values {
-                        p.signals.push(Signal::CapAdd(Val::new(v.clone(), loc(*sp))));
+                        p.signals
+                            .push(Signal::CapAdd(Val::new(v.clone(), loc(*sp))));
                     }
                 }
                 ("runners.docker", "security_opt" | "services_security_opt") => {
                     for (v, sp) in &s.values {
                         if crate::rules::is_unconfined_opt(v) {
-                            p.signals.push(Signal::Unconfined(Val::new(v.clone(), loc(*sp))));
+                            p.signals
+                                .push(Signal::Unconfined(Val::new(v.clone(), loc(*sp))));
                         }
                     }
                 }
@@ -211,8 +216,13 @@ fn walk_table(t: &toml_edit::Table, section: &str, out: &mut Vec<Setting>, depth
                         }
                     }
                 }
-                toml_edit::Value::String(s) => values.push((s.value().to_string(), vspan.map(Span::from).unwrap_or(span))),
-                other => values.push((other.to_string().trim().to_string(), vspan.map(Span::from).unwrap_or(span))),
+                toml_edit::Value::String(s) => {
+                    values.push((s.value().to_string(), vspan.map(Span::from).unwrap_or(span)))
+                }
+                other => values.push((
+                    other.to_string().trim().to_string(),
+                    vspan.map(Span::from).unwrap_or(span),
+                )),
             }
             out.push(Setting {
                 section: section.to_string(),
@@ -284,7 +294,10 @@ fn from_lines(text: &str) -> Vec<Setting> {
             collect_strings(v, vstart, &mut s.values);
         } else {
             let vl = v.len() - v.trim_start().len();
-            s.values.push((vt.to_string(), Span::new(vstart + vl, vstart + vl + vt.len())));
+            s.values.push((
+                vt.to_string(),
+                Span::new(vstart + vl, vstart + vl + vt.len()),
+            ));
         }
         out.push(s);
     }
@@ -336,16 +349,29 @@ mod tests {
     fn tolerant_reading_of_broken_toml() {
         let t = "[[runners]]\n  name = \"x\"\n  url = $url\n  [runners.docker]\n    privileged = true // root\n    volumes = [\"/var/run/docker.sock:/var/run/docker.sock\",\n      \"/cache\"]\n";
         let s = from_lines(t);
-        let priv_ = s.iter().find(|s| s.key == "privileged").map(|s| s.values[0].0.clone());
+        let priv_ = s
+            .iter()
+            .find(|s| s.key == "privileged")
+            .map(|s| s.values[0].0.clone());
         assert_eq!(priv_.as_deref(), Some("true"));
-        let vols = s.iter().find(|s| s.key == "volumes").map(|s| s.values.len());
+        let vols = s
+            .iter()
+            .find(|s| s.key == "volumes")
+            .map(|s| s.values.len());
         assert_eq!(vols, Some(2));
-        assert_eq!(s.iter().find(|s| s.key == "privileged").map(|s| s.section.as_str()), Some("runners.docker"));
+        assert_eq!(
+            s.iter()
+                .find(|s| s.key == "privileged")
+                .map(|s| s.section.as_str()),
+            Some("runners.docker")
+        );
     }
 
     #[test]
     fn info_finds_sysbox() {
-        let i = info("[[runners]]\nname = \"a\"\nexecutor = \"docker\"\n[runners.docker]\nruntime = \"sysbox-runc\"\nprivileged = false\n");
+        let i = info(
+            "[[runners]]\nname = \"a\"\nexecutor = \"docker\"\n[runners.docker]\nruntime = \"sysbox-runc\"\nprivileged = false\n",
+        );
         assert_eq!(i.len(), 1);
         assert!(i[0].sysbox);
         assert!(!i[0].privileged);

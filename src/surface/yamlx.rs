@@ -70,7 +70,10 @@ impl<'a> Doc<'a> {
 
     /// Scalars of a sequence (or a single scalar).
     pub fn str_list(&self, id: NodeId) -> Vec<Val<String>> {
-        self.items(id).into_iter().filter_map(|i| self.sval(i)).collect()
+        self.items(id)
+            .into_iter()
+            .filter_map(|i| self.sval(i))
+            .collect()
     }
 
     /// A boolean (`true`, `"true"`).
@@ -121,13 +124,21 @@ impl<'a> Doc<'a> {
     }
 
     /// Analyse a scalar as shell and map every fact back into the file.
-    pub fn script(&self, id: NodeId, facts: &mut Vec<LocFact>, usage: &mut BTreeSet<DockerUse>) -> Option<ScriptAnalysis> {
+    pub fn script(
+        &self,
+        id: NodeId,
+        facts: &mut Vec<LocFact>,
+        usage: &mut BTreeSet<DockerUse>,
+    ) -> Option<ScriptAnalysis> {
         let r = self.y.resolve(id);
         let text = self.y.str(r)?;
         let a = docker_cmd::analyze_script(text);
         for f in &a.facts {
             let s = self.y.scalar_src_offset(r, f.span.start);
-            let e = self.y.scalar_src_offset(r, f.span.end.max(f.span.start + 1) - 1) + 1;
+            let e = self
+                .y
+                .scalar_src_offset(r, f.span.end.max(f.span.start + 1) - 1)
+                + 1;
             facts.push(LocFact {
                 fact: f.clone(),
                 loc: Loc::new(self.file, Span::new(s, e.max(s))),
@@ -149,7 +160,10 @@ impl<'a> Doc<'a> {
             .into_iter()
             .map(|f| {
                 let s = self.y.scalar_src_offset(r, f.span.start);
-                let e = self.y.scalar_src_offset(r, f.span.end.max(f.span.start + 1) - 1) + 1;
+                let e = self
+                    .y
+                    .scalar_src_offset(r, f.span.end.max(f.span.start + 1) - 1)
+                    + 1;
                 LocFact {
                     loc: Loc::new(self.file, Span::new(s, e.max(s))),
                     fact: f,

@@ -19,10 +19,18 @@ struct Counts {
 
 impl Counts {
     fn recall(&self) -> f64 {
-        if self.tp + self.fn_ == 0 { 1.0 } else { self.tp as f64 / (self.tp + self.fn_) as f64 }
+        if self.tp + self.fn_ == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fn_) as f64
+        }
     }
     fn precision(&self) -> f64 {
-        if self.tp + self.fp == 0 { 1.0 } else { self.tp as f64 / (self.tp + self.fp) as f64 }
+        if self.tp + self.fp == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fp) as f64
+        }
     }
 }
 
@@ -36,7 +44,10 @@ fn corpus_dir() -> PathBuf {
 fn corpus_recall_and_precision() {
     let dir = corpus_dir();
     let Ok(manifest) = std::fs::read_to_string(dir.join("MANIFEST.tsv")) else {
-        eprintln!("corpus not found at {}; skipping the accuracy check", dir.display());
+        eprintln!(
+            "corpus not found at {}; skipping the accuracy check",
+            dir.display()
+        );
         return;
     };
     let verbose = std::env::var_os("DEPRIV_CORPUS_VERBOSE").is_some();
@@ -50,7 +61,8 @@ fn corpus_recall_and_precision() {
         if cols.len() < 7 {
             continue;
         }
-        let (id, file, surface, source_path, expected) = (cols[0], cols[1], cols[2], cols[4], cols[6]);
+        let (id, file, surface, source_path, expected) =
+            (cols[0], cols[1], cols[2], cols[4], cols[6]);
         let Some(surf) = Surface::parse(surface) else {
             panic!("{id}: unknown surface {surface}");
         };
@@ -58,7 +70,11 @@ fn corpus_recall_and_precision() {
         let text = String::from_utf8_lossy(&bytes).to_string();
         files += 1;
         let r = scan::scan_as(source_path, &text, surf, &config);
-        let mut got: Vec<(String, usize)> = r.findings.iter().map(|f| (f.rule.to_string(), f.line)).collect();
+        let mut got: Vec<(String, usize)> = r
+            .findings
+            .iter()
+            .map(|f| (f.rule.to_string(), f.line))
+            .collect();
         let mut want: Vec<(String, usize)> = if expected == "-" {
             Vec::new()
         } else {
@@ -76,7 +92,10 @@ fn corpus_recall_and_precision() {
             let mut i = 0;
             while i < want.len() {
                 let (rule, l) = want[i].clone();
-                if let Some(j) = got.iter().position(|(gr, gl)| *gr == rule && gl.abs_diff(l) <= tol) {
+                if let Some(j) = got
+                    .iter()
+                    .position(|(gr, gl)| *gr == rule && gl.abs_diff(l) <= tol)
+                {
                     matched.push(want.remove(i));
                     got.remove(j);
                 } else {
@@ -108,7 +127,10 @@ fn corpus_recall_and_precision() {
         }
     }
     eprintln!("corpus: {files} files");
-    eprintln!("{:<26} {:>4} {:>4} {:>4} {:>8} {:>9}", "", "tp", "fp", "fn", "recall", "precision");
+    eprintln!(
+        "{:<26} {:>4} {:>4} {:>4} {:>8} {:>9}",
+        "", "tp", "fp", "fn", "recall", "precision"
+    );
     let row = |name: &str, c: &Counts| {
         eprintln!(
             "{:<26} {:>4} {:>4} {:>4} {:>7.1}% {:>8.1}%",
@@ -129,10 +151,22 @@ fn corpus_recall_and_precision() {
     }
     eprintln!();
     row("TOTAL", &total);
-    assert!(total.recall() >= 0.95, "overall recall {:.3} < 0.95", total.recall());
-    assert!(total.precision() >= 0.95, "overall precision {:.3} < 0.95", total.precision());
+    assert!(
+        total.recall() >= 0.95,
+        "overall recall {:.3} < 0.95",
+        total.recall()
+    );
+    assert!(
+        total.precision() >= 0.95,
+        "overall precision {:.3} < 0.95",
+        total.precision()
+    );
     for (s, c) in &by_surface {
         assert!(c.recall() >= 0.95, "{s}: recall {:.3} < 0.95", c.recall());
-        assert!(c.precision() >= 0.95, "{s}: precision {:.3} < 0.95", c.precision());
+        assert!(
+            c.precision() >= 0.95,
+            "{s}: precision {:.3} < 0.95",
+            c.precision()
+        );
     }
 }

@@ -1,0 +1,10 @@
+//! The integration test binary: CLI behaviour, rule fixtures, surfaces, hostile input,
+//! output formats with external validators, and the corpus accuracy check.
+
+mod adversarial;
+mod cli;
+mod corpus;
+mod fixtures;
+mod gitlab;
+mod support;
+mod validators;
