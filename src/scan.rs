@@ -214,7 +214,7 @@ pub fn scan_candidates(
     let (gl_units, included) = gitlab_units(&gl_roots, &yaml_paths, loader);
     let mut outs: Vec<UnitOut> = gl_units
         .into_par_iter()
-        .map(|files| scan_gitlab_unit(files, env))
+        .map(|unit| scan_gitlab_unit(unit, loader, env))
         .collect();
     let others: Vec<&Candidate> = cands
         .iter()
@@ -235,41 +235,39 @@ pub fn scan_candidates(
     assemble(display_root, outs, config)
 }
 
-/// Group GitLab files into projects: each root plus its transitive local includes.
+/// A GitLab project to lower: its files (root first, then include order) and include cycles.
+struct GlUnit {
+    files: Vec<String>,
+    cycles: Vec<(String, String)>,
+}
+
+/// Local include patterns of a GitLab file (empty when it cannot be read or parsed; the unit
+/// scan reports that).
+fn include_patterns(loader: &dyn Loader, rel: &str) -> Vec<String> {
+    let Ok(text) = loader.load(rel) else {
+        return Vec::new();
+    };
+    match Yaml::parse(&text) {
+        Ok(y) => gitlab::includes(&y, 0)
+            .0
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Group GitLab files into projects: each root plus its transitive local includes. Only the
+/// include graph is kept here; trees are parsed again per unit so memory stays bounded.
 fn gitlab_units(
     roots: &[&Candidate],
     yaml_paths: &[String],
     loader: &dyn Loader,
-) -> (Vec<Vec<GlLoaded>>, BTreeSet<String>) {
-    let mut cache: HashMap<String, Option<Arc<GlLoaded>>> = HashMap::new();
-    let load =
-        |rel: &str, cache: &mut HashMap<String, Option<Arc<GlLoaded>>>| -> Option<Arc<GlLoaded>> {
-            if let Some(c) = cache.get(rel) {
-                return c.clone();
-            }
-            let loaded = match loader.load(rel) {
-                Ok(text) => {
-                    let sf = SourceFile::new(rel, text);
-                    let parsed = Yaml::parse(&sf.text);
-                    Some(Arc::new(GlLoaded {
-                        sf,
-                        parsed,
-                        cycles: Vec::new(),
-                    }))
-                }
-                Err((e, bytes)) => Some(Arc::new(GlLoaded {
-                    sf: SourceFile::new(rel, ""),
-                    parsed: Err(crate::source::yaml::YamlError {
-                        message: read_diag(rel, &e, &bytes).message,
-                        offset: 0,
-                    }),
-                    cycles: Vec::new(),
-                })),
-            };
-            cache.insert(rel.to_string(), loaded.clone());
-            loaded
-        };
-    // Include graph.
+) -> (Vec<GlUnit>, BTreeSet<String>) {
+    let mut patterns: HashMap<String, Vec<String>> = roots
+        .par_iter()
+        .map(|c| (c.rel.clone(), include_patterns(loader, &c.rel)))
+        .collect();
     let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut included: BTreeSet<String> = BTreeSet::new();
     let mut queue: Vec<String> = roots.iter().map(|c| c.rel.clone()).collect();
@@ -278,15 +276,12 @@ fn gitlab_units(
         if !seen.insert(rel.clone()) || seen.len() > 10_000 {
             continue;
         }
-        let Some(f) = load(&rel, &mut cache) else {
-            continue;
+        let pats = match patterns.remove(&rel) {
+            Some(p) => p,
+            None => include_patterns(loader, &rel),
         };
-        let Ok(y) = &f.parsed else {
-            continue;
-        };
-        let (locals, _) = gitlab::includes(y, 0);
         let mut targets = Vec::new();
-        for (pat, _) in locals {
+        for pat in pats {
             for m in gitlab::match_includes(&pat, yaml_paths) {
                 if m != rel {
                     included.insert(m.clone());
@@ -297,45 +292,35 @@ fn gitlab_units(
         }
         edges.insert(rel, targets);
     }
-    let mut units = Vec::new();
     let mut root_list: Vec<&str> = roots
         .iter()
         .map(|c| c.rel.as_str())
         .filter(|r| !included.contains(*r))
         .collect();
     // Files only reachable through a cycle still get scanned once.
-    let covered: BTreeSet<String> = {
-        let mut cov = BTreeSet::new();
-        for r in &root_list {
-            reach(r, &edges, &mut cov);
-        }
-        cov
-    };
+    let mut covered = BTreeSet::new();
+    for r in &root_list {
+        reach(r, &edges, &mut covered);
+    }
     for c in roots {
         if !covered.contains(&c.rel) && !root_list.contains(&c.rel.as_str()) {
+            reach(&c.rel, &edges, &mut covered);
             root_list.push(c.rel.as_str());
         }
     }
-    for r in root_list {
-        let mut order = Vec::new();
-        let mut visiting = BTreeSet::new();
-        let mut cycles = Vec::new();
-        include_order(r, &edges, &mut order, &mut visiting, &mut cycles, 0);
-        let mut unit: Vec<GlLoaded> = Vec::new();
-        for rel in &order {
-            if let Some(Some(f)) = cache.get(rel) {
-                unit.push(GlLoaded {
-                    sf: f.sf.clone(),
-                    parsed: f.parsed.clone(),
-                    cycles: Vec::new(),
-                });
+    let units = root_list
+        .into_iter()
+        .map(|r| {
+            let mut order = Vec::new();
+            let mut visiting = BTreeSet::new();
+            let mut cycles = Vec::new();
+            include_order(r, &edges, &mut order, &mut visiting, &mut cycles, 0);
+            GlUnit {
+                files: order,
+                cycles,
             }
-        }
-        if let Some(first) = unit.first_mut() {
-            first.cycles = cycles;
-        }
-        units.push(unit);
-    }
+        })
+        .collect();
     (units, included)
 }
 
@@ -374,18 +359,33 @@ fn include_order(
     visiting.remove(node);
 }
 
-/// One GitLab file loaded for a unit.
-struct GlLoaded {
-    sf: SourceFile,
-    parsed: Result<Yaml, crate::source::yaml::YamlError>,
-    /// Include edges that close a cycle (set on the root only).
-    cycles: Vec<(String, String)>,
-}
-
-fn scan_gitlab_unit(files: Vec<GlLoaded>, env: &crate::config::Environment) -> UnitOut {
+fn scan_gitlab_unit(
+    unit: GlUnit,
+    loader: &dyn Loader,
+    env: &crate::config::Environment,
+) -> UnitOut {
     let mut out = UnitOut::empty();
-    if let Some(root) = files.first() {
-        for (from, to) in &root.cycles {
+    let mut sfs: Vec<SourceFile> = Vec::new();
+    let mut parsed = Vec::new();
+    for rel in &unit.files {
+        match loader.load(rel) {
+            Ok(text) => {
+                let sf = SourceFile::new(rel.clone(), text);
+                parsed.push(Yaml::parse(&sf.text));
+                sfs.push(sf);
+            }
+            Err((e, bytes)) => {
+                out.diagnostics.push(read_diag(rel, &e, &bytes));
+                sfs.push(SourceFile::new(rel.clone(), ""));
+                parsed.push(Err(crate::source::yaml::YamlError {
+                    message: String::new(),
+                    offset: 0,
+                }));
+            }
+        }
+    }
+    {
+        for (from, to) in &unit.cycles {
             out.diagnostics.push(Diagnostic {
                 path: from.clone(),
                 line: 0,
@@ -396,15 +396,16 @@ fn scan_gitlab_unit(files: Vec<GlLoaded>, env: &crate::config::Environment) -> U
         }
     }
     let mut gl_files = Vec::new();
-    let mut sfs: Vec<SourceFile> = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        sfs.push(f.sf.clone());
-        match &f.parsed {
+    for (i, (sf, p)) in sfs.iter().zip(parsed.iter()).enumerate() {
+        match p {
             Ok(y) => gl_files.push(gitlab::GlFile { y, id: i as FileId }),
-            Err(e) => out.diagnostics.push(yaml_diag(&f.sf, e, DiagLevel::Error)),
+            Err(e) if !e.message.is_empty() => {
+                out.diagnostics.push(yaml_diag(sf, e, DiagLevel::Error))
+            }
+            Err(_) => {}
         }
     }
-    out.scanned = files.len();
+    out.scanned = sfs.len();
     let lowered = gitlab::lower(&gl_files);
     for (fid, off, level, msg) in lowered.diagnostics {
         if let Some(sf) = sfs.get(fid as usize) {

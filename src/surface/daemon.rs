@@ -57,6 +57,25 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
         Loc::new(file, Span::new(o.range.start, o.range.start)),
     );
     let tlsverify = matches!(json::prop(o, "tlsverify").map(|p| &p.value), Some(Value::BooleanLit(b)) if b.value);
+    if json::prop(o, "userns-remap").is_none() {
+        diags.push(super::diag_at(
+            sf,
+            o.range.start,
+            DiagLevel::Note,
+            "no `userns-remap`: root in a container is root on this host (see `depriv explain privileged-dind`)",
+        ));
+    }
+    if let Some(rt) = json::prop(o, "runtimes")
+        && let Value::Object(r) = &rt.value
+        && let Some(sb) = json::prop(r, "sysbox-runc")
+    {
+        diags.push(super::diag_at(
+            sf,
+            sb.range.start,
+            DiagLevel::Note,
+            "the `sysbox-runc` runtime is registered: the sysbox target is available on this host",
+        ));
+    }
     if let Some(hosts) = json::prop(o, "hosts")
         && let Value::Array(a) = &hosts.value
         && !tlsverify
