@@ -188,4 +188,4 @@ if [[ ${#ratios[@]} -gt 0 ]]; then
   printf -- '- %s\n' "${ratios[@]}"
 fi
 echo
-echo "depriv: \`scan DIR --format json --fail-on never -o /dev/null\`; rg: \`rg -l -e privileged -e docker.sock -e dind DIR\` (rg $(rg --version | head -n1 | cut -d' ' -f2))."
+echo "depriv: \`scan DIR --format json --fail-on never -o /dev/null\`; rg: \`rg -l -e privileged -e docker.sock -e dind DIR\` (rg $(rg --version 2>/dev/null | head -n1 | cut -d' ' -f2))."

@@ -26,7 +26,7 @@ import random
 import subprocess
 import sys
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 WORDS = (
     "account audit auth batch billing build cache catalog cart checkout client cluster config "
@@ -64,16 +64,19 @@ def camel(rng, parts=2):
 
 
 _USED = set()
+# GitLab merges jobs of the same name across included files: keep job names repo-unique.
+_GITLAB_JOBS = set()
 
 
-def uniq(name, sep="-"):
-    """`name`, made unique among the names used in the file being generated."""
-    if name in _USED:
+def uniq(name, sep="-", used=None):
+    """`name`, made unique among the names used in the file being generated (or in `used`)."""
+    used = _USED if used is None else used
+    if name in used:
         i = 2
-        while f"{name}{sep}{i}" in _USED:
+        while f"{name}{sep}{i}" in used:
             i += 1
         name = f"{name}{sep}{i}"
-    _USED.add(name)
+    used.add(name)
     return name
 
 
@@ -104,7 +107,7 @@ def pad(text, units, target, rng, limit=400):
 
 
 def gitlab_job(rng, bad=False):
-    name = uniq(kebab(rng))
+    name = uniq(kebab(rng), used=_GITLAB_JOBS)
     stage = rng.choice(STAGES)
     lines = [f"\n{name}:\n", f"  stage: {stage}\n"]
     if bad:
@@ -597,8 +600,9 @@ class Tree:
         if rel not in self.paths:
             return rel
         head, _, name = rel.rpartition("/")
-        stem, dot, ext = name.rpartition(".")
-        fixed = not stem or name.startswith(".") or name in FIXED_NAMES
+        # Suffix before the first dot: a.gitlab-ci.yml -> a-2.gitlab-ci.yml keeps the surface.
+        stem, dot, ext = name.partition(".")
+        fixed = not dot or not stem or name in FIXED_NAMES
         for i in range(2, 10**6):
             if fixed:  # e.g. Jenkinsfile, config.toml: keep the name, use another directory
                 cand = f"{head}/v{i}/{name}" if head else f"v{i}/{name}"

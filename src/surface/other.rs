@@ -27,6 +27,7 @@ pub fn lower(y: &Yaml, file: FileId, path: &str) -> Vec<Pipeline> {
             }
             if d.is_map(n) {
                 let image = d.get(n, "image").and_then(|i| d.sval(i));
+                let has_image = image.is_some();
                 let privileged = d.get(n, "privileged").and_then(|v| d.bool_val(v));
                 if image.is_some() || privileged.is_some() {
                     let mut c = Container::new(Role::Workload);
@@ -46,11 +47,22 @@ pub fn lower(y: &Yaml, file: FileId, path: &str) -> Vec<Pipeline> {
                         }
                     }
                     // A step whose image is a daemon or a daemon-running plugin.
+                    if let Some(env) = d.get(n, "environment") {
+                        c.env = d.env(env);
+                    }
                     c.implied_privileged = c
                         .image
                         .as_ref()
                         .is_some_and(|i| i.v.to_ascii_lowercase().contains("dind"));
                     p.containers.push(c);
+                }
+                // Top-level volume definitions with a host path (Drone, Woodpecker).
+                if !has_image
+                    && let Some(host) = d.get(n, "host")
+                    && let Some(path) = d.sget(host, "path")
+                    && crate::rules::is_socket_path(&path.v)
+                {
+                    p.signals.push(crate::model::Signal::SocketMount(path.loc));
                 }
                 for (k, _, v) in d.entries(n) {
                     if k == "commands" || k == "script" || k == "run" {

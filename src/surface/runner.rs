@@ -85,6 +85,11 @@ pub fn lower_text(
     for (name, span, settings) in runners {
         let loc = |sp: Span| Loc::new(file, Span::new(to_file(sp.start), to_file(sp.end)));
         let mut p = Pipeline::new(name, Surface::RunnerToml, loc(span));
+        let services_privileged = settings.iter().any(|s| {
+            (s.key == "services_privileged" || s.key == "privileged")
+                && s.section == "runners.docker"
+                && s.values.first().is_some_and(|v| v.0 == "true")
+        });
         let docker_tls = settings.iter().any(|s| {
             s.section == "runners.docker"
                 && (s.key == "tls_verify" && s.values.first().is_some_and(|v| v.0 == "true")
@@ -123,6 +128,38 @@ pub fn lower_text(
                         && v.to_ascii_lowercase().contains("dind")
                     {
                         p.signals.push(Signal::PrivilegedDind(loc(*sp)));
+                    }
+                }
+                ("runners.docker.services", "name") => {
+                    if let Some((v, sp)) = s.values.first()
+                        && crate::source::docker_cmd::is_daemon_image(v)
+                        && services_privileged
+                    {
+                        p.signals.push(Signal::PrivilegedDind(loc(*sp)));
+                    }
+                }
+                ("runners.kubernetes.volumes.host_path", "host_path") => {
+                    if let Some((v, sp)) = s.values.first()
+                        && is_socket_path(v)
+                    {
+                        p.signals.push(Signal::SocketMount(loc(*sp)));
+                    }
+                }
+                ("runners", "environment") => {
+                    for (v, sp) in &s.values {
+                        let (name, value) = v.split_once('=').unwrap_or((v.as_str(), ""));
+                        if !v.contains('=') {
+                            continue;
+                        }
+                        match name.trim() {
+                            "DOCKER_TLS_CERTDIR" if value.trim().is_empty() => {
+                                p.signals.push(Signal::TlsDisabled(loc(*sp)))
+                            }
+                            "DOCKER_HOST" if is_plaintext_tcp(value) => {
+                                p.signals.push(Signal::PlaintextDaemon(loc(*sp)))
+                            }
+                            _ => {}
+                        }
                     }
                 }
                 ("runners.docker", "host") => {
@@ -198,6 +235,19 @@ fn walk_table(t: &toml_edit::Table, section: &str, out: &mut Vec<Setting>, depth
             walk_table(sub, &format!("{section}.{k}"), out, depth + 1);
             continue;
         }
+        if let Some(arr) = item.as_array_of_tables() {
+            for sub in arr.iter() {
+                let start = sub.span().map(|r| r.start).unwrap_or(0);
+                out.push(Setting {
+                    section: format!("{section}.{k}"),
+                    key: "\0item".into(),
+                    values: Vec::new(),
+                    span: Span::new(start, start),
+                });
+                walk_table(sub, &format!("{section}.{k}"), out, depth + 1);
+            }
+            continue;
+        }
         if let Some(v) = item.as_value() {
             let key_span = t.key(k).and_then(|key| key.span());
             let vspan = v.span();
@@ -256,15 +306,18 @@ fn from_lines(text: &str) -> Vec<Setting> {
         }
         if trimmed.starts_with("[[") {
             section = trimmed.trim_matches(['[', ']', ' ']).to_string();
-            if section == "runners" {
-                let lead = body.len() - body.trim_start().len();
-                out.push(Setting {
-                    section: "runners".into(),
-                    key: "\0start".into(),
-                    values: Vec::new(),
-                    span: Span::new(start + lead, start + lead),
-                });
-            }
+            let lead = body.len() - body.trim_start().len();
+            out.push(Setting {
+                section: section.clone(),
+                key: if section == "runners" {
+                    "\0start"
+                } else {
+                    "\0item"
+                }
+                .into(),
+                values: Vec::new(),
+                span: Span::new(start + lead, start + lead),
+            });
             continue;
         }
         if trimmed.starts_with('[') {
