@@ -151,6 +151,9 @@ pub struct Finding {
     pub surface: Surface,
     /// The pipeline (job, service, pod, runner) the finding belongs to.
     pub pipeline: Option<String>,
+    /// File declaring that pipeline (differs from `path` for inherited constructs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline_path: Option<String>,
     /// Every pipeline affected (an inherited construct affects several).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pipelines: Vec<String>,

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod discover;
+pub mod edit;
 pub mod finding;
 pub mod model;
 pub mod plan;
@@ -22,3 +23,4 @@ pub mod session;
 pub mod source;
 pub mod suppress;
 pub mod surface;
+pub mod templates;

@@ -431,6 +431,7 @@ fn looks_like_kube(text: &str) -> bool {
         || text.contains("containerMode")
         || (text.contains("runners:") && (text.contains("config:") || text.contains("privileged")))
         || text.contains("gitlabUrl")
+        || (text.contains("containers:") && text.contains("template:"))
 }
 
 fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> UnitOut {
@@ -586,6 +587,11 @@ fn finish(
                 None
             } else {
                 Some(p.name.clone())
+            },
+            pipeline_path: if p.name == "(global)" {
+                None
+            } else {
+                files.get(p.file as usize).map(|f| f.path.clone())
             },
             pipelines: if names.len() > 1 { names } else { Vec::new() },
             message: a.hit.message,

@@ -16,10 +16,13 @@ pub static RULE: Rule = Rule {
 };
 
 fn msg(what: &str) -> String {
-    format!(
-        "`{}` removes a kernel confinement layer from the container",
-        what.trim()
-    )
+    let what = what.trim();
+    let what = if what.contains("unconfined") {
+        what.to_string()
+    } else {
+        format!("{what}=unconfined")
+    };
+    format!("`{what}` removes a kernel confinement layer from the container")
 }
 
 fn check(p: &Pipeline, out: &mut Vec<Hit>) {

@@ -193,8 +193,9 @@ pub fn lower_workflow(y: &Yaml, file: FileId) -> Vec<Pipeline> {
             }
             if let Some(svcs) = d.get(job, "services") {
                 for (sname, _, s) in d.entries(svcs) {
+                    // Service containers are started by the runner, not by the job's Docker:
+                    // a dind service is the daemon, not a use of it.
                     let c = container_of(&d, s, Role::Service, Some(sname));
-                    p.usage.insert(DockerUse::Run);
                     p.containers.push(c);
                 }
             }

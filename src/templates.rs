@@ -1,0 +1,155 @@
+//! The rewrite templates: files under `templates/`, compiled into the binary, rendered with
+//! minijinja in strict mode (an undefined variable is an error, never an empty string), and
+//! overridable by file name with `--templates DIR`. Every render gets `v`, the pinned image
+//! and action versions, so one table decides what depriv emits.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+/// Built-in templates: (name relative to `templates/`, source).
+pub static BUILTIN: &[(&str, &str)] =
+    &[("versions.toml", include_str!("../templates/versions.toml"))];
+
+/// Template errors.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// No template by that name.
+    #[error("no template named `{0}`")]
+    Missing(String),
+    /// minijinja refused the template or the render.
+    #[error("template `{name}`: {message}")]
+    Render {
+        /// Template name.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An override directory could not be read.
+    #[error("cannot read templates from {path}: {message}")]
+    Io {
+        /// Directory.
+        path: String,
+        /// Cause.
+        message: String,
+    },
+}
+
+/// Pinned versions every template can use as `v.<name>`.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Versions(pub BTreeMap<String, String>);
+
+/// The template set in force.
+#[derive(Clone, Debug, Default)]
+pub struct Templates {
+    overrides: BTreeMap<String, String>,
+}
+
+impl Templates {
+    /// The built-in set.
+    pub fn builtin() -> Templates {
+        Templates::default()
+    }
+
+    /// The built-in set with every file of `dir` (matched by relative path) overriding it.
+    pub fn with_overrides(dir: &Path) -> Result<Templates, TemplateError> {
+        let mut overrides = BTreeMap::new();
+        for (name, _) in BUILTIN {
+            let p = dir.join(name);
+            if p.is_file() {
+                let text = std::fs::read_to_string(&p).map_err(|e| TemplateError::Io {
+                    path: p.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                overrides.insert(name.to_string(), text);
+            }
+        }
+        if !dir.is_dir() {
+            return Err(TemplateError::Io {
+                path: dir.display().to_string(),
+                message: "not a directory".into(),
+            });
+        }
+        Ok(Templates { overrides })
+    }
+
+    /// Names of all templates.
+    pub fn names() -> Vec<&'static str> {
+        BUILTIN.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// Whether `name` is overridden.
+    pub fn is_overridden(&self, name: &str) -> bool {
+        self.overrides.contains_key(name)
+    }
+
+    /// Source of a template.
+    pub fn source(&self, name: &str) -> Option<&str> {
+        self.overrides
+            .get(name)
+            .map(String::as_str)
+            .or_else(|| BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, s)| *s))
+    }
+
+    /// The pinned versions (from `versions.toml`).
+    pub fn versions(&self) -> Versions {
+        let src = self.source("versions.toml").unwrap_or("");
+        Versions(toml_edit::de::from_str(src).unwrap_or_default())
+    }
+
+    /// Render `name` with `ctx` plus `v` (versions).
+    pub fn render<S: Serialize>(&self, name: &str, ctx: &S) -> Result<String, TemplateError> {
+        let src = self
+            .source(name)
+            .ok_or_else(|| TemplateError::Missing(name.to_string()))?;
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        let err = |e: minijinja::Error| TemplateError::Render {
+            name: name.to_string(),
+            message: format!("{e:#}"),
+        };
+        env.add_template(name, src).map_err(err)?;
+        let tmpl = env.get_template(name).map_err(err)?;
+        let v = self.versions();
+        let ctx = minijinja::context! { v => v.0, ..minijinja::Value::from_serialize(ctx) };
+        tmpl.render(ctx).map_err(err)
+    }
+
+    /// Write every template under `dir`; returns how many.
+    pub fn export(&self, dir: &Path) -> std::io::Result<usize> {
+        let mut n = 0;
+        for (name, _) in BUILTIN {
+            let p = dir.join(name);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&p, self.source(name).unwrap_or(""))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_pinned() {
+        let v = Templates::builtin().versions();
+        assert!(v.0.get("buildkit").is_some_and(|s| s.contains("rootless")));
+    }
+
+    #[test]
+    fn strict_undefined_is_an_error() {
+        let mut t = Templates::builtin();
+        t.overrides
+            .insert("versions.toml".into(), "x = \"{{ nope }}\"".into());
+        assert!(t.render("versions.toml", &serde_json::json!({})).is_err());
+    }
+}
