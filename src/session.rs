@@ -1,10 +1,16 @@
-//! The one API the CLI (and later the TUI) drives: open a repository, scan it, and render the
-//! results. Neither face parses a file or renders a template itself.
+//! The one API the CLI (and the TUI) drives: open a repository, scan it, plan a migration,
+//! preview it (rewrite, verify, diff). Neither face parses a file or renders a template itself.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::config::{Config, ConfigError};
-use crate::scan::{self, ScanResult};
+use crate::discover::{self, Candidate};
+use crate::migrate::{self, MigrationPlan, Preview, Strategy};
+use crate::rewrite::Files;
+use crate::scan::{self, Loader, ScanResult};
+use crate::templates::Templates;
 
 /// Errors opening a session.
 #[derive(Debug, thiserror::Error)]
@@ -17,11 +23,14 @@ pub enum SessionError {
     Config(#[from] ConfigError),
 }
 
-/// A repository opened for scanning (and, later, migration).
+/// A repository opened for scanning and migration.
 pub struct Session {
     root: PathBuf,
     display_root: String,
     config: Config,
+    candidates: Mutex<Option<Vec<Candidate>>>,
+    walk_diags: Mutex<Vec<crate::finding::Diagnostic>>,
+    templates: Templates,
 }
 
 impl Session {
@@ -36,7 +45,15 @@ impl Session {
             root: root.to_path_buf(),
             display_root,
             config,
+            candidates: Mutex::new(None),
+            walk_diags: Mutex::new(Vec::new()),
+            templates: Templates::builtin(),
         })
+    }
+
+    /// Use other templates (`--templates DIR`).
+    pub fn set_templates(&mut self, t: Templates) {
+        self.templates = t;
     }
 
     /// The configuration in force.
@@ -44,8 +61,111 @@ impl Session {
         &self.config
     }
 
+    /// Mutable configuration (environment answers from flags or the TUI).
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
+    }
+
+    /// The repository root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn candidates(&self) -> Vec<Candidate> {
+        let mut guard = self.candidates.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = guard.as_ref() {
+            return c.clone();
+        }
+        let (c, d) = discover::walk(&self.root, &self.config.exclude_set());
+        *self.walk_diags.lock().unwrap_or_else(|e| e.into_inner()) = d;
+        *guard = Some(c.clone());
+        c
+    }
+
     /// Scan the repository.
     pub fn scan(&self) -> ScanResult {
-        scan::scan_dir(&self.root, &self.display_root, &self.config)
+        self.scan_with(&BTreeMap::new())
+    }
+
+    /// Scan with some files replaced by new text (verification of a migration).
+    pub fn scan_with(&self, overlay: &BTreeMap<String, String>) -> ScanResult {
+        let cands = self.candidates();
+        let loader = Overlay {
+            base: scan::DirLoader { root: &self.root },
+            overlay,
+        };
+        let mut r = scan::scan_candidates(&self.display_root, &cands, &loader, &self.config);
+        r.diagnostics.extend(
+            self.walk_diags
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
+        r
+    }
+
+    /// Plan a migration of a scan.
+    pub fn plan(&self, scan: &ScanResult, strategy: Strategy) -> MigrationPlan {
+        migrate::plan(scan, &self.config.environment, strategy)
+    }
+
+    /// Rewrite, verify and diff a plan; nothing is written.
+    pub fn preview(&self, plan: &MigrationPlan, scan: &ScanResult) -> Preview {
+        let files = RepoFiles {
+            root: &self.root,
+            candidates: self.candidates(),
+            cache: Mutex::new(BTreeMap::new()),
+        };
+        migrate::preview(plan, scan, &files, &self.templates, &|overlay| {
+            self.scan_with(overlay)
+        })
+    }
+}
+
+struct Overlay<'a> {
+    base: scan::DirLoader<'a>,
+    overlay: &'a BTreeMap<String, String>,
+}
+
+impl Loader for Overlay<'_> {
+    fn load(&self, rel: &str) -> Result<String, (discover::ReadError, Vec<u8>)> {
+        match self.overlay.get(rel) {
+            Some(t) => Ok(t.clone()),
+            None => self.base.load(rel),
+        }
+    }
+}
+
+struct RepoFiles<'a> {
+    root: &'a Path,
+    candidates: Vec<Candidate>,
+    cache: Mutex<BTreeMap<String, Option<Arc<str>>>>,
+}
+
+impl Files for RepoFiles<'_> {
+    fn text(&self, path: &str) -> Option<Arc<str>> {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = cache.get(path) {
+            return t.clone();
+        }
+        // Only files the walk found (inside the root, not ignored, not symlinks).
+        let t = if self.candidates.iter().any(|c| c.rel == path) {
+            discover::read_text(&self.root.join(path))
+                .ok()
+                .map(Arc::from)
+        } else {
+            None
+        };
+        cache.insert(path.to_string(), t.clone());
+        t
+    }
+
+    fn yaml_paths(&self) -> Vec<String> {
+        self.candidates
+            .iter()
+            .filter(|c| c.rel.ends_with(".yml") || c.rel.ends_with(".yaml"))
+            .map(|c| c.rel.clone())
+            .collect()
     }
 }

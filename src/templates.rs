@@ -9,9 +9,25 @@ use std::path::Path;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
-/// Built-in templates: (name relative to `templates/`, source).
-pub static BUILTIN: &[(&str, &str)] =
-    &[("versions.toml", include_str!("../templates/versions.toml"))];
+/// Templates shared by every surface.
+static COMMON: &[(&str, &str)] = &[("versions.toml", include_str!("../templates/versions.toml"))];
+
+/// Built-in template lists: (name relative to `templates/`, source). Each rewriter module owns
+/// the list of its surface.
+static BUILTIN: &[&[(&str, &str)]] = &[
+    COMMON,
+    crate::rewrite::gitlab::TEMPLATES,
+    crate::rewrite::github::TEMPLATES,
+    crate::rewrite::compose::TEMPLATES,
+    crate::rewrite::kube::TEMPLATES,
+    crate::rewrite::runner::TEMPLATES,
+    crate::rewrite::daemon::TEMPLATES,
+    crate::rewrite::jenkins::TEMPLATES,
+];
+
+fn builtin() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    BUILTIN.iter().flat_map(|l| l.iter())
+}
 
 /// Template errors.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +72,7 @@ impl Templates {
     /// The built-in set with every file of `dir` (matched by relative path) overriding it.
     pub fn with_overrides(dir: &Path) -> Result<Templates, TemplateError> {
         let mut overrides = BTreeMap::new();
-        for (name, _) in BUILTIN {
+        for (name, _) in builtin() {
             let p = dir.join(name);
             if p.is_file() {
                 let text = std::fs::read_to_string(&p).map_err(|e| TemplateError::Io {
@@ -77,7 +93,7 @@ impl Templates {
 
     /// Names of all templates.
     pub fn names() -> Vec<&'static str> {
-        BUILTIN.iter().map(|(n, _)| *n).collect()
+        builtin().map(|(n, _)| *n).collect()
     }
 
     /// Whether `name` is overridden.
@@ -90,7 +106,7 @@ impl Templates {
         self.overrides
             .get(name)
             .map(String::as_str)
-            .or_else(|| BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, s)| *s))
+            .or_else(|| builtin().find(|(n, _)| *n == name).map(|(_, s)| *s))
     }
 
     /// The pinned versions (from `versions.toml`).
@@ -123,7 +139,7 @@ impl Templates {
     /// Write every template under `dir`; returns how many.
     pub fn export(&self, dir: &Path) -> std::io::Result<usize> {
         let mut n = 0;
-        for (name, _) in BUILTIN {
+        for (name, _) in builtin() {
             let p = dir.join(name);
             if let Some(parent) = p.parent() {
                 std::fs::create_dir_all(parent)?;

@@ -1,8 +1,10 @@
 //! Command-line interface: argument parsing and one small module per subcommand. Thin: all
 //! work goes through [`depriv::session::Session`].
 
+mod migrate;
 mod rules;
 mod scan;
+mod templates;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -59,6 +61,11 @@ pub enum Command {
         /// Rule id, e.g. privileged-dind.
         rule: String,
     },
+    /// Plan and apply rewrites to de-privileged targets.
+    Migrate(migrate::MigrateArgs),
+    /// The built-in rewrite templates.
+    #[command(subcommand)]
+    Templates(templates::TemplatesCmd),
 }
 
 /// Run the CLI; returns the process exit code.
@@ -68,6 +75,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Scan(args)) => scan::run(args, cli.color),
         Some(Command::Rules) => rules::list(color),
         Some(Command::Explain { rule }) => rules::explain(&rule),
+        Some(Command::Migrate(args)) => migrate::run(args, cli.color),
+        Some(Command::Templates(cmd)) => templates::run(cmd),
         None => {
             let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
             scan::summary(&path, color)

@@ -39,7 +39,10 @@ impl<'a> YamlEditor<'a> {
     /// Just past the line break of the line containing `off` (or the end of the text).
     pub fn line_end_incl(&self, off: usize) -> usize {
         let off = off.min(self.text.len());
-        self.text[off..].find('\n').map(|i| off + i + 1).unwrap_or(self.text.len())
+        self.text[off..]
+            .find('\n')
+            .map(|i| off + i + 1)
+            .unwrap_or(self.text.len())
     }
 
     /// Column (in bytes) of `off` within its line.
@@ -162,7 +165,13 @@ impl<'a> YamlEditor<'a> {
 
     /// Insert entries (fragment at column 0) right after the entry `key: value` of a block
     /// mapping, at the mapping's indentation.
-    pub fn insert_after_entry(&self, map: NodeId, key: NodeId, value: NodeId, fragment: &str) -> Edit {
+    pub fn insert_after_entry(
+        &self,
+        map: NodeId,
+        key: NodeId,
+        value: NodeId,
+        fragment: &str,
+    ) -> Edit {
         let r = self.entry_lines(key, value);
         let mut text = String::new();
         if r.end == self.text.len() && !self.text.ends_with('\n') {
@@ -178,7 +187,10 @@ impl<'a> YamlEditor<'a> {
         let fragment = fragment.trim_end_matches('\n');
         let key_span = self.y.span(key);
         // Start right after `key:` (skipping the colon and spaces, keeping tags/anchors out).
-        let after_key = self.text[key_span.end..].find(':').map(|i| key_span.end + i + 1).unwrap_or(key_span.end);
+        let after_key = self.text[key_span.end..]
+            .find(':')
+            .map(|i| key_span.end + i + 1)
+            .unwrap_or(key_span.end);
         let vspan = self.y.span(value);
         let node = self.y.node(value);
         let mut start = vspan.start.max(after_key);
@@ -190,16 +202,29 @@ impl<'a> YamlEditor<'a> {
         }
         let end = self.node_end(value).max(start);
         if !fragment.contains('\n') {
-            let s = if self.text.as_bytes().get(start.saturating_sub(1)) == Some(&b':') { format!(" {fragment}") } else { fragment.to_string() };
+            let s = if self.text.as_bytes().get(start.saturating_sub(1)) == Some(&b':') {
+                format!(" {fragment}")
+            } else {
+                fragment.to_string()
+            };
             return Edit::replace(self.path, start, end, s);
         }
         let col = self.column(key_span.start) + 2;
         let block = self.indent(fragment, col);
         // Replace from just after the colon to the end of the value's last line (keep its break).
         let line_end = self.line_end_incl(end.saturating_sub(1).max(start));
-        let keep_break = if self.text[..line_end].ends_with('\n') { self.nl.len() } else { 0 };
+        let keep_break = if self.text[..line_end].ends_with('\n') {
+            self.nl.len()
+        } else {
+            0
+        };
         let _ = keep_break;
-        Edit::replace(self.path, after_key, line_end, format!("{}{}", self.nl, block))
+        Edit::replace(
+            self.path,
+            after_key,
+            line_end,
+            format!("{}{}", self.nl, block),
+        )
     }
 }
 
@@ -229,7 +254,12 @@ mod tests {
             let (_, _, vc) = root_get(e.y, "c");
             let items = e.y.seq(vb).expect("seq").to_vec();
             let citems = e.y.seq(vc).expect("seq").to_vec();
-            vec![e.remove_entry(root, ka, va), e.remove_item(vb, items[1]), e.remove_item(vc, citems[2]), e.remove_item(vc, citems[0])]
+            vec![
+                e.remove_entry(root, ka, va),
+                e.remove_item(vb, items[1]),
+                e.remove_item(vc, citems[2]),
+                e.remove_item(vc, citems[0]),
+            ]
         });
         assert_eq!(out, "# head\nb:\n  - x\nc: [q]\n");
     }
@@ -258,10 +288,15 @@ mod tests {
         let out = edit(src, |e| {
             let (_, _, a) = root_get(e.y, "a");
             let x = e.y.get(a, "x").expect("x");
-            vec![e.append_to_map(a, "z: 3"), e.insert_after_entry(a, x.key_id, x.value, "w:\n  - q")]
+            vec![
+                e.append_to_map(a, "z: 3"),
+                e.insert_after_entry(a, x.key_id, x.value, "w:\n  - q"),
+            ]
         });
         assert_eq!(out, "a:\n  x: 1\n  w:\n    - q\n  y: 2\n  z: 3\nb: 3");
-        let out = edit("a: 1", |e| vec![e.append_to_map(e.y.documents()[0], "b: 2")]);
+        let out = edit("a: 1", |e| {
+            vec![e.append_to_map(e.y.documents()[0], "b: 2")]
+        });
         assert_eq!(out, "a: 1\nb: 2\n");
     }
 }

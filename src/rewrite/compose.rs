@@ -1,0 +1,11 @@
+//! Rewrites for the compose surface.
+
+use super::{Outcome, Request};
+
+/// Templates of this surface: (name under `templates/`, source).
+pub static TEMPLATES: &[(&str, &str)] = &[];
+
+/// Rewrite one compose pipeline.
+pub fn rewrite(req: &Request<'_>) -> Outcome {
+    super::unsupported(req)
+}
