@@ -10,6 +10,7 @@ pub mod gitlab;
 pub mod jenkins;
 pub mod kube;
 pub mod runner;
+pub mod translate;
 pub mod yaml_edit;
 
 use std::collections::BTreeMap;

@@ -50,6 +50,50 @@ impl<'a> YamlEditor<'a> {
         off - self.line_start(off)
     }
 
+    /// The deepest node whose span contains `offset` (ties: the later, i.e. inner, node).
+    pub fn node_at(&self, offset: usize) -> Option<NodeId> {
+        let mut best: Option<(NodeId, usize)> = None;
+        for id in 0..self.y.node_count() as NodeId {
+            let r = self.y.span(id);
+            if r.start <= offset && offset < r.end.max(r.start + 1) {
+                let len = r.end - r.start;
+                if best.is_none_or(|(_, l)| len <= l) {
+                    best = Some((id, len));
+                }
+            }
+        }
+        best.map(|(id, _)| id)
+    }
+
+    /// The mapping entry `(map, key, value)` that holds `node` as its key or value.
+    pub fn entry_of(&self, node: NodeId) -> Option<(NodeId, NodeId, NodeId)> {
+        let parent = self.y.node(node).parent?;
+        let entries = self.y.own_entries(parent)?;
+        entries
+            .iter()
+            .find(|(k, v)| *k == node || *v == node)
+            .map(|(k, v)| (parent, *k, *v))
+    }
+
+    /// The nearest ancestor mapping entry whose key is `key`, starting at `node`.
+    pub fn ancestor_entry(&self, node: NodeId, key: &str) -> Option<(NodeId, NodeId, NodeId)> {
+        let mut cur = Some(node);
+        let mut steps = 0;
+        while let Some(n) = cur {
+            steps += 1;
+            if steps > 512 {
+                return None;
+            }
+            if let Some((m, k, v)) = self.entry_of(n)
+                && self.y.str(k) == Some(key)
+            {
+                return Some((m, k, v));
+            }
+            cur = self.y.node(n).parent;
+        }
+        None
+    }
+
     /// Whether the node is a flow collection.
     pub fn is_flow(&self, id: NodeId) -> bool {
         matches!(

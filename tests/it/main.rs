@@ -6,5 +6,6 @@ mod cli;
 mod corpus;
 mod fixtures;
 mod gitlab;
+mod migrate;
 mod support;
 mod validators;

