@@ -26,3 +26,4 @@ pub mod source;
 pub mod suppress;
 pub mod surface;
 pub mod templates;
+pub mod write;

@@ -10,6 +10,7 @@ use depriv::migrate::{Preview, Strategy};
 use depriv::plan::PlanFile;
 use depriv::session::Session;
 use depriv::templates::Templates;
+use depriv::write::{self, Replacement};
 
 use super::ColorChoice;
 
@@ -42,12 +43,49 @@ pub struct MigrateArgs {
     /// Allow a directory outside version control.
     #[arg(long)]
     pub allow_no_vcs: bool,
+    /// Also write a report (format from the extension: .md).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+impl MigrateArgs {
+    /// `depriv --accept-defaults PATH`: the whole flow with a Markdown report.
+    pub fn accept_defaults(path: PathBuf) -> MigrateArgs {
+        MigrateArgs {
+            path,
+            strategy: Strategy::Auto,
+            accept_defaults: true,
+            dry_run: false,
+            plan: None,
+            save_plan: None,
+            templates: None,
+            allow_dirty: false,
+            allow_no_vcs: false,
+            report: Some(PathBuf::from("depriv-report.md")),
+        }
+    }
 }
 
 pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
     let mut session = Session::open(&args.path).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(dir) = &args.templates {
         session.set_templates(Templates::with_overrides(dir)?);
+    }
+    if !args.dry_run {
+        match write::recover(session.root()) {
+            Ok(Some(r)) if r.conflicts.is_empty() => eprintln!(
+                "note: an interrupted migration was rolled back ({} file{} restored)",
+                r.restored.len(),
+                if r.restored.len() == 1 { "" } else { "s" }
+            ),
+            Ok(Some(r)) => bail!(
+                "an interrupted migration left {} changed by hand since; resolve them (the originals are kept in the journal)",
+                r.conflicts.join(", ")
+            ),
+            Ok(None) => {}
+            Err(e) => bail!("{e}"),
+        }
+        write::vcs_guard(session.root(), args.allow_dirty, args.allow_no_vcs)?;
     }
     let scan = session.scan();
     if scan.has_errors() {
@@ -89,9 +127,54 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
     }
     write!(out, "{}", summary(&preview))?;
     if !args.dry_run {
-        bail!("writing changes is not available yet: run with --dry-run to see the diff");
+        let files: Vec<Replacement> = preview
+            .changes
+            .iter()
+            .map(|c| Replacement {
+                path: c.path.clone(),
+                before: c.before.as_bytes().to_vec(),
+                after: c.after.as_bytes().to_vec(),
+            })
+            .collect();
+        if files.is_empty() {
+            writeln!(
+                out,
+                "Nothing written: the repository is already migrated as far as depriv can take it."
+            )?;
+        } else {
+            write::write_all(session.root(), &files, &write::NoFaults)?;
+            writeln!(
+                out,
+                "Wrote {} file{}. Undo with: depriv undo {}",
+                files.len(),
+                if files.len() == 1 { "" } else { "s" },
+                args.path.display()
+            )?;
+        }
+    }
+    if let Some(r) = &args.report {
+        write_report(r, &session, &preview, !args.dry_run)?;
+        writeln!(out, "Report: {}", r.display())?;
     }
     Ok(if preview.remaining.is_empty() { 0 } else { 1 })
+}
+
+fn write_report(
+    path: &std::path::Path,
+    session: &Session,
+    preview: &Preview,
+    written: bool,
+) -> anyhow::Result<()> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let text = match ext {
+        "md" | "markdown" => depriv::report::markdown::render(
+            &session.root().display().to_string(),
+            preview,
+            written,
+        ),
+        other => bail!("report format `.{other}` is not supported yet: use a .md file"),
+    };
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn write_diff(out: &mut impl Write, diff: &str, color: bool) -> std::io::Result<()> {

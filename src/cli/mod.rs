@@ -44,6 +44,10 @@ pub struct Cli {
     /// When to use colour.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+    /// Run the whole flow without questions: scan, recommended targets, write, report
+    /// (same as `migrate --accept-defaults --report depriv-report.md`).
+    #[arg(long)]
+    pub accept_defaults: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -63,6 +67,12 @@ pub enum Command {
     },
     /// Plan and apply rewrites to de-privileged targets.
     Migrate(migrate::MigrateArgs),
+    /// Restore the bytes the last `migrate` replaced.
+    Undo {
+        /// Repository.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
     /// The built-in rewrite templates.
     #[command(subcommand)]
     Templates(templates::TemplatesCmd),
@@ -77,6 +87,17 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Explain { rule }) => rules::explain(&rule),
         Some(Command::Migrate(args)) => migrate::run(args, cli.color),
         Some(Command::Templates(cmd)) => templates::run(cmd),
+        Some(Command::Undo { path }) => {
+            let r = depriv::write::undo(&path)?;
+            for (p, _, _) in &r.files {
+                println!("restored {p}");
+            }
+            Ok(0)
+        }
+        None if cli.accept_defaults => {
+            let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
+            migrate::run(migrate::MigrateArgs::accept_defaults(path), cli.color)
+        }
         None => {
             let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
             scan::summary(&path, color)

@@ -2,6 +2,7 @@
 //! reports build on these.)
 
 pub mod json;
+pub mod markdown;
 pub mod sarif;
 pub mod text;
 

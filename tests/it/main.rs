@@ -9,3 +9,4 @@ mod gitlab;
 mod migrate;
 mod support;
 mod validators;
+mod write;
