@@ -612,7 +612,7 @@ fn result_of(
         } else {
             Status::Manual
         }
-    } else if addressed == p.findings.len() {
+    } else if addressed == p.findings.len() && o.status != Some(Status::Partial) {
         Status::Migrated
     } else {
         Status::Partial

@@ -420,15 +420,20 @@ fn journals(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Restore the bytes the last migration replaced; refuse, naming the files, if any changed
-/// since.
-pub fn undo(root: &Path) -> Result<WriteReport, WriteError> {
-    let Some((dir, mut m)) = journals(root)
+/// The newest finished journal (complete or undone): only the last migration can be undone,
+/// and once it is, there is nothing left to undo.
+fn latest(root: &Path) -> Option<(PathBuf, Manifest)> {
+    journals(root)
         .into_iter()
         .rev()
         .filter_map(|d| load_manifest(&d).ok().map(|m| (d, m)))
-        .find(|(_, m)| m.state == State::Complete)
-    else {
+        .find(|(_, m)| m.state != State::Pending)
+}
+
+/// Restore the bytes the last migration replaced; refuse, naming the files, if any changed
+/// since.
+pub fn undo(root: &Path) -> Result<WriteReport, WriteError> {
+    let Some((dir, mut m)) = latest(root).filter(|(_, m)| m.state == State::Complete) else {
         return Err(WriteError::NothingToUndo);
     };
     let mut conflicts = Vec::new();
@@ -468,6 +473,54 @@ pub fn undo(root: &Path) -> Result<WriteReport, WriteError> {
         files: report.files,
         journal: dir.display().to_string(),
     })
+}
+
+/// One file of a recorded migration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedFile {
+    /// Root-relative path.
+    pub path: String,
+    /// SHA-256 of the bytes before the migration.
+    pub before_sha256: String,
+    /// SHA-256 of the bytes the migration wrote.
+    pub after_sha256: String,
+    /// The bytes before the migration (from the journal).
+    pub original: Vec<u8>,
+}
+
+/// The last completed, not undone migration recorded in the journal (what reports read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedMigration {
+    /// Journal id (a timestamp and a process id).
+    pub id: String,
+    /// Files replaced, in the order they were written.
+    pub files: Vec<RecordedFile>,
+}
+
+/// The last completed migration (the one `undo` would restore), with the original bytes of
+/// every file it replaced; `None` when there is none. A damaged original is an error.
+pub fn last_migration(root: &Path) -> Result<Option<RecordedMigration>, WriteError> {
+    let Some((dir, m)) = latest(root).filter(|(_, m)| m.state == State::Complete) else {
+        return Ok(None);
+    };
+    let mut files = Vec::with_capacity(m.files.len());
+    for f in &m.files {
+        let original = std::fs::read(dir.join(&f.original))
+            .map_err(|e| WriteError::Journal(dir.display().to_string(), e.to_string()))?;
+        if sha256(&original) != f.before_sha256 {
+            return Err(WriteError::Journal(
+                dir.display().to_string(),
+                format!("{} does not match its recorded hash", f.original),
+            ));
+        }
+        files.push(RecordedFile {
+            path: f.path.clone(),
+            before_sha256: f.before_sha256.clone(),
+            after_sha256: f.after_sha256.clone(),
+            original,
+        });
+    }
+    Ok(Some(RecordedMigration { id: m.id, files }))
 }
 
 /// What recovery of an interrupted migration did.
@@ -743,6 +796,19 @@ mod tests {
         assert_eq!(read(d.path(), "a.yml"), "a: 1\n");
         assert_eq!(recover(d.path()).expect("again"), None);
         assert!(matches!(undo(d.path()), Err(WriteError::NothingToUndo)));
+    }
+
+    #[test]
+    fn last_migration_reads_the_journal_and_skips_undone() {
+        let d = repo(&[("a.yml", "a: 1\n")]);
+        assert_eq!(last_migration(d.path()).expect("none"), None);
+        write_all(d.path(), &[rep("a.yml", "a: 1\n", "a: 2\n")], &NoFaults).expect("write");
+        let m = last_migration(d.path()).expect("read").expect("some");
+        assert_eq!(m.files.len(), 1);
+        assert_eq!(m.files[0].original, b"a: 1\n");
+        assert_eq!(m.files[0].after_sha256, sha256(b"a: 2\n"));
+        undo(d.path()).expect("undo");
+        assert_eq!(last_migration(d.path()).expect("after undo"), None);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub struct MigrateArgs {
     /// Allow a directory outside version control.
     #[arg(long)]
     pub allow_no_vcs: bool,
-    /// Also write a report (format from the extension: .md).
+    /// Also write a report (format from the extension: .md, .json, .sarif, .html).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 }
@@ -70,6 +70,15 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
     let mut session = Session::open(&args.path).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(dir) = &args.templates {
         session.set_templates(Templates::with_overrides(dir)?);
+    }
+    // Refuse a report format we cannot write before anything is written.
+    if let Some(r) = &args.report
+        && depriv::report::migration::ReportFormat::from_path(r).is_none()
+    {
+        bail!(
+            "report format of {} is not supported: use a .md, .json, .sarif or .html file",
+            r.display()
+        );
     }
     if !args.dry_run {
         match write::recover(session.root()) {
@@ -165,16 +174,17 @@ fn write_report(
     preview: &Preview,
     written: bool,
 ) -> anyhow::Result<()> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let text = match ext {
-        "md" | "markdown" => depriv::report::markdown::render(
-            &session.root().display().to_string(),
-            preview,
-            written,
-        ),
-        other => bail!("report format `.{other}` is not supported yet: use a .md file"),
+    use depriv::report::migration::{self, ReportFormat};
+    let Some(format) = ReportFormat::from_path(path) else {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        bail!(
+            "report format `.{ext}` is not supported: use a .md, .json, .sarif or .html file ({})",
+            path.display()
+        );
     };
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    let report = migration::for_migrate(session, preview, written);
+    std::fs::write(path, format.render(&report))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn write_diff(out: &mut impl Write, diff: &str, color: bool) -> std::io::Result<()> {
@@ -195,7 +205,7 @@ fn write_diff(out: &mut impl Write, diff: &str, color: bool) -> std::io::Result<
         if style.is_empty() {
             out.write_all(line.as_bytes())?;
         } else {
-            write!(out, "{style}{}\x1b[0m\n", line.trim_end_matches('\n'))?;
+            writeln!(out, "{style}{}\x1b[0m", line.trim_end_matches('\n'))?;
         }
     }
     Ok(())

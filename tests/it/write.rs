@@ -121,7 +121,10 @@ fn write_then_undo_restores_every_byte() {
         .stdout(predicate::str::contains("Nothing written"));
     git(r.path(), &["reset", "-q", "--hard", "HEAD~1"]);
     // Undo after a fresh migration restores the original bytes.
-    depriv(r.path()).args(["migrate", "."]).assert();
+    depriv(r.path())
+        .args(["migrate", "."])
+        .assert()
+        .stdout(predicate::str::contains("Wrote "));
     depriv(r.path())
         .args(["undo", "."])
         .assert()
@@ -164,12 +167,14 @@ fn saved_plan_replays_byte_identically_on_a_fresh_copy() {
     depriv(a.path())
         .args(["migrate", ".", "--allow-dirty", "--save-plan"])
         .arg(&plan)
-        .assert();
+        .assert()
+        .stdout(predicate::str::contains("Wrote "));
     let b = demo_repo();
     depriv(b.path())
         .args(["migrate", ".", "--plan"])
         .arg(&plan)
-        .assert();
+        .assert()
+        .stdout(predicate::str::contains("Wrote "));
     let strip = |d: &Path| {
         snapshot(d)
             .into_iter()
