@@ -26,4 +26,5 @@ pub mod source;
 pub mod suppress;
 pub mod surface;
 pub mod templates;
+pub mod tui;
 pub mod write;

@@ -1,10 +1,13 @@
 //! Command-line interface: argument parsing and one small module per subcommand. Thin: all
 //! work goes through [`depriv::session::Session`].
 
+mod completions;
 mod migrate;
+mod report;
 mod rules;
 mod scan;
 mod templates;
+mod tui;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -60,9 +63,9 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// List the rules with id, severity and surfaces.
     Rules,
-    /// Show a rule's documentation.
+    /// Show a rule's documentation, or a target's guide.
     Explain {
-        /// Rule id, e.g. privileged-dind.
+        /// Rule id (e.g. privileged-dind) or target (sysbox, rootless, kaniko, buildkit, tls).
         rule: String,
     },
     /// Plan and apply rewrites to de-privileged targets.
@@ -76,6 +79,22 @@ pub enum Command {
     /// The built-in rewrite templates.
     #[command(subcommand)]
     Templates(templates::TemplatesCmd),
+    /// Copy the bundled demo repository to a new temporary git repository and open the UI there.
+    Demo,
+    /// Write a migration report: an assessment before `migrate`, what changed after it.
+    Report(report::ReportArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// Shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one per subcommand into DIR.
+    Manpage {
+        /// Directory for depriv.1 and a page per subcommand.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Run the CLI; returns the process exit code.
@@ -87,6 +106,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Explain { rule }) => rules::explain(&rule),
         Some(Command::Migrate(args)) => migrate::run(args, cli.color),
         Some(Command::Templates(cmd)) => templates::run(cmd),
+        Some(Command::Demo) => tui::demo(cli.color),
+        Some(Command::Report(args)) => report::run(args),
+        Some(Command::Completions { shell }) => completions::completions(shell),
+        Some(Command::Manpage { dir }) => completions::manpage(dir.as_deref()),
         Some(Command::Undo { path }) => {
             let r = depriv::write::undo(&path)?;
             for (p, _, _) in &r.files {
@@ -98,6 +121,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
             migrate::run(migrate::MigrateArgs::accept_defaults(path), cli.color)
         }
+        None if tui::interactive() => tui::run(cli.path, cli.color),
         None => {
             let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
             scan::summary(&path, color)

@@ -1,6 +1,9 @@
-//! `depriv rules` and `depriv explain RULE`.
+//! `depriv rules` and `depriv explain RULE|TARGET` (a rule's documentation, else a target's guide).
 
+use depriv::plan::ALL_TARGETS;
+use depriv::report::guide;
 use depriv::rules::{self, REGISTRY};
+use depriv::templates::Templates;
 
 pub fn list(_color: bool) -> anyhow::Result<u8> {
     let mut out = String::new();
@@ -28,13 +31,21 @@ pub fn explain(id: &str) -> anyhow::Result<u8> {
             print!("{}", r.doc);
             Ok(0)
         }
-        None => {
-            let ids: Vec<&str> = REGISTRY.iter().map(|r| r.id).collect();
-            eprintln!(
-                "error: unknown rule `{id}`\n  help: known rules are {}",
-                ids.join(", ")
-            );
-            Ok(2)
-        }
+        None => match guide::parse_target(id) {
+            Some(t) => {
+                print!("{}", guide::render(t, &Templates::builtin()));
+                Ok(0)
+            }
+            None => {
+                let ids: Vec<&str> = REGISTRY.iter().map(|r| r.id).collect();
+                let targets: Vec<&str> = ALL_TARGETS.iter().map(|t| t.as_str()).collect();
+                eprintln!(
+                    "error: unknown rule or target `{id}`\n  help: known rules are {}\n  help: known targets are {}",
+                    ids.join(", "),
+                    targets.join(", ")
+                );
+                Ok(2)
+            }
+        },
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use depriv::finding::Severity;
+use depriv::report::baseline::Baseline;
 use depriv::report::{self, Format};
 use depriv::session::Session;
 
@@ -58,6 +59,15 @@ pub struct ScanArgs {
     /// Show suppressed findings in text output too.
     #[arg(long)]
     pub show_suppressed: bool,
+    /// Compare with a baseline (`--write-baseline`): the findings it lists do not fail the run.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Report only findings that are not in the baseline.
+    #[arg(long, requires = "baseline")]
+    pub new_only: bool,
+    /// Write today's findings as a baseline (JSON) for later `--baseline` runs.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 fn open(path: &Path) -> anyhow::Result<Session> {
@@ -66,7 +76,29 @@ fn open(path: &Path) -> anyhow::Result<Session> {
 
 pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<u8> {
     let session = open(&args.path)?;
-    let result = session.scan();
+    let mut result = session.scan();
+    if let Some(file) = &args.write_baseline {
+        std::fs::write(file, Baseline::from_scan(&result).to_json())
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    let baseline = match &args.baseline {
+        None => None,
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let b = Baseline::parse(&text).with_context(|| file.display().to_string())?;
+            if args.new_only {
+                let known = b.retain_new(&mut result);
+                if known > 0 {
+                    eprintln!(
+                        "note: {known} finding{} in the baseline not shown",
+                        if known == 1 { "" } else { "s" }
+                    );
+                }
+            }
+            Some(b)
+        }
+    };
     let to_tty = args.output.is_none() && std::io::stdout().is_terminal();
     let text = match args.format {
         Format::Text => report::text::render(&result, color.enabled(to_tty), args.show_suppressed),
@@ -91,10 +123,9 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<u8> {
         }
     }
     let failing = args.fail_on.threshold().is_some_and(|t| {
-        result
-            .findings
-            .iter()
-            .any(|f| !f.suppressed && f.severity >= t)
+        result.findings.iter().any(|f| {
+            !f.suppressed && f.severity >= t && !baseline.as_ref().is_some_and(|b| b.contains(f))
+        })
     });
     if result.has_errors() {
         return Ok(2);

@@ -1,11 +1,812 @@
-//! Rewrites for the compose surface.
+//! Rewrites for docker-compose files (recipes §8.4, §3.5, §7.1). Sysbox: `privileged: true`
+//! becomes `runtime: sysbox-runc` on the same line, host namespaces (`network_mode`, `pid`,
+//! `userns_mode: host`), SYS_ADMIN/ALL capabilities and unconfined profiles go. Docker daemons
+//! get TLS (`DOCKER_TLS_CERTDIR: /certs`, no plaintext `--host`, no published 2375); a CI client
+//! that mounted the host's socket is pointed at a TLS daemon service instead (the file's own dind
+//! service, or a new `docker` service under sysbox) through a shared `certs-client` volume. The
+//! rootless target swaps the daemon image and the TLS target keeps it: both stay privileged.
+//! Edits a daemon needs for its clients are computed from the whole file, so two pipelines
+//! that touch the same daemon produce the same bytes.
 
+use super::daemon::{self, Side, yaml_scalar};
+use super::kube::{Hit, YamlPlan, hits_of};
 use super::{Outcome, Request};
+use crate::plan::Target;
+use crate::rules::{is_plaintext_port, is_socket_path, is_unconfined_opt, volume_source};
+use crate::source::docker_cmd::is_daemon_image;
+use crate::source::yaml::{NodeId, Yaml};
 
 /// Templates of this surface: (name under `templates/`, source).
-pub static TEMPLATES: &[(&str, &str)] = &[];
+pub static TEMPLATES: &[(&str, &str)] = &[
+    (
+        "compose/dind-service.yml",
+        include_str!("../../templates/compose/dind-service.yml"),
+    ),
+    (
+        "compose/buildkitd-service.yml",
+        include_str!("../../templates/compose/buildkitd-service.yml"),
+    ),
+];
+
+/// The certificate volume depriv adds.
+const CERTS: &str = "certs-client";
+
+/// One service of the file.
+#[derive(Clone, Debug)]
+struct Svc {
+    name: String,
+    map: NodeId,
+    image: String,
+    daemon: bool,
+}
+
+/// The file as far as rewriting needs it.
+struct Model {
+    root: NodeId,
+    services: NodeId,
+    svcs: Vec<Svc>,
+}
+
+fn model(p: &YamlPlan<'_>) -> Option<Model> {
+    let root = *p.y().documents().first()?;
+    let services = p.value(root, "services")?;
+    if !p.is_map(services) {
+        return None;
+    }
+    let svcs = p
+        .entries(services)
+        .into_iter()
+        .filter(|(_, _, v)| p.is_map(*v))
+        .map(|(name, _, v)| {
+            let map = p.y().resolve(v);
+            let image = p.text_of(map, "image").unwrap_or_default();
+            let first_cmd = ["entrypoint", "command"]
+                .iter()
+                .find_map(|k| p.value(map, k))
+                .and_then(|v| match p.y().str(v) {
+                    Some(s) => s.split_whitespace().next().map(str::to_string),
+                    None => p
+                        .items(v)
+                        .first()
+                        .and_then(|i| p.y().str(*i))
+                        .map(str::to_string),
+                })
+                .unwrap_or_default();
+            Svc {
+                daemon: is_daemon_image(&image) || first_cmd == "dockerd",
+                name,
+                map,
+                image,
+            }
+        })
+        .collect();
+    Some(Model {
+        root,
+        services,
+        svcs,
+    })
+}
+
+/// `(slot, key, value text)` of an environment variable (map: slot is the key node; list: the
+/// `K=V` item).
+fn env_get(p: &YamlPlan<'_>, svc: NodeId, name: &str) -> Option<(NodeId, Option<NodeId>, String)> {
+    let env = p.value(svc, "environment")?;
+    if p.is_map(env) {
+        let (k, v) = p.entry(env, name)?;
+        let r = p.y().resolve(v);
+        let s = if p.y().is_null(r) {
+            String::new()
+        } else {
+            p.y().str(r).unwrap_or("").to_string()
+        };
+        return Some((k, Some(v), s));
+    }
+    p.items(env).into_iter().find_map(|it| {
+        let s = p.y().str(it)?;
+        let (k, v) = s.split_once('=').unwrap_or((s, ""));
+        (k.trim() == name).then(|| (it, None, v.to_string()))
+    })
+}
+
+/// Set environment variables on a service (replacing differing values, adding missing ones).
+fn env_set(p: &mut YamlPlan<'_>, svc: NodeId, vars: &[(&str, &str)]) {
+    let env = p.value(svc, "environment");
+    let list = env.is_some_and(|e| !p.is_map(e) && p.y().seq(e).is_some());
+    let mut add: Vec<String> = Vec::new();
+    for (name, value) in vars {
+        match env_get(p, svc, name) {
+            Some((_, Some(v), cur)) => {
+                if cur != *value {
+                    p.set_scalar(v, yaml_scalar(value));
+                }
+            }
+            Some((item, None, cur)) => {
+                if cur != *value {
+                    p.set_scalar(item, yaml_scalar(&format!("{name}={value}")));
+                }
+            }
+            None if list => add.push(format!("- {}", yaml_scalar(&format!("{name}={value}")))),
+            None => add.push(format!("{name}: {}", yaml_scalar(value))),
+        }
+    }
+    if add.is_empty() {
+        return;
+    }
+    match env {
+        Some(e) if list => {
+            for a in add {
+                p.append(e, a);
+            }
+        }
+        Some(e) if p.is_map(e) => p.append(e, add.join("\n")),
+        Some(_) => p
+            .failed
+            .push("`environment` is neither a map nor a list".into()),
+        None => {
+            let body = p.ed.indent(&add.join("\n"), 2);
+            p.append(svc, format!("environment:\n{}", body.trim_end()));
+        }
+    }
+}
+
+/// `(item, source, target)` of a service's volumes (short and long syntax).
+fn volumes(p: &YamlPlan<'_>, svc: NodeId) -> Vec<(NodeId, String, String)> {
+    let Some(v) = p.value(svc, "volumes") else {
+        return Vec::new();
+    };
+    p.items(v)
+        .into_iter()
+        .filter_map(|it| {
+            let r = p.y().resolve(it);
+            if p.is_map(r) {
+                Some((
+                    it,
+                    p.text_of(r, "source").unwrap_or_default(),
+                    p.text_of(r, "target").unwrap_or_default(),
+                ))
+            } else {
+                let s = p.y().str(r)?;
+                let src = volume_source(s).to_string();
+                let rest = s.get(src.len()..).unwrap_or("").trim_start_matches(':');
+                let target = rest.split(':').next().unwrap_or("").to_string();
+                Some((it, src, target))
+            }
+        })
+        .collect()
+}
+
+fn ci_client_image(image: &str) -> bool {
+    let l = image.to_ascii_lowercase();
+    let repo = l.split(['@']).next().unwrap_or("");
+    let repo = match repo.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => r,
+        _ => repo,
+    };
+    let tag = l.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+    let last = repo.rsplit('/').next().unwrap_or("");
+    (last == "docker" && tag.contains("cli"))
+        || repo.starts_with("jenkins/")
+        || last == "jenkins"
+        || last.contains("gitlab-runner")
+        || last.contains("actions-runner")
+        || last.contains("buildkite-agent")
+        || last.contains("drone-runner-docker")
+        || last.contains("woodpecker-agent")
+        || last.contains("teamcity-agent")
+        || last.contains("bamboo-agent")
+}
+
+fn depends_on(p: &YamlPlan<'_>, svc: NodeId) -> Vec<String> {
+    let Some(d) = p.value(svc, "depends_on") else {
+        return Vec::new();
+    };
+    if p.is_map(d) {
+        p.entries(d).into_iter().map(|(k, _, _)| k).collect()
+    } else {
+        p.items(d)
+            .into_iter()
+            .filter_map(|i| p.y().str(i).map(str::to_string))
+            .collect()
+    }
+}
+
+/// The host part of `tcp://HOST:PORT`.
+fn tcp_host(addr: &str) -> Option<&str> {
+    let rest = addr.trim().strip_prefix("tcp://")?;
+    let hp = rest.split('/').next().unwrap_or("");
+    Some(hp.rsplit_once(':').map(|(h, _)| h).unwrap_or(hp))
+}
+
+/// Command words that switch TLS off or open plaintext TCP.
+fn plaintext_word(w: &str) -> bool {
+    let w = w.trim();
+    w == "--tls=false"
+        || w == "--tls=0"
+        || ["--host=", "-H=", "-H"].iter().any(|p| {
+            w.strip_prefix(p)
+                .is_some_and(crate::rules::is_plaintext_tcp)
+        })
+}
+
+/// Published 2375 ports of a service.
+fn plaintext_ports(p: &YamlPlan<'_>, svc: NodeId) -> Vec<NodeId> {
+    let Some(ports) = p.value(svc, "ports") else {
+        return Vec::new();
+    };
+    p.items(ports)
+        .into_iter()
+        .filter(|it| {
+            let r = p.y().resolve(*it);
+            if p.is_map(r) {
+                p.text_of(r, "published")
+                    .is_some_and(|x| x.trim() == "2375")
+            } else {
+                p.y().str(r).is_some_and(is_plaintext_port)
+            }
+        })
+        .collect()
+}
+
+/// TLS on a daemon service: the same edits whichever pipeline asks for them.
+fn daemon_tls(p: &mut YamlPlan<'_>, d: &Svc, side: &mut Side) {
+    if let Some((slot, value, cur)) = env_get(p, d.map, "DOCKER_TLS_CERTDIR")
+        && cur.trim().is_empty()
+    {
+        match value {
+            Some(v) => p.set_scalar(v, "/certs"),
+            None => p.set_scalar(slot, "DOCKER_TLS_CERTDIR=/certs"),
+        }
+    }
+    for key in ["command", "entrypoint"] {
+        let Some((k, v)) = p.entry(d.map, key) else {
+            continue;
+        };
+        let r = p.y().resolve(v);
+        if p.y().seq(r).is_some() {
+            for it in p.items(r) {
+                if p.y().str(it).is_some_and(plaintext_word) {
+                    p.remove(it);
+                }
+            }
+        } else if let Some(s) = p.y().str(r) {
+            let words: Vec<&str> = s.split_whitespace().collect();
+            if words.iter().any(|w| plaintext_word(w)) {
+                let kept: Vec<&str> = words.into_iter().filter(|w| !plaintext_word(w)).collect();
+                if kept.is_empty() {
+                    p.remove(k);
+                } else {
+                    p.set_scalar(r, yaml_scalar(&kept.join(" ")));
+                }
+            }
+        }
+    }
+    let ports = plaintext_ports(p, d.map);
+    if !ports.is_empty() {
+        for it in ports {
+            p.remove(it);
+        }
+        side.note(format!(
+            "service `{}` no longer publishes the plaintext Docker API on 2375; clients on the host need tcp://HOST:2376 with the client certificates (publish 2376 if they must reach it)",
+            d.name
+        ));
+    }
+}
+
+/// The named volume of a daemon mounted at `/certs/client` (or `/certs`), if any.
+fn certs_volume_of(p: &YamlPlan<'_>, d: &Svc) -> Option<(String, String)> {
+    volumes(p, d.map).into_iter().find_map(|(_, src, target)| {
+        let t = target.trim_end_matches('/');
+        let named = !src.is_empty() && !src.starts_with(['/', '.', '~', '$']);
+        (named && (t == "/certs/client" || t == "/certs")).then(|| {
+            let client_dir = if t == "/certs" { "/certs/client" } else { t };
+            (src, client_dir.to_string())
+        })
+    })
+}
+
+/// What the client service `c` needs to reach daemon `d` (existing or new) over TLS.
+struct Wiring<'m> {
+    daemon: Option<&'m Svc>,
+    daemon_name: String,
+    certs: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn wire(
+    req: &Request<'_>,
+    p: &mut YamlPlan<'_>,
+    m: &Model,
+    c: &Svc,
+    w: &Wiring<'_>,
+    socket_items: &[NodeId],
+    add_depends: bool,
+    side: &mut Side,
+) {
+    // Daemon side (shared by every pipeline that wires a client to it).
+    match w.daemon {
+        Some(d) => {
+            daemon_tls(p, d, side);
+            if certs_volume_of(p, d).is_none() {
+                p.append_items(d.map, "volumes", &[format!("- {}:/certs/client", w.certs)]);
+            }
+        }
+        None => {
+            let frag = daemon::render(
+                req,
+                "compose/dind-service.yml",
+                &serde_json::json!({
+                    "name": w.daemon_name,
+                    "sysbox": req.target == Target::Sysbox,
+                    "certs_volume": w.certs,
+                }),
+                side,
+            );
+            if !frag.is_empty() {
+                p.append(m.services, frag.trim_end().to_string());
+            }
+        }
+    }
+    declare_volume(p, m, &w.certs);
+    // Client side.
+    let host = format!("tcp://{}:2376", w.daemon_name);
+    env_set(
+        p,
+        c.map,
+        &[
+            ("DOCKER_HOST", host.as_str()),
+            ("DOCKER_TLS_VERIFY", "1"),
+            ("DOCKER_CERT_PATH", "/certs/client"),
+        ],
+    );
+    let has_certs = volumes(p, c.map)
+        .iter()
+        .any(|(_, _, t)| t.trim_end_matches('/') == "/certs/client");
+    let mut rest = socket_items.iter();
+    if !has_certs {
+        let item = format!("- {}:/certs/client:ro", w.certs);
+        match rest.next() {
+            Some(first) => p.replace_item(*first, item),
+            None => p.append_items(c.map, "volumes", &[item]),
+        }
+    }
+    for it in rest {
+        p.remove(*it);
+    }
+    if add_depends && !depends_on(p, c.map).contains(&w.daemon_name) {
+        match p.value(c.map, "depends_on") {
+            Some(d) if p.is_map(d) => p.append(
+                d,
+                format!("{}:\n  condition: service_started", w.daemon_name),
+            ),
+            _ => p.append_items(c.map, "depends_on", &[format!("- {}", w.daemon_name)]),
+        }
+    }
+}
+
+/// Declare a named volume at the top level when it is not.
+fn declare_volume(p: &mut YamlPlan<'_>, m: &Model, name: &str) {
+    match p.entry(m.root, "volumes") {
+        Some((k, v)) => {
+            let r = p.y().resolve(v);
+            if p.is_map(r) {
+                if p.entry(r, name).is_none() {
+                    p.append(r, format!("{name}: {{}}"));
+                }
+            } else if p.y().is_null(r) {
+                p.replace_entry(k, format!("volumes:{}  {name}: {{}}", p.ed.nl()));
+            }
+        }
+        None => p.append(m.root, format!("volumes:\n  {name}: {{}}")),
+    }
+}
+
+/// Plan the rewrite of service `name` for the request's target.
+fn plan_service(
+    req: &Request<'_>,
+    p: &mut YamlPlan<'_>,
+    m: &Model,
+    name: &str,
+    hits: &[Hit<'_>],
+    side: &mut Side,
+) {
+    let t = req.target;
+    let Some(s) = m.svcs.iter().find(|s| s.name == name) else {
+        for h in hits {
+            side.task(
+                format!("{}: the service was not found in the file", h.f.rule),
+                &daemon::loc(h.f),
+                String::new(),
+                "",
+            );
+        }
+        return;
+    };
+    if matches!(t, Target::Buildkit | Target::Kaniko) {
+        if t == Target::Buildkit {
+            let snippet = daemon::render(
+                req,
+                "compose/buildkitd-service.yml",
+                &serde_json::json!({}),
+                side,
+            );
+            side.task(
+                "build with a rootless BuildKit service instead of a Docker daemon",
+                &hits.first().map(|h| daemon::loc(h.f)).unwrap_or_default(),
+                snippet,
+                "yaml",
+            );
+            side.covered
+                .extend(hits.iter().map(|h| h.f.fingerprint.clone()));
+        }
+        return;
+    }
+    let rules = |r: &str| hits.iter().any(|h| h.f.rule == r);
+    let system = s.daemon
+        || rules("privileged-dind")
+        || rules("privileged-container")
+        || rules("cap-sys-admin")
+        || rules("seccomp-unconfined");
+    if t == Target::Sysbox && system {
+        sysbox_service(req, p, s, side);
+        daemon::sysbox_host_task(req, &format!("Docker host running {}", p.ed.path), side);
+    }
+    if s.daemon {
+        daemon_tls(p, s, side);
+        if t == Target::Rootless
+            && s.image.contains("dind")
+            && !s.image.contains("rootless")
+            && let Some(v) = p.value(s.map, "image")
+        {
+            p.set_scalar(v, yaml_scalar(&daemon::ver(req, "dind_rootless")));
+        }
+        // Clients that reach this daemon over plaintext TCP move with it.
+        for c in &m.svcs {
+            if c.daemon {
+                continue;
+            }
+            if let Some((_, _, addr)) = env_get(p, c.map, "DOCKER_HOST")
+                && crate::rules::is_plaintext_tcp(&addr)
+                && tcp_host(&addr) == Some(s.name.as_str())
+            {
+                let certs = certs_volume_of(p, s)
+                    .map(|(n, _)| n)
+                    .unwrap_or_else(|| CERTS.to_string());
+                let w = Wiring {
+                    daemon: Some(s),
+                    daemon_name: s.name.clone(),
+                    certs,
+                };
+                wire(req, p, m, c, &w, &[], false, side);
+            }
+        }
+    }
+    if matches!(t, Target::Rootless | Target::Tls) {
+        for h in hits.iter().filter(|h| h.f.rule == "privileged-dind") {
+            side.kept.push(h.f.fingerprint.clone());
+        }
+    }
+    if !s.daemon {
+        client(req, p, m, s, hits, side);
+    }
+}
+
+/// Sysbox on one service: runtime instead of privileged, no host namespaces, no SYS_ADMIN, no
+/// unconfined profiles.
+fn sysbox_service(req: &Request<'_>, p: &mut YamlPlan<'_>, s: &Svc, side: &mut Side) {
+    let rt = yaml_scalar(&daemon::ver(req, "sysbox_runtime"));
+    let runtime = p.entry(s.map, "runtime");
+    let privileged = p.entry(s.map, "privileged").filter(|(_, v)| p.truthy(*v));
+    match (privileged, runtime) {
+        (Some((pk, _)), None) => p.replace_entry(pk, format!("runtime: {rt}")),
+        (Some((pk, _)), Some(_)) => {
+            p.remove(pk);
+            p.ensure(s.map, "runtime", &rt, false);
+        }
+        (None, Some(_)) => p.ensure(s.map, "runtime", &rt, false),
+        (None, None) => match p.entry(s.map, "image") {
+            Some((ik, iv)) if p.y().node(ik).parent == Some(s.map) => {
+                let e =
+                    p.ed.insert_after_entry(s.map, ik, iv, &format!("runtime: {rt}"));
+                p.raw(e);
+            }
+            _ => p.append(s.map, format!("runtime: {rt}")),
+        },
+    }
+    for key in ["network_mode", "pid", "userns_mode"] {
+        if let Some((k, v)) = p.entry(s.map, key)
+            && p.y().str(v).is_some_and(|x| x.trim() == "host")
+        {
+            p.remove(k);
+            side.note(format!(
+                "service `{}` loses `{key}: host`: sysbox rejects host namespaces (recipes §3.5)",
+                s.name
+            ));
+        }
+    }
+    if let Some(caps) = p.value(s.map, "cap_add") {
+        for it in p.items(caps) {
+            if p.y().str(it).is_some_and(crate::rules::is_dangerous_cap) {
+                p.remove(it);
+            }
+        }
+    }
+    if let Some(opts) = p.value(s.map, "security_opt") {
+        for it in p.items(opts) {
+            if p.y().str(it).is_some_and(is_unconfined_opt) {
+                p.remove(it);
+            }
+        }
+    }
+    if p.value(s.map, "devices").is_some() {
+        side.note(format!(
+            "service `{}` passes host devices: inside sysbox they show as nobody:nogroup and mknod is not available (recipes §3.5)",
+            s.name
+        ));
+    }
+}
+
+/// A service that is not a daemon: socket mounts and plaintext `DOCKER_HOST`.
+fn client(
+    req: &Request<'_>,
+    p: &mut YamlPlan<'_>,
+    m: &Model,
+    s: &Svc,
+    hits: &[Hit<'_>],
+    side: &mut Side,
+) {
+    let t = req.target;
+    let socket_items: Vec<NodeId> = volumes(p, s.map)
+        .into_iter()
+        .filter(|(_, src, _)| is_socket_path(src))
+        .map(|(i, _, _)| i)
+        .collect();
+    let socket_targets_sock = volumes(p, s.map)
+        .iter()
+        .any(|(_, src, t)| is_socket_path(src) && t.trim_end_matches('/').ends_with("docker.sock"));
+    let docker_host = env_get(p, s.map, "DOCKER_HOST").map(|(_, _, v)| v);
+    let deps = depends_on(p, s.map);
+    let daemons: Vec<&Svc> = m.svcs.iter().filter(|x| x.daemon).collect();
+    let dep_daemon = daemons.iter().find(|d| deps.contains(&d.name)).copied();
+    let plaintext_target = docker_host
+        .as_deref()
+        .filter(|a| crate::rules::is_plaintext_tcp(a))
+        .and_then(tcp_host)
+        .map(str::to_string);
+    let is_client = ci_client_image(&s.image) || docker_host.is_some() || dep_daemon.is_some();
+    let at = |rule: &str| {
+        hits.iter()
+            .filter(|h| h.f.rule == rule)
+            .map(|h| daemon::loc(h.f))
+            .collect::<Vec<_>>()
+    };
+    // Plaintext DOCKER_HOST to a daemon elsewhere.
+    if let Some(host) = &plaintext_target
+        && !daemons.iter().any(|d| d.name == *host)
+    {
+        for a in at("plaintext-docker-daemon") {
+            side.task(
+                format!(
+                    "`{host}` is not a service of this file: enable TLS on that daemon (tcp://{host}:2376, client certificates, recipes §7.3) and set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH here"
+                ),
+                &a,
+                String::new(),
+                "",
+            );
+        }
+        if socket_items.is_empty() {
+            return;
+        }
+    }
+    if socket_items.is_empty() && plaintext_target.is_none() {
+        return;
+    }
+    if !(socket_items.is_empty() || is_client && socket_targets_sock) {
+        for a in at("docker-socket-mount") {
+            side.task(
+                format!(
+                    "service `{}` ({}) manages the host's Docker through its socket by design; no de-privileged equivalent keeps that working: run it on a dedicated host, or keep it and suppress the finding with a reason",
+                    s.name, s.image
+                ),
+                &a,
+                String::new(),
+                "",
+            );
+        }
+        return;
+    }
+    // Pick the daemon: the one DOCKER_HOST names, the one it depends on, the file's only one.
+    let existing = plaintext_target
+        .as_deref()
+        .and_then(|h| daemons.iter().find(|d| d.name == h).copied())
+        .or(dep_daemon)
+        .or_else(|| {
+            if daemons.len() == 1 {
+                daemons.first().copied()
+            } else {
+                None
+            }
+        });
+    let (daemon, daemon_name) = match existing {
+        Some(d) => (Some(d), d.name.clone()),
+        None if t == Target::Sysbox => {
+            let name = ["docker", "dind", "docker-dind"]
+                .into_iter()
+                .find(|n| !m.svcs.iter().any(|x| x.name == *n))
+                .unwrap_or("depriv-dind");
+            daemon::sysbox_host_task(req, &format!("Docker host running {}", p.ed.path), side);
+            (None, name.to_string())
+        }
+        None => {
+            for a in at("docker-socket-mount") {
+                side.task(
+                    format!(
+                        "service `{}` uses the host's Docker socket and the file has no dind service: a new one would run privileged under the {} target; choose sysbox, or point DOCKER_HOST at a TLS daemon",
+                        s.name,
+                        t.as_str()
+                    ),
+                    &a,
+                    String::new(),
+                    "",
+                );
+            }
+            return;
+        }
+    };
+    let certs = daemon
+        .and_then(|d| certs_volume_of(p, d))
+        .map(|(n, _)| n)
+        .unwrap_or_else(|| CERTS.to_string());
+    let w = Wiring {
+        daemon,
+        daemon_name,
+        certs,
+    };
+    let add_depends = !socket_items.is_empty();
+    wire(req, p, m, s, &w, &socket_items, add_depends, side);
+    if !socket_items.is_empty() {
+        side.note(format!(
+            "service `{}` now talks to the Docker daemon in service `{}` over TLS instead of the host's daemon: images and containers it creates live there",
+            s.name, w.daemon_name
+        ));
+    }
+}
 
 /// Rewrite one compose pipeline.
 pub fn rewrite(req: &Request<'_>) -> Outcome {
-    super::unsupported(req)
+    let mut side = Side::default();
+    let mut edits = Vec::new();
+    for (path, findings) in daemon::by_path(&req.findings) {
+        let Some(text) = req.files.text(&path) else {
+            side.task("cannot read the file", &path, String::new(), "");
+            continue;
+        };
+        let Ok(y) = Yaml::parse(&text) else {
+            side.task("the file does not parse as YAML", &path, String::new(), "");
+            continue;
+        };
+        let mut p = YamlPlan::new(&path, &text, &y);
+        let Some(m) = model(&p) else {
+            side.task(
+                "no `services` mapping in the file",
+                &path,
+                String::new(),
+                "",
+            );
+            continue;
+        };
+        let hits = hits_of(&findings);
+        plan_service(req, &mut p, &m, &req.pipeline.name, &hits, &mut side);
+        let planned = p.finish();
+        if p.failed.is_empty() {
+            edits.extend(planned);
+        } else {
+            for why in &p.failed {
+                side.task(
+                    format!("depriv could not rewrite this file: {why}"),
+                    &path,
+                    String::new(),
+                    "",
+                );
+            }
+        }
+    }
+    daemon::finish(req, edits, side)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::migrate::Strategy;
+    use crate::rewrite::daemon::testkit;
+
+    const DEMO: &str = "# stack\nservices:\n  jenkins:\n    image: jenkins/jenkins:lts-jdk21\n    volumes:\n      - jenkins_home:/var/jenkins_home\n      - /var/run/docker.sock:/var/run/docker.sock\n    environment:\n      JAVA_OPTS: -Dx=1\n    depends_on:\n      - dind\n\n  dind:\n    image: docker:29-dind\n    privileged: true\n    environment:\n      DOCKER_TLS_CERTDIR: \"\"\n    ports:\n      - \"2375:2375\"\n\nvolumes:\n  jenkins_home:\n";
+
+    const DEMO_SYSBOX: &str = "# stack\nservices:\n  jenkins:\n    image: jenkins/jenkins:lts-jdk21\n    volumes:\n      - jenkins_home:/var/jenkins_home\n      - certs-client:/certs/client:ro\n    environment:\n      JAVA_OPTS: -Dx=1\n      DOCKER_HOST: tcp://dind:2376\n      DOCKER_TLS_VERIFY: \"1\"\n      DOCKER_CERT_PATH: /certs/client\n    depends_on:\n      - dind\n\n  dind:\n    image: docker:29-dind\n    runtime: sysbox-runc\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n    volumes:\n      - certs-client:/certs/client\n\nvolumes:\n  jenkins_home:\n  certs-client: {}\n";
+
+    #[test]
+    fn sysbox_tool_stack_points_the_client_at_a_tls_dind() {
+        let run = testkit::check(&[("docker-compose.yml", DEMO)], Strategy::Sysbox);
+        assert_eq!(run.files["docker-compose.yml"], DEMO_SYSBOX);
+        assert_eq!(run.statuses(), vec!["migrated", "migrated"]);
+        let crlf = DEMO.replace('\n', "\r\n");
+        let run = testkit::check(&[("docker-compose.yml", &crlf)], Strategy::Sysbox);
+        assert_eq!(
+            run.files["docker-compose.yml"],
+            DEMO_SYSBOX.replace('\n', "\r\n")
+        );
+    }
+
+    #[test]
+    fn tls_and_rootless_keep_the_daemon_privileged() {
+        let run = testkit::check(&[("docker-compose.yml", DEMO)], Strategy::Tls);
+        let out = &run.files["docker-compose.yml"];
+        assert!(out.contains("    privileged: true\n"), "{out}");
+        assert!(out.contains("DOCKER_TLS_CERTDIR: /certs"));
+        assert!(!out.contains("2375"));
+        assert!(!out.contains("docker.sock"));
+        let mut st = run.statuses();
+        st.sort();
+        assert_eq!(st, vec!["migrated", "partial"]);
+        let run = testkit::check(&[("docker-compose.yml", DEMO)], Strategy::Rootless);
+        assert!(run.files["docker-compose.yml"].contains("image: docker:29-dind-rootless\n"));
+    }
+
+    #[test]
+    fn socket_client_without_daemon_gets_a_new_sysbox_service() {
+        let src = "services:\r\n  ci:\r\n    image: docker:29-cli\r\n    volumes:\r\n      - /var/run/docker.sock:/var/run/docker.sock\r\n";
+        let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Sysbox);
+        assert_eq!(
+            run.files["docker-compose.yml"],
+            "services:\r\n  ci:\r\n    image: docker:29-cli\r\n    volumes:\r\n      - certs-client:/certs/client:ro\r\n    environment:\r\n      DOCKER_HOST: tcp://docker:2376\r\n      DOCKER_TLS_VERIFY: \"1\"\r\n      DOCKER_CERT_PATH: /certs/client\r\n    depends_on:\r\n      - docker\r\n  docker:\r\n    image: docker:29-dind\r\n    runtime: sysbox-runc\r\n    environment:\r\n      DOCKER_TLS_CERTDIR: /certs\r\n    volumes:\r\n      - certs-client:/certs/client\r\nvolumes:\r\n  certs-client: {}\r\n"
+        );
+        let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Tls);
+        assert_eq!(run.files["docker-compose.yml"], src);
+        assert_eq!(run.statuses(), vec!["manual"]);
+    }
+
+    #[test]
+    fn host_tools_with_the_socket_are_manual() {
+        let src = "services:\n  traefik:\n    image: traefik:v3.2\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n";
+        let run = testkit::check(&[("compose.yml", src)], Strategy::Sysbox);
+        assert_eq!(run.files["compose.yml"], src);
+        assert_eq!(run.statuses(), vec!["manual"]);
+        assert!(run.manual_titles().iter().any(|t| t.contains("by design")));
+    }
+
+    #[test]
+    fn sysbox_drops_caps_profiles_and_host_namespaces() {
+        let src = "x-p: &p\n  privileged: yes\nservices:\n  vpn:\n    image: z:1\n    network_mode: host\n    cap_add: [NET_ADMIN, SYS_ADMIN]\n    security_opt:\n      - apparmor=unconfined\n      - no-new-privileges:true\n  kind:\n    <<: *p\n    image: kindest/node:v1.32.0\n";
+        let run = testkit::check(&[("compose.yml", src)], Strategy::Sysbox);
+        assert_eq!(
+            run.files["compose.yml"],
+            "x-p: &p\n  runtime: sysbox-runc\nservices:\n  vpn:\n    image: z:1\n    runtime: sysbox-runc\n    cap_add: [NET_ADMIN]\n    security_opt:\n      - no-new-privileges:true\n  kind:\n    <<: *p\n    image: kindest/node:v1.32.0\n"
+        );
+    }
+
+    #[test]
+    fn plaintext_daemon_flags_and_ports_go() {
+        let src = "services:\n  dind:\n    image: docker:29-dind\n    privileged: true\n    command: [\"--host=tcp://0.0.0.0:2375\", \"--tls=false\"]\n    ports:\n      - target: 2375\n        published: 2375\n  jenkins:\n    image: jenkins/jenkins:lts\n    environment:\n      - DOCKER_HOST=tcp://dind:2375\n";
+        let run = testkit::check(&[("compose.yml", src)], Strategy::Sysbox);
+        assert_eq!(
+            run.files["compose.yml"],
+            "services:\n  dind:\n    image: docker:29-dind\n    runtime: sysbox-runc\n    volumes:\n      - certs-client:/certs/client\n  jenkins:\n    image: jenkins/jenkins:lts\n    environment:\n      - DOCKER_HOST=tcp://dind:2376\n      - DOCKER_TLS_VERIFY=1\n      - DOCKER_CERT_PATH=/certs/client\n    volumes:\n      - certs-client:/certs/client:ro\nvolumes:\n  certs-client: {}\n"
+        );
+    }
+
+    #[test]
+    fn adversarial_inputs_do_not_panic() {
+        for src in [
+            "",
+            "services: 3\n",
+            "services:\n  a: {image: 'docker:dind', privileged: true, volumes: [/var/run/docker.sock:/x]}\n",
+            "services:\n  a:\n    image: \"unterminated\n",
+            &format!(
+                "services:\n  a:\n    image: docker:dind\n    privileged: true\n    command: [{}]\n",
+                "\"--tls=false\", ".repeat(500)
+            ),
+        ] {
+            for s in [Strategy::Sysbox, Strategy::Tls, Strategy::Rootless] {
+                let _ = testkit::migrate(&[("docker-compose.yml", src)], s);
+            }
+        }
+    }
 }

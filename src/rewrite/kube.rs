@@ -1,11 +1,1794 @@
-//! Rewrites for the kube surface.
+//! Rewrites for Kubernetes manifests and Helm values (recipes §3.4, §8.5, §8.2.4, §8.1.4):
+//! pod specs move to the `sysbox-runc` RuntimeClass with `hostUsers: false` and lose privileged
+//! mode, host namespaces and relaxed profiles; dind sidecars get TLS on a shared `emptyDir`; host
+//! Docker sockets are replaced by a dind sidecar for the containers that used them. The TLS and
+//! rootless targets keep the daemon privileged on purpose. ARC `containerMode: dind` and the
+//! legacy gitlab-runner `runners.privileged` become manual tasks with the exact values; the
+//! embedded `runners.config` TOML is edited in place by [`super::runner`].
+//!
+//! This module also owns [`YamlPlan`], the edit planner the YAML rewriters share: removals
+//! that prune emptied parents, scalar replacements, appends in the file's indentation, all
+//! turned into non-overlapping byte edits at the end.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::daemon::{self, Side, yaml_scalar};
+use super::yaml_edit::YamlEditor;
 use super::{Outcome, Request};
+use crate::edit::{self, Edit};
+use crate::finding::Finding;
+use crate::plan::Target;
+use crate::source::docker_cmd::is_daemon_image;
+use crate::source::yaml::{NodeId, NodeKind, Yaml};
 
 /// Templates of this surface: (name under `templates/`, source).
-pub static TEMPLATES: &[(&str, &str)] = &[];
+pub static TEMPLATES: &[(&str, &str)] = &[
+    (
+        "kube/dind-sidecar.yaml",
+        include_str!("../../templates/kube/dind-sidecar.yaml"),
+    ),
+    (
+        "kube/sysbox-install.sh",
+        include_str!("../../templates/kube/sysbox-install.sh"),
+    ),
+    (
+        "kube/runtimeclass.yaml",
+        include_str!("../../templates/kube/runtimeclass.yaml"),
+    ),
+    (
+        "kube/buildkit-job.yaml",
+        include_str!("../../templates/kube/buildkit-job.yaml"),
+    ),
+    (
+        "kube/kaniko-job.yaml",
+        include_str!("../../templates/kube/kaniko-job.yaml"),
+    ),
+    (
+        "kube/arc-dind-sysbox.yaml",
+        include_str!("../../templates/kube/arc-dind-sysbox.yaml"),
+    ),
+    (
+        "kube/arc-dind-init.yaml",
+        include_str!("../../templates/kube/arc-dind-init.yaml"),
+    ),
+    (
+        "kube/gitlab-runner-values.yaml",
+        include_str!("../../templates/kube/gitlab-runner-values.yaml"),
+    ),
+];
 
-/// Rewrite one kube pipeline.
+/// Name of the shared certificate volume depriv adds.
+pub(crate) const CERTS_VOLUME: &str = "docker-certs";
+
+/// A finding with its offset in the text being edited (the file, or a string inside it).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hit<'f> {
+    /// The finding.
+    pub f: &'f Finding,
+    /// Its first byte in the edited text.
+    pub at: usize,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The YAML edit planner
+
+/// Planned structural changes to one YAML text, turned into byte edits by [`YamlPlan::finish`].
+pub(crate) struct YamlPlan<'a> {
+    /// The editor (path, text, tree).
+    pub ed: YamlEditor<'a>,
+    remove: BTreeSet<NodeId>,
+    replace_item: BTreeMap<NodeId, String>,
+    replace_entry: BTreeMap<NodeId, String>,
+    set: BTreeMap<NodeId, String>,
+    append: BTreeMap<NodeId, Vec<String>>,
+    prepend: BTreeMap<NodeId, Vec<String>>,
+    raw: Vec<Edit>,
+    /// Why some planned change could not be expressed (the caller reports it).
+    pub failed: Vec<String>,
+    /// Columns between a key and the `-` of its block sequence (0 or 2 in practice).
+    pub seq_indent: usize,
+}
+
+impl<'a> YamlPlan<'a> {
+    /// A planner for `text` parsed as `y`.
+    pub fn new(path: &'a str, text: &'a str, y: &'a Yaml) -> YamlPlan<'a> {
+        let ed = YamlEditor::new(path, text, y);
+        let mut p = YamlPlan {
+            ed,
+            remove: BTreeSet::new(),
+            replace_item: BTreeMap::new(),
+            replace_entry: BTreeMap::new(),
+            set: BTreeMap::new(),
+            append: BTreeMap::new(),
+            prepend: BTreeMap::new(),
+            raw: Vec::new(),
+            failed: Vec::new(),
+            seq_indent: 2,
+        };
+        p.seq_indent = p.detect_seq_indent();
+        p
+    }
+
+    /// The tree.
+    pub fn y(&self) -> &'a Yaml {
+        self.ed.y
+    }
+
+    /// The text.
+    pub fn text(&self) -> &'a str {
+        self.ed.text
+    }
+
+    fn detect_seq_indent(&self) -> usize {
+        let y = self.y();
+        for id in 0..y.node_count() as NodeId {
+            if let NodeKind::Seq { flow: false, items } = &y.node(id).kind
+                && let Some(first) = items.first()
+                && let Some(p) = y.node(id).parent
+                && let Some((k, _)) = y
+                    .own_entries(p)
+                    .and_then(|es| es.iter().find(|(_, v)| *v == id).copied())
+                && let Some(dash) = self.dash_col(*first)
+            {
+                let kc = self.ed.column(y.span(k).start);
+                return dash.saturating_sub(kc);
+            }
+        }
+        2
+    }
+
+    /// Start of a node including its anchor and tag.
+    fn start(&self, id: NodeId) -> usize {
+        let n = self.y().node(id);
+        let mut s = n.span.start;
+        if let Some(a) = &n.anchor_span {
+            s = s.min(a.start);
+        }
+        if let Some(t) = &n.tag_span {
+            s = s.min(t.start);
+        }
+        s
+    }
+
+    /// End of a node without trailing line breaks.
+    fn end(&self, id: NodeId) -> usize {
+        let text = self.text();
+        let mut e = self.y().span(id).end.min(text.len());
+        while e > 0 && matches!(text.as_bytes().get(e - 1), Some(b'\n' | b'\r')) {
+            e -= 1;
+        }
+        e.max(self.y().span(id).start.min(text.len()))
+    }
+
+    /// Column of the `-` of a block sequence item, when it starts its line.
+    fn dash_col(&self, item: NodeId) -> Option<usize> {
+        let s = self.start(item);
+        let ls = self.ed.line_start(s);
+        let prefix = self.text().get(ls..s)?;
+        let t = prefix.trim_end();
+        let before = t.strip_suffix('-')?;
+        if !before.trim().is_empty() {
+            return None;
+        }
+        Some(before.len())
+    }
+
+    /// Whether the node (after aliases) is a mapping.
+    pub fn is_map(&self, id: NodeId) -> bool {
+        matches!(
+            self.y().node(self.y().resolve(id)).kind,
+            NodeKind::Map { .. }
+        )
+    }
+
+    /// Whether the node (after aliases) is a block collection we can edit line-wise.
+    pub fn is_block(&self, id: NodeId) -> bool {
+        !self.ed.is_flow(self.y().resolve(id))
+    }
+
+    /// `(key, value)` of `key` in a mapping (merge-aware).
+    pub fn entry(&self, map: NodeId, key: &str) -> Option<(NodeId, NodeId)> {
+        let y = self.y();
+        y.get(y.resolve(map), key).map(|e| (e.key_id, e.value))
+    }
+
+    /// The value node of `key` (aliases resolved).
+    pub fn value(&self, map: NodeId, key: &str) -> Option<NodeId> {
+        self.entry(map, key).map(|(_, v)| self.y().resolve(v))
+    }
+
+    /// The scalar text of `key`.
+    pub fn text_of(&self, map: NodeId, key: &str) -> Option<String> {
+        self.value(map, key)
+            .and_then(|v| self.y().str(v))
+            .map(str::to_string)
+    }
+
+    /// Items of a sequence (aliases resolved for the sequence, not the items).
+    pub fn items(&self, id: NodeId) -> Vec<NodeId> {
+        let y = self.y();
+        y.seq(y.resolve(id))
+            .map(<[NodeId]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// Effective entries of a mapping: (key text, key node, value node).
+    pub fn entries(&self, id: NodeId) -> Vec<(String, NodeId, NodeId)> {
+        let y = self.y();
+        y.entries(y.resolve(id))
+            .map(|v| v.into_iter().map(|e| (e.key, e.key_id, e.value)).collect())
+            .unwrap_or_default()
+    }
+
+    /// A boolean-ish true (`true`, `yes`, `"true"`).
+    pub fn truthy(&self, id: NodeId) -> bool {
+        let y = self.y();
+        y.as_bool(id).unwrap_or_else(|| {
+            y.str(id)
+                .is_some_and(|s| matches!(s.trim(), "true" | "True" | "TRUE"))
+        })
+    }
+
+    /// Remove a sequence item or a mapping key's entry (`slot` is the item or the key node).
+    pub fn remove(&mut self, slot: NodeId) {
+        self.remove.insert(slot);
+    }
+
+    /// Remove `key` from a mapping, if present; returns whether it was.
+    #[cfg(test)]
+    pub fn remove_key(&mut self, map: NodeId, key: &str) -> bool {
+        match self.entry(map, key) {
+            Some((k, _)) => {
+                self.remove.insert(k);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Replace a scalar by `text` (written as is).
+    pub fn set_scalar(&mut self, value: NodeId, text: impl Into<String>) {
+        self.set.insert(value, text.into());
+    }
+
+    /// Replace a whole `key: value` entry (one line) by `text`.
+    pub fn replace_entry(&mut self, key: NodeId, text: impl Into<String>) {
+        self.replace_entry.insert(key, text.into());
+    }
+
+    /// Replace a sequence item by a fragment written at column 0 (starting with `- `).
+    pub fn replace_item(&mut self, item: NodeId, fragment: impl Into<String>) {
+        self.replace_item.insert(item, fragment.into());
+    }
+
+    /// Append a fragment (entries, or `- ` items) to a collection.
+    pub fn append(&mut self, coll: NodeId, fragment: impl Into<String>) {
+        self.append.entry(coll).or_default().push(fragment.into());
+    }
+
+    /// Insert entries before the first entry of a block mapping.
+    pub fn prepend(&mut self, map: NodeId, fragment: impl Into<String>) {
+        self.prepend.entry(map).or_default().push(fragment.into());
+    }
+
+    /// A raw edit.
+    pub fn raw(&mut self, e: Edit) {
+        self.raw.push(e);
+    }
+
+    /// Make `key: text` hold in `map`: replace a different scalar, else add it (first when
+    /// `first`, else last).
+    pub fn ensure(&mut self, map: NodeId, key: &str, text: &str, first: bool) {
+        let y = self.y();
+        match self.entry(map, key) {
+            Some((_, v)) => {
+                let r = y.resolve(v);
+                let same = y.str(r).is_some_and(|s| {
+                    s == text || yaml_scalar(s) == text || (text == "false" && s == "false")
+                });
+                if !same && matches!(y.node(r).kind, NodeKind::Scalar(_)) {
+                    self.set_scalar(v, text);
+                }
+            }
+            None if first => self.prepend(map, format!("{key}: {text}")),
+            None => self.append(map, format!("{key}: {text}")),
+        }
+    }
+
+    /// Append block-sequence items to `key` of `map`, creating the key when absent.
+    pub fn append_items(&mut self, map: NodeId, key: &str, items: &[String]) {
+        if items.is_empty() {
+            return;
+        }
+        match self.entry(map, key) {
+            Some((k, v)) => {
+                let r = self.y().resolve(v);
+                if self.y().seq(r).is_some() {
+                    for i in items {
+                        self.append(r, i.clone());
+                    }
+                } else if self.y().is_null(r) {
+                    let body = self.ed.indent(&items.join("\n"), self.seq_indent + 2);
+                    let frag = format!("{key}:{}{}", self.ed.nl(), body.trim_end());
+                    self.replace_entry(k, frag);
+                } else {
+                    self.failed
+                        .push(format!("`{key}` is not a list: cannot add to it"));
+                }
+            }
+            None => {
+                let body = self.ed.indent(&items.join("\n"), self.seq_indent);
+                self.append(map, format!("{key}:\n{}", body.trim_end()));
+            }
+        }
+    }
+
+    fn slots(&self, coll: NodeId) -> Vec<NodeId> {
+        match &self.y().node(coll).kind {
+            NodeKind::Map { entries, .. } => entries.iter().map(|(k, _)| *k).collect(),
+            NodeKind::Seq { items, .. } => items.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn key_of(&self, map: NodeId, value: NodeId) -> Option<NodeId> {
+        self.y()
+            .own_entries(map)
+            .and_then(|es| es.iter().find(|(_, v)| *v == value).map(|(k, _)| *k))
+    }
+
+    fn value_of_key(&self, key: NodeId) -> Option<NodeId> {
+        let p = self.y().node(key).parent?;
+        self.y()
+            .own_entries(p)
+            .and_then(|es| es.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
+    }
+
+    /// Number of ancestors of a node (bounded).
+    fn depth(&self, n: NodeId) -> usize {
+        let mut d = 0;
+        let mut cur = self.y().node(n).parent;
+        while let Some(c) = cur {
+            d += 1;
+            if d > 1024 {
+                break;
+            }
+            cur = self.y().node(c).parent;
+        }
+        d
+    }
+
+    /// Whether `n` sits inside (or is) a removed slot.
+    fn dead(&self, gone: &BTreeSet<NodeId>, n: NodeId) -> bool {
+        let y = self.y();
+        let mut cur = Some(n);
+        let mut steps = 0;
+        while let Some(c) = cur {
+            steps += 1;
+            if steps > 1024 {
+                return false;
+            }
+            if gone.contains(&c) {
+                return true;
+            }
+            if let Some(p) = y.node(c).parent
+                && self.key_of(p, c).is_some_and(|k| gone.contains(&k))
+            {
+                return true;
+            }
+            cur = y.node(c).parent;
+        }
+        false
+    }
+
+    /// The byte edits. Overlapping plans are reported in `failed` and yield no edits.
+    pub fn finish(&mut self) -> Vec<Edit> {
+        let y = self.y();
+        let text = self.text();
+        // Prune: a collection whose every slot goes (and gets nothing new) goes itself.
+        let mut gone = self.remove.clone();
+        for _ in 0..64 {
+            let parents: BTreeSet<NodeId> = gone.iter().filter_map(|s| y.node(*s).parent).collect();
+            let mut add = Vec::new();
+            for c in parents {
+                if self.append.contains_key(&c)
+                    || self.prepend.contains_key(&c)
+                    || y.node(c).anchor.is_some()
+                {
+                    continue;
+                }
+                let slots = self.slots(c);
+                if slots.is_empty() || !slots.iter().all(|s| gone.contains(s)) {
+                    continue;
+                }
+                let Some(p) = y.node(c).parent else { continue };
+                let slot = match &y.node(p).kind {
+                    NodeKind::Map { .. } => self.key_of(p, c),
+                    NodeKind::Seq { .. } => Some(c),
+                    _ => None,
+                };
+                if let Some(s) = slot
+                    && !gone.contains(&s)
+                {
+                    add.push(s);
+                }
+            }
+            if add.is_empty() {
+                break;
+            }
+            gone.extend(add);
+        }
+        let mut edits: Vec<Edit> = Vec::new();
+        let mut flow: BTreeSet<NodeId> = BTreeSet::new();
+        let mut covered: BTreeSet<NodeId> = BTreeSet::new();
+        // Removals.
+        for &s in &gone {
+            if covered.contains(&s) {
+                continue;
+            }
+            let Some(p) = y.node(s).parent else { continue };
+            if self.dead(&gone, p) {
+                continue;
+            }
+            if self.ed.is_flow(p) {
+                flow.insert(p);
+                continue;
+            }
+            match &y.node(p).kind {
+                NodeKind::Map { entries, .. } => {
+                    let Some(v) = self.value_of_key(s) else {
+                        continue;
+                    };
+                    let ks = self.start(s);
+                    let ls = self.ed.line_start(ks);
+                    let on_dash = !text.get(ls..ks).unwrap_or("").trim().is_empty();
+                    if on_dash {
+                        // First entry of a `- key: v` item: delete up to the next kept key.
+                        let pos = entries.iter().position(|(k, _)| *k == s).unwrap_or(0);
+                        let next = entries
+                            .iter()
+                            .skip(pos + 1)
+                            .find(|(k, _)| !gone.contains(k));
+                        for (k, _) in entries.iter().skip(pos + 1) {
+                            if Some(k) == next.map(|(k, _)| k) {
+                                break;
+                            }
+                            covered.insert(*k);
+                        }
+                        match next {
+                            Some((nk, _)) => {
+                                edits.push(Edit::delete(self.ed.path, ks, self.start(*nk)))
+                            }
+                            None => {
+                                let last = entries.last().map(|(_, v)| *v).unwrap_or(v);
+                                edits.push(Edit::replace(self.ed.path, ks, self.end(last), "{}"));
+                            }
+                        }
+                    } else {
+                        edits.push(self.ed.remove_entry(p, s, v));
+                    }
+                }
+                NodeKind::Seq { .. } => edits.push(self.ed.remove_item(p, s)),
+                _ => {}
+            }
+        }
+        // Item replacements.
+        for (item, frag) in &self.replace_item {
+            if gone.contains(item) {
+                continue;
+            }
+            let Some(p) = y.node(*item).parent else {
+                continue;
+            };
+            if self.dead(&gone, p) {
+                continue;
+            }
+            if self.ed.is_flow(p) {
+                flow.insert(p);
+                continue;
+            }
+            match self.dash_col(*item) {
+                Some(col) => {
+                    let s = self.ed.line_start(self.start(*item));
+                    let e = self
+                        .ed
+                        .line_end_incl(self.end(*item).saturating_sub(1).max(s));
+                    let mut t = self.ed.indent(frag, col);
+                    if e == text.len() && !text.ends_with('\n') {
+                        t.truncate(t.trim_end_matches(['\r', '\n']).len());
+                    }
+                    edits.push(Edit::replace(self.ed.path, s, e, t));
+                }
+                None => self
+                    .failed
+                    .push("a list item does not start its line".into()),
+            }
+        }
+        // Appends; inner collections first, so an insert into a mapping that ends where its
+        // parent list ends lands before the parent's new item.
+        let mut order: Vec<(usize, NodeId)> =
+            self.append.keys().map(|c| (self.depth(*c), *c)).collect();
+        order.sort_by(|a, b| b.cmp(a));
+        for (_, coll) in order {
+            let Some(frags) = self.append.get(&coll) else {
+                continue;
+            };
+            let coll = &coll;
+            if self.dead(&gone, *coll) {
+                continue;
+            }
+            if self.ed.is_flow(*coll) {
+                flow.insert(*coll);
+                continue;
+            }
+            let joined = frags.join("\n");
+            match &y.node(*coll).kind {
+                NodeKind::Map { entries, .. } if !entries.is_empty() => {
+                    edits.push(self.ed.append_to_map(*coll, &joined));
+                }
+                NodeKind::Seq { items, .. } if !items.is_empty() => {
+                    let Some(col) = items.first().and_then(|i| self.dash_col(*i)) else {
+                        self.failed
+                            .push("a list item does not start its line".into());
+                        continue;
+                    };
+                    let end = self.end(*coll);
+                    let at = self.ed.line_end_incl(end.saturating_sub(1));
+                    let mut t = String::new();
+                    if at == text.len() && !text.ends_with('\n') {
+                        t.push_str(self.ed.nl());
+                    }
+                    t.push_str(&self.ed.indent(&joined, col));
+                    edits.push(Edit::insert(self.ed.path, at, t));
+                }
+                _ => self
+                    .failed
+                    .push("cannot add to an empty or scalar node".into()),
+            }
+        }
+        // Prepends.
+        for (map, frags) in &self.prepend {
+            if self.dead(&gone, *map) {
+                continue;
+            }
+            let joined = frags.join("\n");
+            let first = self.y().own_entries(*map).and_then(|e| e.first().copied());
+            match first {
+                Some((k, _)) if !self.ed.is_flow(*map) => {
+                    let ks = self.start(k);
+                    let ls = self.ed.line_start(ks);
+                    if text.get(ls..ks).unwrap_or("x").trim().is_empty() {
+                        let col = ks - ls;
+                        edits.push(Edit::insert(self.ed.path, ls, self.ed.indent(&joined, col)));
+                    } else {
+                        edits.push(self.ed.append_to_map(*map, &joined));
+                    }
+                }
+                _ => self
+                    .failed
+                    .push("cannot add to a flow or empty mapping".into()),
+            }
+        }
+        // Whole-entry and scalar replacements.
+        for (k, t) in &self.replace_entry {
+            if self.dead(&gone, *k) {
+                continue;
+            }
+            let Some(p) = y.node(*k).parent else { continue };
+            if self.ed.is_flow(p) {
+                flow.insert(p);
+                continue;
+            }
+            let Some(v) = self.value_of_key(*k) else {
+                continue;
+            };
+            let end = self.end(v).max(y.span(*k).end);
+            edits.push(Edit::replace(self.ed.path, self.start(*k), end, t.clone()));
+        }
+        for (v, t) in &self.set {
+            if self.dead(&gone, *v) {
+                continue;
+            }
+            let n = y.node(*v);
+            edits.push(Edit::replace(
+                self.ed.path,
+                n.span.start,
+                self.end(*v),
+                t.clone(),
+            ));
+        }
+        // Flow collections are rebuilt whole.
+        let mut rebuilt: Vec<std::ops::Range<usize>> = Vec::new();
+        for c in &flow {
+            if self.dead(&gone, *c) {
+                continue;
+            }
+            if let Some(e) = self.rebuild_flow(*c, &gone) {
+                rebuilt.push(e.start..e.end);
+                edits.push(e);
+            }
+        }
+        if !rebuilt.is_empty() {
+            let before = edits.len();
+            edits.retain(|e| {
+                !rebuilt.iter().any(|r| {
+                    e.start >= r.start && e.end <= r.end && !(e.start == r.start && e.end == r.end)
+                })
+            });
+            if edits.len() != before {
+                self.failed
+                    .push("a change inside a flow collection was not expressed".into());
+            }
+        }
+        edits.extend(self.raw.iter().cloned());
+        match edit::normalise(edits) {
+            Ok(e) => e,
+            Err(e) => {
+                self.failed.push(format!("planned edits overlap ({e})"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn rebuild_flow(&mut self, c: NodeId, gone: &BTreeSet<NodeId>) -> Option<Edit> {
+        let y = self.y();
+        let text = self.text();
+        let mut parts: Vec<String> = Vec::new();
+        let seq = match &y.node(c).kind {
+            NodeKind::Seq { items, .. } => {
+                for it in items {
+                    if gone.contains(it) {
+                        continue;
+                    }
+                    if let Some(r) = self.replace_item.get(it) {
+                        parts.push(flow_part(r)?);
+                    } else if let Some(t) = self.set.get(it) {
+                        parts.push(t.clone());
+                    } else {
+                        parts.push(text.get(self.start(*it)..self.end(*it))?.to_string());
+                    }
+                }
+                true
+            }
+            NodeKind::Map { entries, .. } => {
+                for (k, v) in entries {
+                    if gone.contains(k) {
+                        continue;
+                    }
+                    if let Some(r) = self.replace_entry.get(k) {
+                        parts.push(r.clone());
+                    } else {
+                        parts.push(text.get(self.start(*k)..self.end(*v))?.to_string());
+                    }
+                }
+                false
+            }
+            _ => return None,
+        };
+        for f in self.append.get(&c).cloned().unwrap_or_default() {
+            match flow_part(&f) {
+                Some(p) => parts.push(p),
+                None => {
+                    self.failed
+                        .push("cannot add a multi-line value to a flow collection".into());
+                    return None;
+                }
+            }
+        }
+        let (o, cl) = if seq { ("[", "]") } else { ("{", "}") };
+        let span = y.span(c);
+        Some(Edit::replace(
+            self.ed.path,
+            span.start,
+            span.end,
+            format!("{o}{}{cl}", parts.join(", ")),
+        ))
+    }
+}
+
+/// A one-line fragment as a flow element (`- x` → `x`).
+fn flow_part(frag: &str) -> Option<String> {
+    let f = frag.trim();
+    if f.contains('\n') {
+        return None;
+    }
+    Some(f.strip_prefix("- ").unwrap_or(f).to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pod specs
+
+/// One container of a pod spec.
+#[derive(Clone, Debug)]
+struct Ctr {
+    map: NodeId,
+    name: String,
+    image: String,
+    daemon: bool,
+}
+
+/// Every mapping that holds `containers:` (a pod spec), bounded.
+pub(crate) fn pod_specs(p: &YamlPlan<'_>) -> Vec<NodeId> {
+    let y = p.y();
+    let mut out = Vec::new();
+    for id in 0..y.node_count() as NodeId {
+        if out.len() > 10_000 {
+            break;
+        }
+        if matches!(y.node(id).kind, NodeKind::Map { .. }) && p.entry(id, "containers").is_some() {
+            out.push(id);
+        }
+    }
+    out
+}
+
+fn containers(p: &YamlPlan<'_>, spec: NodeId) -> Vec<Ctr> {
+    let mut out = Vec::new();
+    for key in ["initContainers", "containers"] {
+        let Some(list) = p.value(spec, key) else {
+            continue;
+        };
+        for it in p.items(list) {
+            let m = p.y().resolve(it);
+            if !p.is_map(m) {
+                continue;
+            }
+            let image = p.text_of(m, "image").unwrap_or_default();
+            let first_word = ["command", "args"]
+                .iter()
+                .find_map(|k| p.value(m, k))
+                .and_then(|v| {
+                    p.items(v)
+                        .first()
+                        .and_then(|i| p.y().str(*i))
+                        .map(str::to_string)
+                })
+                .unwrap_or_default();
+            out.push(Ctr {
+                map: m,
+                name: p.text_of(m, "name").unwrap_or_default(),
+                daemon: is_daemon_image(&image)
+                    || first_word == "dockerd"
+                    || first_word.ends_with("/dockerd"),
+                image,
+            });
+        }
+    }
+    out
+}
+
+/// `(item, name, value node)` of a container's `env` list.
+fn env_items(p: &YamlPlan<'_>, ctr: NodeId) -> Vec<(NodeId, String, Option<NodeId>)> {
+    let Some(env) = p.value(ctr, "env") else {
+        return Vec::new();
+    };
+    p.items(env)
+        .into_iter()
+        .filter_map(|it| {
+            let m = p.y().resolve(it);
+            let name = p.text_of(m, "name")?;
+            Some((it, name, p.entry(m, "value").map(|(_, v)| v)))
+        })
+        .collect()
+}
+
+fn env_value(p: &YamlPlan<'_>, ctr: NodeId, name: &str) -> Option<String> {
+    env_items(p, ctr)
+        .into_iter()
+        .find(|(_, n, _)| n == name)
+        .map(|(_, _, v)| v.and_then(|v| p.y().str(v)).unwrap_or("").to_string())
+}
+
+/// `(item, volume name, mountPath)` of a container's mounts.
+fn mounts(p: &YamlPlan<'_>, ctr: NodeId) -> Vec<(NodeId, String, String)> {
+    let Some(vm) = p.value(ctr, "volumeMounts") else {
+        return Vec::new();
+    };
+    p.items(vm)
+        .into_iter()
+        .filter_map(|it| {
+            let m = p.y().resolve(it);
+            Some((
+                it,
+                p.text_of(m, "name")?,
+                p.text_of(m, "mountPath").unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+/// `(item, name, hostPath path)` of a pod's volumes.
+fn volumes(p: &YamlPlan<'_>, spec: NodeId) -> Vec<(NodeId, String, Option<String>)> {
+    let Some(v) = p.value(spec, "volumes") else {
+        return Vec::new();
+    };
+    p.items(v)
+        .into_iter()
+        .filter_map(|it| {
+            let m = p.y().resolve(it);
+            let hp = p.value(m, "hostPath").and_then(|h| p.text_of(h, "path"));
+            Some((it, p.text_of(m, "name")?, hp))
+        })
+        .collect()
+}
+
+/// A container that talks to a Docker daemon (a CLI image, `DOCKER_HOST`, or a mounted
+/// `docker.sock`).
+fn is_docker_client(p: &YamlPlan<'_>, c: &Ctr) -> bool {
+    is_cli_image(&c.image)
+        || env_value(p, c.map, "DOCKER_HOST").is_some()
+        || mounts(p, c.map)
+            .iter()
+            .any(|(_, _, path)| path.trim_end_matches('/').ends_with("docker.sock"))
+}
+
+fn is_cli_image(image: &str) -> bool {
+    let l = image.to_ascii_lowercase();
+    let name = l.split('@').next().unwrap_or("");
+    let (repo, tag) = match name.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r, t),
+        _ => (name, ""),
+    };
+    let last = repo.rsplit('/').next().unwrap_or("");
+    (last == "docker" && tag.contains("cli"))
+        || last.contains("docker-cli")
+        || last.contains("inbound-agent")
+        || last == "jnlp-slave"
+        || last.contains("actions-runner")
+        || last.contains("gitlab-runner")
+}
+
+/// A plaintext `DOCKER_HOST` pointing at this pod (loopback).
+fn local_plaintext(addr: &str) -> bool {
+    crate::rules::is_plaintext_tcp(addr) && {
+        let a = addr.trim().trim_start_matches("tcp://");
+        let host = a.rsplit_once(':').map(|(h, _)| h).unwrap_or(a);
+        matches!(
+            host.trim_matches(['[', ']']),
+            "localhost" | "127.0.0.1" | "0.0.0.0" | "::1"
+        )
+    }
+}
+
+/// Command words that switch TLS off or open plaintext TCP on a daemon.
+fn plaintext_arg(w: &str) -> bool {
+    let w = w.trim();
+    w == "--tls=false"
+        || w == "--tls=0"
+        || ["--host=", "-H=", "-H"].iter().any(|p| {
+            w.strip_prefix(p)
+                .is_some_and(crate::rules::is_plaintext_tcp)
+        })
+}
+
+/// Rewrite the pod specs and Helm values of one YAML text. `hits` are this pipeline's findings
+/// with offsets in `p`'s text. Edits stay planned in `p`.
+pub(crate) fn plan_yaml(
+    req: &Request<'_>,
+    p: &mut YamlPlan<'_>,
+    hits: &[Hit<'_>],
+    side: &mut Side,
+) {
+    let specs = pod_specs(p);
+    let mut in_pod: BTreeMap<NodeId, Vec<Hit<'_>>> = BTreeMap::new();
+    let mut outside: Vec<Hit<'_>> = Vec::new();
+    for h in hits {
+        let spec = specs
+            .iter()
+            .filter(|s| {
+                let r = p.y().span(**s);
+                r.start <= h.at && h.at < r.end
+            })
+            .max_by_key(|s| p.y().span(**s).start)
+            .copied();
+        // A hit in a pod's metadata (annotations) belongs to the sibling `spec`.
+        let spec = spec.or_else(|| {
+            let node = p.ed.node_at(h.at)?;
+            let (m, _, _) = p.ed.entry_of(node)?;
+            p.ed.ancestor_entry(m, "annotations")?;
+            let (owner, _, _) = p.ed.ancestor_entry(m, "metadata")?;
+            let s = p.value(owner, "spec")?;
+            specs.contains(&s).then_some(s)
+        });
+        match spec {
+            Some(s) => in_pod.entry(s).or_default().push(*h),
+            None => outside.push(*h),
+        }
+    }
+    for (spec, hs) in &in_pod {
+        pod(req, p, *spec, hs, side);
+    }
+    for h in &outside {
+        outside_hit(req, p, h, side);
+    }
+}
+
+fn outside_hit(req: &Request<'_>, p: &mut YamlPlan<'_>, h: &Hit<'_>, side: &mut Side) {
+    let Some(node) = p.ed.node_at(h.at) else {
+        return;
+    };
+    let at = daemon::loc(h.f);
+    if let Some((map, key, _)) = p.ed.ancestor_entry(node, "containerMode") {
+        arc_container_mode(req, p, map, key, h, side);
+        return;
+    }
+    if let Some((m, k, _)) = p.ed.entry_of(node)
+        && p.ed.ancestor_entry(m, "annotations").is_some()
+    {
+        if req.target == Target::Sysbox {
+            p.remove(k);
+        } else {
+            side.task(
+                format!(
+                    "{}: an unconfined AppArmor/seccomp annotation is not changed by the {} target",
+                    h.f.rule,
+                    req.target.as_str()
+                ),
+                &at,
+                String::new(),
+                "",
+            );
+        }
+        return;
+    }
+    if let Some((_, k, _)) = p.ed.ancestor_entry(node, "privileged")
+        && p.ed.ancestor_entry(k, "runners").is_some()
+    {
+        gitlab_runner_legacy(req, h, side);
+    }
+}
+
+/// ARC `containerMode.type: dind`: the injected sidecar is privileged and cannot be
+/// overridden; the values must drop containerMode and carry the pod spec themselves.
+fn arc_container_mode(
+    req: &Request<'_>,
+    p: &mut YamlPlan<'_>,
+    root: NodeId,
+    key: NodeId,
+    h: &Hit<'_>,
+    side: &mut Side,
+) {
+    let at = daemon::loc(h.f);
+    match req.target {
+        Target::Sysbox if arc_sysbox(req, p, root, key, side) => {
+            side.note("ARC with sysbox is a community pattern, UNVERIFIED end to end (recipes §8.2.4): containerMode is gone and the chart's dind pod spec now lives in `template`, without privileged mode");
+            sysbox_cluster_tasks(req, "the runner scale set", side);
+        }
+        Target::Sysbox => {
+            let snippet = daemon::render(req, "kube/arc-dind-sysbox.yaml", &serde_json::json!({}), side);
+            side.task(
+                "remove `containerMode` and put this runner pod spec (dind under sysbox, not privileged) into the values",
+                &at,
+                snippet,
+                "yaml",
+            );
+            side.note("ARC with sysbox is a community pattern, UNVERIFIED end to end (recipes §8.2.4)");
+            sysbox_cluster_tasks(req, "the runner scale set", side);
+        }
+        Target::Tls => {
+            side.kept.push(h.f.fingerprint.clone());
+            side.note("ARC's dind sidecar talks to the runner over a Unix socket on a shared emptyDir; there is no TCP daemon to put TLS on (recipes §8.2.4)");
+        }
+        _ => side.task(
+            format!(
+                "ARC containerMode dind injects a privileged sidecar that cannot be overridden; the {} target needs the pod spec copied into `template` (recipes §8.2.4)",
+                req.target.as_str()
+            ),
+            &at,
+            String::new(),
+            "",
+        ),
+    }
+}
+
+/// Replace ARC's `containerMode: dind` by the chart's dind pod spec in `template.spec`, on
+/// sysbox. Only for values whose template holds just the runner container; false otherwise.
+fn arc_sysbox(
+    req: &Request<'_>,
+    p: &mut YamlPlan<'_>,
+    root: NodeId,
+    key: NodeId,
+    side: &mut Side,
+) -> bool {
+    let Some(template) = p.value(root, "template") else {
+        return false;
+    };
+    let Some(spec) = p.value(template, "spec") else {
+        return false;
+    };
+    if !p.is_map(spec) || !p.is_block(spec) {
+        return false;
+    }
+    if ["initContainers", "volumes", "runtimeClassName"]
+        .iter()
+        .any(|k| p.entry(spec, k).is_some())
+    {
+        return false;
+    }
+    let Some(list) = p.value(spec, "containers") else {
+        return false;
+    };
+    let items = p.items(list);
+    let runner = items
+        .iter()
+        .map(|i| p.y().resolve(*i))
+        .find(|m| p.is_map(*m) && p.text_of(*m, "name").as_deref() == Some("runner"));
+    let Some(runner) = runner else { return false };
+    if items.len() != 1 || p.entry(runner, "volumeMounts").is_some() {
+        return false;
+    }
+    if env_items(p, runner)
+        .iter()
+        .any(|(_, n, _)| n == "DOCKER_HOST")
+    {
+        return false;
+    }
+    let runner_image = p
+        .text_of(runner, "image")
+        .unwrap_or_else(|| "ghcr.io/actions/actions-runner:latest".into());
+    let init = daemon::render(
+        req,
+        "kube/arc-dind-init.yaml",
+        &serde_json::json!({ "runner_image": runner_image }),
+        side,
+    );
+    if init.is_empty() {
+        return false;
+    }
+    p.remove(key);
+    // Comment lines right above `containerMode:` describe it: they go with it.
+    let text = p.text();
+    let key_line = p.ed.line_start(p.y().span(key).start);
+    let mut first = key_line;
+    for _ in 0..64 {
+        if first == 0 {
+            break;
+        }
+        let prev = p.ed.line_start(first - 1);
+        if text
+            .get(prev..first)
+            .is_some_and(|l| l.trim_start().starts_with('#'))
+        {
+            first = prev;
+        } else {
+            break;
+        }
+    }
+    if first < key_line {
+        p.raw(Edit::delete(p.ed.path, first, key_line));
+    }
+    let rt = yaml_scalar(&daemon::ver(req, "sysbox_runtime"));
+    p.prepend(spec, format!("runtimeClassName: {rt}\nhostUsers: false"));
+    p.append_items(spec, "initContainers", &[init.trim_end().to_string()]);
+    p.append_items(
+        runner,
+        "env",
+        &[
+            "- name: DOCKER_HOST\n  value: unix:///var/run/docker.sock".into(),
+            "- name: RUNNER_WAIT_FOR_DOCKER_IN_SECONDS\n  value: \"120\"".into(),
+        ],
+    );
+    p.append_items(
+        runner,
+        "volumeMounts",
+        &[
+            "- name: work\n  mountPath: /home/runner/_work".into(),
+            "- name: dind-sock\n  mountPath: /var/run".into(),
+        ],
+    );
+    p.append_items(
+        spec,
+        "volumes",
+        &[
+            "- name: work\n  emptyDir: {}".into(),
+            "- name: dind-sock\n  emptyDir: {}".into(),
+            "- name: dind-externals\n  emptyDir: {}".into(),
+        ],
+    );
+    true
+}
+
+fn gitlab_runner_legacy(req: &Request<'_>, h: &Hit<'_>, side: &mut Side) {
+    let at = daemon::loc(h.f);
+    match req.target {
+        Target::Sysbox => {
+            let snippet = daemon::render(
+                req,
+                "kube/gitlab-runner-values.yaml",
+                &serde_json::json!({
+                    "target": "sysbox",
+                    "section": "§8.1.4",
+                    "lines": ["privileged = false", format!("runtime_class_name = \"{}\"", daemon::ver(req, "sysbox_runtime"))],
+                }),
+                side,
+            );
+            side.task(
+                "replace `runners.privileged: true` by a runners.config with the sysbox RuntimeClass",
+                &at,
+                snippet,
+                "yaml",
+            );
+            sysbox_cluster_tasks(req, "the runner's job pods", side);
+        }
+        Target::Tls => side.kept.push(h.f.fingerprint.clone()),
+        _ => side.task(
+            format!(
+                "runners.privileged: the {} target has no unprivileged form on the Kubernetes executor",
+                req.target.as_str()
+            ),
+            &at,
+            String::new(),
+            "",
+        ),
+    }
+}
+
+/// Manual tasks for a cluster that must run sysbox.
+pub(crate) fn sysbox_cluster_tasks(req: &Request<'_>, what: &str, side: &mut Side) {
+    let install = daemon::render(
+        req,
+        "kube/sysbox-install.sh",
+        &serde_json::json!({ "sysbox_version": daemon::SYSBOX_VERSION, "what": what }),
+        side,
+    );
+    side.task(
+        "install sysbox on the cluster nodes (sysbox-deploy-k8s)",
+        "Kubernetes cluster",
+        install,
+        "sh",
+    );
+    let rc = daemon::render(req, "kube/runtimeclass.yaml", &serde_json::json!({}), side);
+    side.task(
+        "make sure the sysbox-runc RuntimeClass exists",
+        "Kubernetes cluster",
+        rc,
+        "yaml",
+    );
+    side.note("hostUsers: false needs user-namespace support (Kubernetes ≥ 1.30 with containerd ≥ 2.0.5); on CRI-O without it use the annotation io.kubernetes.cri-o.userns-mode: \"auto:size=65536\" instead (recipes §3.4)");
+}
+
+fn has_certs_mount(p: &YamlPlan<'_>, ctr: NodeId) -> Option<String> {
+    mounts(p, ctr)
+        .into_iter()
+        .find(|(_, _, path)| {
+            path.trim_end_matches('/') == "/certs" || path.trim_end_matches('/') == "/certs/client"
+        })
+        .map(|(_, name, _)| name)
+}
+
+fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], side: &mut Side) {
+    let t = req.target;
+    let ctrs = containers(p, spec);
+    if !p.is_block(spec) {
+        side.task(
+            "the pod spec is a flow mapping: depriv only edits block YAML",
+            &hits.first().map(|h| daemon::loc(h.f)).unwrap_or_default(),
+            String::new(),
+            "",
+        );
+        return;
+    }
+    if matches!(t, Target::Buildkit | Target::Kaniko) {
+        let (tmpl, title) = if t == Target::Buildkit {
+            (
+                "kube/buildkit-job.yaml",
+                "build with rootless BuildKit instead of a Docker daemon",
+            )
+        } else {
+            (
+                "kube/kaniko-job.yaml",
+                "build with kaniko instead of a Docker daemon",
+            )
+        };
+        let snippet = daemon::render(req, tmpl, &serde_json::json!({}), side);
+        let at = hits.first().map(|h| daemon::loc(h.f)).unwrap_or_default();
+        side.task(title, &at, snippet, "yaml");
+        side.covered
+            .extend(hits.iter().map(|h| h.f.fingerprint.clone()));
+        return;
+    }
+    // Sysbox: no privileged mode, no host namespaces, no relaxed profiles — for pods that need
+    // a system container (a daemon, privileged mode, capabilities, relaxed profiles).
+    let wants_sysbox = ctrs.iter().any(|c| c.daemon)
+        || hits.iter().any(|h| {
+            matches!(
+                h.f.rule,
+                "privileged-dind" | "privileged-container" | "cap-sys-admin" | "seccomp-unconfined"
+            )
+        })
+        || hits
+            .iter()
+            .any(|h| matches!(h.f.rule, "docker-socket-mount" | "plaintext-docker-daemon"))
+            && ctrs.iter().any(|c| !c.daemon && is_docker_client(p, c));
+    // Unconfined annotations in the pod's metadata.
+    for h in hits {
+        let Some(node) = p.ed.node_at(h.at) else {
+            continue;
+        };
+        let Some((m, k, _)) = p.ed.entry_of(node) else {
+            continue;
+        };
+        if p.ed.ancestor_entry(m, "annotations").is_none() {
+            continue;
+        }
+        if t == Target::Sysbox {
+            p.remove(k);
+        } else {
+            side.task(
+                format!(
+                    "{}: an unconfined AppArmor/seccomp annotation is not changed by the {} target",
+                    h.f.rule,
+                    t.as_str()
+                ),
+                &daemon::loc(h.f),
+                String::new(),
+                "",
+            );
+        }
+    }
+    if t == Target::Sysbox && wants_sysbox {
+        let rt = daemon::ver(req, "sysbox_runtime");
+        p.ensure(spec, "runtimeClassName", &yaml_scalar(&rt), true);
+        p.ensure(spec, "hostUsers", "false", true);
+        for k in ["hostNetwork", "hostPID", "hostIPC"] {
+            if let Some((key, v)) = p.entry(spec, k)
+                && p.truthy(v)
+            {
+                p.remove(key);
+            }
+        }
+        if let Some(sc) = p.value(spec, "securityContext") {
+            drop_unconfined(p, sc);
+        }
+        for c in &ctrs {
+            if let Some(sc) = p.value(c.map, "securityContext") {
+                if let Some((k, v)) = p.entry(sc, "privileged")
+                    && p.truthy(v)
+                {
+                    p.remove(k);
+                }
+                if let Some(caps) = p.value(sc, "capabilities")
+                    && let Some(add) = p.value(caps, "add")
+                {
+                    for it in p.items(add) {
+                        if p.y().str(it).is_some_and(crate::rules::is_dangerous_cap) {
+                            p.remove(it);
+                        }
+                    }
+                }
+                drop_unconfined(p, sc);
+            }
+        }
+        sysbox_cluster_tasks(req, "this pod", side);
+    }
+    // Docker daemons, their clients and the host socket.
+    let vols = volumes(p, spec);
+    let sock_vols: Vec<(NodeId, String)> = vols
+        .iter()
+        .filter(|(_, _, hp)| hp.as_deref().is_some_and(crate::rules::is_socket_path))
+        .map(|(i, n, _)| (*i, n.clone()))
+        .collect();
+    let daemons: Vec<&Ctr> = ctrs.iter().filter(|c| c.daemon).collect();
+    let mut clients: Vec<&Ctr> = Vec::new();
+    let mut sock_users_left: BTreeSet<String> = BTreeSet::new();
+    let mut sock_mount_items: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
+    for c in &ctrs {
+        for (item, name, path) in mounts(p, c.map) {
+            if !sock_vols.iter().any(|(_, n)| *n == name) {
+                continue;
+            }
+            let client = !c.daemon
+                && (path.trim_end_matches('/').ends_with("docker.sock")
+                    || env_value(p, c.map, "DOCKER_HOST").is_some()
+                    || is_cli_image(&c.image));
+            if client {
+                sock_mount_items.entry(c.map).or_default().push(item);
+                if !clients.iter().any(|x| x.map == c.map) {
+                    clients.push(c);
+                }
+            } else {
+                sock_users_left.insert(name.clone());
+                for h in hits.iter().filter(|h| h.f.rule == "docker-socket-mount") {
+                    side.task(
+                        format!(
+                            "container `{}` mounts the host's Docker socket directory but is not a Docker client depriv can rewire: narrow the hostPath to what it needs",
+                            c.name
+                        ),
+                        &daemon::loc(h.f),
+                        String::new(),
+                        "",
+                    );
+                }
+            }
+        }
+    }
+    for c in &ctrs {
+        if c.daemon {
+            continue;
+        }
+        if let Some(h) = env_value(p, c.map, "DOCKER_HOST")
+            && crate::rules::is_plaintext_tcp(&h)
+        {
+            if local_plaintext(&h) {
+                if !clients.iter().any(|x| x.map == c.map) {
+                    clients.push(c);
+                }
+            } else {
+                for hit in hits
+                    .iter()
+                    .filter(|x| x.f.rule == "plaintext-docker-daemon")
+                {
+                    side.task(
+                        format!(
+                            "container `{}` reaches a Docker daemon outside this pod over plaintext TCP: enable TLS on that daemon (2376, client certificates) and set DOCKER_TLS_VERIFY/DOCKER_CERT_PATH here",
+                            c.name
+                        ),
+                        &daemon::loc(hit.f),
+                        String::new(),
+                        "",
+                    );
+                }
+            }
+        }
+    }
+    let mut new_daemon = false;
+    if daemons.is_empty() && !clients.is_empty() {
+        if t == Target::Sysbox {
+            new_daemon = true;
+        } else {
+            for h in hits
+                .iter()
+                .filter(|h| matches!(h.f.rule, "docker-socket-mount" | "plaintext-docker-daemon"))
+            {
+                side.task(
+                    format!(
+                        "no Docker daemon in this pod: a dind sidecar under the {} target would run privileged; choose sysbox, or point DOCKER_HOST at a TLS daemon (tcp://HOST:2376 with client certificates)",
+                        t.as_str()
+                    ),
+                    &daemon::loc(h.f),
+                    String::new(),
+                    "",
+                );
+            }
+            clients.clear();
+        }
+    }
+    // TLS on every daemon.
+    let mut opened_tcp = false;
+    for d in &daemons {
+        if let Some((item, _, Some(v))) = env_items(p, d.map)
+            .into_iter()
+            .find(|(_, n, _)| n == "DOCKER_TLS_CERTDIR")
+        {
+            let _ = item;
+            if p.y().str(v).is_some_and(|s| s.trim().is_empty()) {
+                p.set_scalar(v, "/certs");
+                opened_tcp = true;
+            }
+        }
+        for key in ["command", "args"] {
+            if let Some(list) = p.value(d.map, key) {
+                for it in p.items(list) {
+                    if p.y().str(it).is_some_and(plaintext_arg) {
+                        p.remove(it);
+                        opened_tcp = true;
+                    }
+                }
+            }
+        }
+        if t == Target::Rootless
+            && d.image.contains("dind")
+            && !d.image.contains("rootless")
+            && let Some(v) = p.value(d.map, "image")
+        {
+            p.set_scalar(v, yaml_scalar(&daemon::ver(req, "dind_rootless")));
+        }
+    }
+    if matches!(t, Target::Rootless | Target::Tls) {
+        for h in hits.iter().filter(|h| h.f.rule == "privileged-dind") {
+            side.kept.push(h.f.fingerprint.clone());
+        }
+    }
+    let certs = daemons
+        .iter()
+        .find_map(|d| has_certs_mount(p, d.map))
+        .unwrap_or_else(|| CERTS_VOLUME.to_string());
+    let mut need_volume = false;
+    if !clients.is_empty() {
+        if let Some(d) = daemons.first()
+            && has_certs_mount(p, d.map).is_none()
+        {
+            p.append_items(
+                d.map,
+                "volumeMounts",
+                &[format!("- name: {certs}\n  mountPath: /certs/client")],
+            );
+            need_volume = true;
+        }
+        if new_daemon {
+            let names: Vec<String> = ctrs.iter().map(|c| c.name.clone()).collect();
+            let name = ["dind", "dind-sidecar", "docker-daemon"]
+                .into_iter()
+                .find(|n| !names.iter().any(|x| x == n))
+                .unwrap_or("depriv-dind");
+            let frag = daemon::render(
+                req,
+                "kube/dind-sidecar.yaml",
+                &serde_json::json!({ "name": name, "certs_volume": certs }),
+                side,
+            );
+            if !frag.is_empty() {
+                p.append_items(spec, "containers", &[frag.trim_end().to_string()]);
+                need_volume = true;
+            }
+        }
+        for c in &clients {
+            wire_client(
+                p,
+                c.map,
+                &certs,
+                sock_mount_items.get(&c.map),
+                &mut need_volume,
+            );
+        }
+    } else if opened_tcp {
+        let at = hits
+            .iter()
+            .find(|h| matches!(h.f.rule, "dind-tls-disabled" | "plaintext-docker-daemon"))
+            .map(|h| daemon::loc(h.f))
+            .unwrap_or_default();
+        side.task(
+            "the daemon now serves TLS on 2376: give its clients outside this pod the client certificates from /certs/client and set DOCKER_HOST=tcp://HOST:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH",
+            &at,
+            String::new(),
+            "",
+        );
+    }
+    // Socket volumes no client needs any more; the certificate volume.
+    let has_certs_vol = vols.iter().any(|(_, n, _)| *n == certs);
+    let mut placed = has_certs_vol || !need_volume;
+    for (item, name) in &sock_vols {
+        if sock_users_left.contains(name) || clients.is_empty() {
+            continue;
+        }
+        if placed {
+            p.remove(*item);
+        } else {
+            p.replace_item(*item, format!("- name: {certs}\n  emptyDir: {{}}"));
+            placed = true;
+        }
+    }
+    if !placed {
+        p.append_items(
+            spec,
+            "volumes",
+            &[format!("- name: {certs}\n  emptyDir: {{}}")],
+        );
+    }
+}
+
+fn wire_client(
+    p: &mut YamlPlan<'_>,
+    ctr: NodeId,
+    certs: &str,
+    sock_items: Option<&Vec<NodeId>>,
+    need_volume: &mut bool,
+) {
+    let want = [
+        ("DOCKER_HOST", "tcp://localhost:2376"),
+        ("DOCKER_TLS_VERIFY", "1"),
+        ("DOCKER_CERT_PATH", "/certs/client"),
+    ];
+    let items = env_items(p, ctr);
+    let mut add = Vec::new();
+    for (name, value) in want {
+        match items.iter().find(|(_, n, _)| n == name) {
+            Some((_, _, Some(v))) => {
+                if p.y().str(*v) != Some(value) {
+                    p.set_scalar(*v, yaml_scalar(value));
+                }
+            }
+            Some((item, _, None)) => {
+                let m = p.y().resolve(*item);
+                if p.value(m, "valueFrom").is_none() {
+                    p.append(m, format!("value: {}", yaml_scalar(value)));
+                }
+            }
+            None => add.push(format!("- name: {name}\n  value: {}", yaml_scalar(value))),
+        }
+    }
+    p.append_items(ctr, "env", &add);
+    let mut sock = sock_items.cloned().unwrap_or_default().into_iter();
+    if has_certs_mount(p, ctr).is_none() {
+        let frag = format!("- name: {certs}\n  mountPath: /certs/client\n  readOnly: true");
+        match sock.next() {
+            Some(first) => p.replace_item(first, frag),
+            None => p.append_items(ctr, "volumeMounts", &[frag]),
+        }
+        *need_volume = true;
+    }
+    for it in sock {
+        p.remove(it);
+    }
+}
+
+fn drop_unconfined(p: &mut YamlPlan<'_>, sc: NodeId) {
+    for key in ["seccompProfile", "appArmorProfile"] {
+        if let Some((k, v)) = p.entry(sc, key)
+            && p.text_of(v, "type")
+                .is_some_and(|t| t.trim() == "Unconfined")
+        {
+            p.remove(k);
+        }
+    }
+}
+
+/// Findings of `findings` in `text` as hits (offsets unchanged).
+pub(crate) fn hits_of<'f>(findings: &[&'f Finding]) -> Vec<Hit<'f>> {
+    findings
+        .iter()
+        .map(|f| Hit {
+            f,
+            at: f.span.start,
+        })
+        .collect()
+}
+
+/// Rewrite one Kubernetes pipeline.
 pub fn rewrite(req: &Request<'_>) -> Outcome {
-    super::unsupported(req)
+    let mut side = Side::default();
+    let mut edits = Vec::new();
+    for (path, findings) in daemon::by_path(&req.findings) {
+        let Some(text) = req.files.text(&path) else {
+            side.task("cannot read the file", &path, String::new(), "");
+            continue;
+        };
+        let Ok(y) = Yaml::parse(&text) else {
+            side.task("the file does not parse as YAML", &path, String::new(), "");
+            continue;
+        };
+        let hits = hits_of(&findings);
+        // Embedded gitlab-runner TOML (`runners.config`) first: its hits are handled there.
+        let mut rest = Vec::new();
+        let mut toml_hits: BTreeMap<NodeId, Vec<Hit<'_>>> = BTreeMap::new();
+        {
+            let ed = YamlEditor::new(&path, &text, &y);
+            for h in hits {
+                let cfg = ed.node_at(h.at).and_then(|n| {
+                    let (_, k, v) = ed.ancestor_entry(n, "config")?;
+                    ed.ancestor_entry(k, "runners")?;
+                    let r = y.resolve(v);
+                    y.str(r).map(|_| r)
+                });
+                match cfg {
+                    Some(v) => toml_hits.entry(v).or_default().push(h),
+                    None => rest.push(h),
+                }
+            }
+        }
+        for (v, hs) in &toml_hits {
+            edits.extend(super::runner::rewrite_helm_config(
+                req, &path, &text, &y, *v, hs, &mut side,
+            ));
+        }
+        let mut p = YamlPlan::new(&path, &text, &y);
+        plan_yaml(req, &mut p, &rest, &mut side);
+        let planned = p.finish();
+        if p.failed.is_empty() {
+            edits.extend(planned);
+        } else {
+            for why in &p.failed {
+                side.task(
+                    format!("depriv could not rewrite this file: {why}"),
+                    &path,
+                    String::new(),
+                    "",
+                );
+            }
+        }
+    }
+    daemon::finish(req, edits, side)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::apply;
+    use crate::migrate::Strategy;
+    use crate::rewrite::daemon::testkit;
+
+    fn plan_edit(src: &str, f: impl Fn(&mut YamlPlan<'_>)) -> String {
+        let y = Yaml::parse(src).expect("parse");
+        let mut p = YamlPlan::new("f", src, &y);
+        f(&mut p);
+        let e = p.finish();
+        assert!(p.failed.is_empty(), "{:?}", p.failed);
+        apply(src, &e).expect("apply")
+    }
+
+    #[test]
+    fn removals_prune_emptied_parents_and_keep_the_rest() {
+        let src = "a:\n  sc:\n    privileged: true\n  name: x\nb: [1, 2, 3]\n";
+        let out = plan_edit(src, |p| {
+            let root = p.y().documents()[0];
+            let a = p.value(root, "a").expect("a");
+            let sc = p.value(a, "sc").expect("sc");
+            p.remove_key(sc, "privileged");
+            let b = p.value(root, "b").expect("b");
+            let items = p.items(b);
+            p.remove(items[1]);
+        });
+        assert_eq!(out, "a:\n  name: x\nb: [1, 3]\n");
+    }
+
+    #[test]
+    fn first_entry_of_a_dash_item_is_removed_without_the_dash() {
+        let src = "l:\n  - name: a\n    path: b\n  - name: c\n";
+        let out = plan_edit(src, |p| {
+            let root = p.y().documents()[0];
+            let l = p.value(root, "l").expect("l");
+            let first = p.items(l)[0];
+            p.remove_key(first, "name");
+        });
+        assert_eq!(out, "l:\n  - path: b\n  - name: c\n");
+    }
+
+    #[test]
+    fn appends_follow_indentation_and_line_endings() {
+        let src = "spec:\r\n  containers:\r\n  - name: a\r\n  volumes:\r\n  - name: v\r\n";
+        let out = plan_edit(src, |p| {
+            let root = p.y().documents()[0];
+            let spec = p.value(root, "spec").expect("spec");
+            p.ensure(spec, "hostUsers", "false", true);
+            p.append_items(spec, "volumes", &["- name: w\n  emptyDir: {}".into()]);
+            let c = p.items(p.value(spec, "containers").expect("c"))[0];
+            p.append_items(c, "env", &["- name: X\n  value: \"1\"".into()]);
+        });
+        assert_eq!(
+            out,
+            "spec:\r\n  hostUsers: false\r\n  containers:\r\n  - name: a\r\n    env:\r\n    - name: X\r\n      value: \"1\"\r\n  volumes:\r\n  - name: v\r\n  - name: w\r\n    emptyDir: {}\r\n"
+        );
+    }
+
+    #[test]
+    fn overlapping_plans_fail_instead_of_corrupting() {
+        let y = Yaml::parse("a: 1\n").expect("parse");
+        let mut p = YamlPlan::new("f", "a: 1\n", &y);
+        p.raw(Edit::replace("f", 0, 4, "x"));
+        p.raw(Edit::replace("f", 2, 5, "y"));
+        assert!(p.finish().is_empty());
+        assert!(!p.failed.is_empty());
+    }
+
+    const DEMO_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: b\nspec:\n  restartPolicy: Never\n  containers:\n    - name: builder\n      image: docker:29-cli\n      env:\n        - name: DOCKER_HOST\n          value: tcp://localhost:2375\n      volumeMounts:\n        - name: host-docker\n          mountPath: /var/run/docker.sock\n    - name: dind\n      image: docker:29-dind\n      securityContext:\n        privileged: true\n      env:\n        - name: DOCKER_TLS_CERTDIR\n          value: \"\"\n  volumes:\n    - name: host-docker\n      hostPath:\n        path: /var/run/docker.sock\n";
+
+    #[test]
+    fn sysbox_pod_gets_runtime_class_tls_and_no_socket() {
+        let run = testkit::check(&[("pod.yaml", DEMO_POD)], Strategy::Sysbox);
+        assert_eq!(
+            run.files["pod.yaml"],
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: b\nspec:\n  runtimeClassName: sysbox-runc\n  hostUsers: false\n  restartPolicy: Never\n  containers:\n    - name: builder\n      image: docker:29-cli\n      env:\n        - name: DOCKER_HOST\n          value: tcp://localhost:2376\n        - name: DOCKER_TLS_VERIFY\n          value: \"1\"\n        - name: DOCKER_CERT_PATH\n          value: /certs/client\n      volumeMounts:\n        - name: docker-certs\n          mountPath: /certs/client\n          readOnly: true\n    - name: dind\n      image: docker:29-dind\n      env:\n        - name: DOCKER_TLS_CERTDIR\n          value: /certs\n      volumeMounts:\n        - name: docker-certs\n          mountPath: /certs/client\n  volumes:\n    - name: docker-certs\n      emptyDir: {}\n"
+        );
+        assert_eq!(run.statuses(), vec!["migrated"]);
+        let crlf = DEMO_POD.replace('\n', "\r\n");
+        let run2 = testkit::check(&[("pod.yaml", &crlf)], Strategy::Sysbox);
+        assert_eq!(
+            run2.files["pod.yaml"],
+            run.files["pod.yaml"].replace('\n', "\r\n")
+        );
+    }
+
+    #[test]
+    fn rootless_and_tls_keep_privileged_and_say_so() {
+        let run = testkit::check(&[("pod.yaml", DEMO_POD)], Strategy::Rootless);
+        let out = &run.files["pod.yaml"];
+        assert!(out.contains("image: docker:29-dind-rootless"), "{out}");
+        assert!(out.contains("privileged: true"));
+        assert!(out.contains("value: tcp://localhost:2376"));
+        assert!(!out.contains("docker.sock"));
+        assert_eq!(run.statuses(), vec!["partial"]);
+        let run = testkit::check(&[("pod.yaml", DEMO_POD)], Strategy::Tls);
+        let out = &run.files["pod.yaml"];
+        assert!(out.contains("image: docker:29-dind\n"));
+        assert!(out.contains("value: /certs\n"));
+        assert_eq!(run.statuses(), vec!["partial"]);
+    }
+
+    #[test]
+    fn socket_client_without_daemon_gets_a_sidecar_under_sysbox_only() {
+        let src = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: j\nspec:\n  containers:\n  - name: jnlp\n    image: jenkins/inbound-agent:3273.v4cfe589b_fd83-1\n    volumeMounts:\n    - name: sock\n      mountPath: /var/run/docker.sock\n  volumes:\n  - name: sock\n    hostPath:\n      path: /var/run/docker.sock\n      type: Socket\n";
+        let run = testkit::check(&[("pod.yaml", src)], Strategy::Sysbox);
+        let out = &run.files["pod.yaml"];
+        assert!(out.contains("  - name: dind\n    image: docker:29-dind\n    env:\n      - name: DOCKER_TLS_CERTDIR\n        value: /certs\n"), "{out}");
+        assert!(
+            out.contains("    - name: DOCKER_HOST\n      value: tcp://localhost:2376\n"),
+            "{out}"
+        );
+        assert!(!out.contains("docker.sock"), "{out}");
+        assert!(
+            out.contains("  volumes:\n  - name: docker-certs\n    emptyDir: {}\n"),
+            "{out}"
+        );
+        let run = testkit::check(&[("pod.yaml", src)], Strategy::Tls);
+        assert!(run.files.get("pod.yaml").is_some_and(|t| t == src));
+        assert_eq!(run.statuses(), vec!["manual"]);
+    }
+
+    #[test]
+    fn unconfined_profiles_caps_and_annotations_go_under_sysbox() {
+        let src = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: b\n  annotations:\n    container.apparmor.security.beta.kubernetes.io/b: unconfined\n    keep: me\nspec:\n  hostNetwork: true\n  containers:\n    - name: b\n      image: moby/buildkit:v0.18.2-rootless\n      securityContext:\n        runAsUser: 1000\n        seccompProfile:\n          type: Unconfined\n        capabilities:\n          add: [NET_ADMIN, SYS_ADMIN]\n";
+        let run = testkit::check(&[("pod.yaml", src)], Strategy::Sysbox);
+        assert_eq!(
+            run.files["pod.yaml"],
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: b\n  annotations:\n    keep: me\nspec:\n  runtimeClassName: sysbox-runc\n  hostUsers: false\n  containers:\n    - name: b\n      image: moby/buildkit:v0.18.2-rootless\n      securityContext:\n        runAsUser: 1000\n        capabilities:\n          add: [NET_ADMIN]\n"
+        );
+        assert_eq!(run.statuses(), vec!["migrated"]);
+    }
+
+    #[test]
+    fn plaintext_daemon_args_are_dropped_and_outside_clients_are_a_task() {
+        let src = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: dind\nspec:\n  template:\n    spec:\n      containers:\n        - name: dind\n          image: docker:29-dind\n          args: [\"--tls=false\", \"--host=tcp://0.0.0.0:2375\"]\n          securityContext:\n            privileged: true\n";
+        let run = testkit::check(&[("d.yaml", src)], Strategy::Sysbox);
+        assert_eq!(
+            run.files["d.yaml"],
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: dind\nspec:\n  template:\n    spec:\n      runtimeClassName: sysbox-runc\n      hostUsers: false\n      containers:\n        - name: dind\n          image: docker:29-dind\n"
+        );
+        assert!(
+            run.manual_titles()
+                .iter()
+                .any(|t| t.contains("clients outside this pod"))
+        );
+    }
+
+    #[test]
+    fn arc_container_mode_is_a_manual_task_with_values() {
+        let src = "githubConfigUrl: https://github.com/o\ncontainerMode:\n  type: dind\n";
+        let run = testkit::check(&[("values.yaml", src)], Strategy::Sysbox);
+        assert!(run.files.get("values.yaml").is_some_and(|t| t == src));
+        assert_eq!(run.statuses(), vec!["manual"]);
+        assert!(
+            run.snippets()
+                .iter()
+                .any(|s| s.contains("runtimeClassName: sysbox-runc"))
+        );
+    }
+
+    #[test]
+    fn arc_container_mode_becomes_the_pod_spec_on_sysbox() {
+        let src = "githubConfigUrl: https://github.com/o\r\n# privileged sidecar\r\ncontainerMode:\r\n  type: dind\r\ntemplate:\r\n  spec:\r\n    containers:\r\n      - name: runner\r\n        image: ghcr.io/actions/actions-runner:latest\r\n";
+        let run = testkit::check(&[("values.yaml", src)], Strategy::Sysbox);
+        let out = &run.files["values.yaml"];
+        assert!(out.starts_with("githubConfigUrl: https://github.com/o\r\ntemplate:\r\n  spec:\r\n    runtimeClassName: sysbox-runc\r\n    hostUsers: false\r\n    containers:\r\n"), "{out}");
+        assert!(
+            out.contains("    initContainers:\r\n      - name: init-dind-externals\r\n"),
+            "{out}"
+        );
+        assert!(out.contains("        image: docker:29-dind\r\n"), "{out}");
+        assert!(
+            !out.contains("privileged") && !out.contains("containerMode"),
+            "{out}"
+        );
+        assert!(
+            !out.replace("\r\n", "").contains('\n'),
+            "mixed line endings: {out}"
+        );
+        assert_eq!(run.statuses(), vec!["migrated"]);
+        let run = testkit::check(&[("values.yaml", src)], Strategy::Rootless);
+        assert_eq!(run.files["values.yaml"], src);
+    }
+
+    #[test]
+    fn adversarial_inputs_do_not_panic() {
+        for src in [
+            "",
+            "spec: {containers: [{name: a, securityContext: {privileged: true}}]}\n",
+            "kind: Pod\nspec:\n  containers:\n  - name: 'unterminated\n",
+            &"a:\n".repeat(2000),
+            &format!("{}x: 1\n", "- ".repeat(300)),
+        ] {
+            for s in [Strategy::Sysbox, Strategy::Tls, Strategy::Rootless] {
+                let _ = testkit::migrate(&[("pod.yaml", src)], s);
+            }
+        }
+    }
 }

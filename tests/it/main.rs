@@ -7,6 +7,8 @@ mod corpus;
 mod fixtures;
 mod gitlab;
 mod migrate;
+mod reports;
 mod support;
+mod tui;
 mod validators;
 mod write;

@@ -1,0 +1,45 @@
+//! `depriv [PATH]` on a terminal and `depriv demo`: open the interactive UI
+//! ([`depriv::tui`]). Without a terminal on both stdin and stdout, `depriv [PATH]` keeps
+//! printing the scan summary and `depriv demo` prints where the demo repository is.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::ColorChoice;
+
+/// Whether stdin and stdout are both terminals.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+/// Run the UI on `path` (default: the current directory).
+pub fn run(path: Option<PathBuf>, color: ColorChoice) -> anyhow::Result<u8> {
+    let path = path.unwrap_or_else(|| PathBuf::from("."));
+    let opts = depriv::tui::Options {
+        mono: !color.enabled(true),
+    };
+    let exit = depriv::tui::run(&path, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for l in &exit.lines {
+        println!("{l}");
+    }
+    Ok(exit.code)
+}
+
+/// `depriv demo`: copy the bundled demo repository into a new temporary git repository and
+/// open the UI there.
+pub fn demo(color: ColorChoice) -> anyhow::Result<u8> {
+    let dir = depriv::tui::demo::create(&std::env::temp_dir())
+        .context("cannot create the demo repository")?;
+    if !interactive() {
+        println!("Demo repository: {}", dir.display());
+        return super::scan::summary(&dir, color.enabled(false));
+    }
+    let code = run(Some(dir.clone()), color)?;
+    println!(
+        "The demo repository is {} (delete it when done).",
+        dir.display()
+    );
+    Ok(code)
+}

@@ -1,0 +1,230 @@
+//! Screen 5, target picker: pipelines with their current decision (left); for the selected
+//! one every target — feasible ones with trade-off and residual risk, infeasible ones dimmed
+//! with the reason — plus skip and manual, the recommended one marked (right).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::model::Hosting;
+use crate::tui::index::surface_name;
+use crate::tui::layout;
+use crate::tui::model::{Model, choices};
+use crate::tui::theme::Theme;
+
+fn hosting(h: Hosting) -> &'static str {
+    match h {
+        Hosting::Unknown => "runner not known from the file",
+        Hosting::GithubHosted => "GitHub-hosted runner",
+        Hosting::SelfHosted => "self-hosted runner",
+        Hosting::Kubernetes => "Kubernetes",
+    }
+}
+
+/// Draw the target picker.
+pub fn view(m: &Model, f: &mut Frame, body: Rect) {
+    let t = Theme::new(m.mono);
+    let [left, opts, info] = layout::targets(body);
+    let Some(plan) = &m.plan else {
+        f.render_widget(Paragraph::new("No plan yet."), body);
+        return;
+    };
+    let n = plan.pipelines.len();
+    let rows = layout::inner_rows(left);
+    let width = layout::inner_cols(left);
+    let offset = layout::follow(m.targets.offset, m.targets.sel, rows);
+    let mut lines = Vec::with_capacity(rows);
+    for (i, p) in plan.pipelines.iter().enumerate().skip(offset).take(rows) {
+        let choice = p.choice.as_str();
+        let mark = if p.why == "recommended" { " " } else { "*" };
+        let name_w = width.saturating_sub(choice.len() + 4);
+        let name = super::cut(&super::clean(&p.pipeline.name), 0, name_w);
+        let pad = name_w.saturating_sub(name.chars().count());
+        let sel = i == m.targets.sel;
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{} {name}{} ", if sel { "›" } else { " " }, " ".repeat(pad)),
+                super::row_style(sel, t),
+            ),
+            Span::styled(
+                format!("{mark}{choice}"),
+                if sel { t.selected() } else { t.good() },
+            ),
+        ]));
+    }
+    if n == 0 {
+        lines.push(Line::raw("No pipeline needs a decision; enter continues."));
+    }
+    f.render_widget(
+        Paragraph::new(lines).block(super::block(
+            &format!("Pipelines {}/{}", (m.targets.sel + 1).min(n), n),
+            false,
+            t,
+        )),
+        left,
+    );
+    let Some(p) = m.target_pipeline() else {
+        return;
+    };
+    let rows = choices(p);
+    let mut lines = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let cur = r.choice == p.choice;
+        let hl = i == m.targets.opt;
+        let radio = format!(
+            "{}({}) ",
+            if hl { "›" } else { " " },
+            if cur { "•" } else { " " }
+        );
+        let name = format!("{:<9}", r.choice.as_str());
+        let tail = match (&r.infeasible, r.recommended) {
+            (Some(why), _) => format!(" ✗ {}", super::clean(why)),
+            (None, true) => " ★ recommended".to_string(),
+            (None, false) => String::new(),
+        };
+        let style = if hl {
+            t.selected()
+        } else if r.infeasible.is_some() {
+            t.dim()
+        } else if cur {
+            t.good()
+        } else {
+            t.text()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{radio}{name}"), style),
+            Span::styled(
+                tail,
+                if r.infeasible.is_some() {
+                    t.dim()
+                } else {
+                    t.good()
+                },
+            ),
+        ]));
+    }
+    f.render_widget(
+        Paragraph::new(lines).block(super::block(
+            &format!(
+                "Target for {}",
+                super::cut(&super::clean(&p.pipeline.name), 0, 40)
+            ),
+            true,
+            t,
+        )),
+        opts,
+    );
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(r) = rows.get(m.targets.opt) {
+        if let Some(why) = &r.infeasible {
+            lines.push(Line::styled(
+                format!(
+                    "{} cannot work here: {}",
+                    r.choice.as_str(),
+                    super::clean(why)
+                ),
+                t.warn(),
+            ));
+        }
+        lines.push(Line::from(vec![
+            Span::styled("Trade-off: ", t.heading()),
+            Span::raw(r.trade_off),
+        ]));
+        lines.push(Line::from(vec![
+            Span::styled("Residual risk: ", t.heading()),
+            Span::raw(r.residual_risk),
+        ]));
+        let like = plan
+            .pipelines
+            .iter()
+            .filter(|q| {
+                q.pipeline.surface == p.pipeline.surface
+                    && q.pipeline.docker_usage == p.pipeline.docker_usage
+                    && q.pipeline.hosting == p.pipeline.hosting
+            })
+            .count();
+        if like > 1 && r.infeasible.is_none() {
+            lines.push(Line::styled(
+                format!(
+                    "a applies {} to all {like} pipelines like this one.",
+                    r.choice.as_str()
+                ),
+                t.dim(),
+            ));
+        }
+    }
+    lines.push(Line::raw(""));
+    let usage: Vec<&str> = p.pipeline.docker_usage.iter().map(|u| u.as_str()).collect();
+    lines.push(Line::raw(format!(
+        "{} · {} · declared in {}:{}",
+        surface_name(p.pipeline.surface),
+        hosting(p.pipeline.hosting),
+        super::clean(&p.pipeline.path),
+        p.pipeline.line
+    )));
+    lines.push(Line::raw(format!(
+        "Uses Docker for: {} · {} finding{}",
+        if usage.is_empty() {
+            "unknown".to_string()
+        } else {
+            usage.join(", ")
+        },
+        p.findings.len(),
+        if p.findings.len() == 1 { "" } else { "s" }
+    )));
+    if !p.shared_with.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "Its findings sit in a construct shared with {}.",
+                super::clean(&p.shared_with.join(", "))
+            ),
+            t.warn(),
+        ));
+    }
+    if p.why != "recommended" {
+        lines.push(Line::styled(
+            format!("Decision: {} ({})", p.choice.as_str(), super::clean(&p.why)),
+            t.dim(),
+        ));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(super::block("What it means", false, t)),
+        info,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tui::keys::Action;
+    use crate::tui::model::Screen;
+    use crate::tui::msg::Msg;
+    use crate::tui::update::update;
+    use crate::tui::view::testing::{planned_model, render};
+
+    #[test]
+    fn snapshot_targets() {
+        let m = planned_model();
+        assert_eq!(m.screen, Screen::Targets);
+        insta::assert_snapshot!(render(&m, 100, 30));
+    }
+
+    #[test]
+    fn snapshot_targets_infeasible_highlighted() {
+        let mut m = planned_model();
+        // Move to an infeasible option of the first pipeline, if it has one.
+        let Some(i) = m.target_pipeline().and_then(|p| {
+            crate::tui::model::choices(p)
+                .iter()
+                .position(|c| c.infeasible.is_some())
+        }) else {
+            panic!("fixture should have an infeasible target");
+        };
+        m.targets.opt = i;
+        update(&mut m, Msg::Action(Action::Forward));
+        assert_eq!(m.targets.sel, 0, "an infeasible target is refused");
+        insta::assert_snapshot!("targets_infeasible", render(&m, 100, 30));
+    }
+}
