@@ -16,10 +16,6 @@ use crate::source::json::{self, Object, Value};
 /// Templates of this surface: (name under `templates/`, source).
 pub static TEMPLATES: &[(&str, &str)] = &[
     (
-        "daemon/sysbox-runtime.json",
-        include_str!("../../templates/daemon/sysbox-runtime.json"),
-    ),
-    (
         "daemon/sysbox-install.sh",
         include_str!("../../templates/daemon/sysbox-install.sh"),
     ),

@@ -30,7 +30,8 @@ pub struct Line {
     pub old: Option<usize>,
     /// Line number in the new file.
     pub new: Option<usize>,
-    /// The text as the unified diff prints it (with its `+`/`-`/` ` prefix, without `\n`).
+    /// The line as the unified diff prints it, with its `+`/`-`/` ` prefix, without its line
+    /// ending.
     pub text: String,
 }
 

@@ -374,7 +374,7 @@ pub fn bar(m: &Model) -> Vec<(&'static str, &'static str)> {
         return vec![("enter", "accept"), ("esc", "cancel"), ("⌫", "delete")];
     }
     if m.overlay == Some(Overlay::Help) {
-        return vec![("any key", "close help")];
+        return vec![("any key", "closes this help")];
     }
     active(m)
         .into_iter()

@@ -172,3 +172,24 @@ fn event_loop(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_restores_the_terminal_first() {
+        install_panic_hook();
+        install_panic_hook(); // once only
+        ACTIVE.store(true, Ordering::SeqCst);
+        let r = std::panic::catch_unwind(|| panic!("boom"));
+        assert!(r.is_err());
+        assert!(
+            !ACTIVE.load(Ordering::SeqCst),
+            "the hook restored the terminal"
+        );
+        // Restoring again is a no-op.
+        restore();
+        assert!(!ACTIVE.load(Ordering::SeqCst));
+    }
+}

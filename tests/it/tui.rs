@@ -291,3 +291,38 @@ fn not_a_terminal_prints_the_summary() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("Next:"), "{text}");
 }
+
+/// The diff viewer's text, file after file, is exactly what `migrate --dry-run` prints.
+#[test]
+fn the_diff_viewer_shows_what_dry_run_prints() {
+    use depriv::tui::model::Model;
+    use depriv::tui::msg::Msg;
+    use depriv::tui::update::update;
+    use std::sync::Arc;
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = demo_copy(tmp.path());
+    let session = depriv::session::Session::open(&repo).expect("open");
+    let scan = session.scan();
+    let plan = session.plan(&scan, depriv::migrate::Strategy::Auto);
+    let preview = session.preview(&plan, &scan);
+    let mut m = Model::new(".", session.config().environment.clone(), true);
+    update(&mut m, Msg::Scanned(Arc::new(scan)));
+    update(&mut m, Msg::Planned(Box::new(plan)));
+    update(&mut m, Msg::Previewed(Arc::new(preview)));
+    let shown: String = m
+        .diff
+        .files
+        .iter()
+        .flat_map(|f| f.doc.lines.iter().map(|l| format!("{}\n", l.text)))
+        .collect();
+    let out = run(&repo, &["migrate", ".", "--dry-run", "--color", "never"]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.starts_with(&shown),
+        "the viewer shows:\n{shown}\n---\ndry-run prints:\n{printed}"
+    );
+    if !m.diff.files.is_empty() {
+        assert!(shown.contains("@@ "), "{shown}");
+    }
+}

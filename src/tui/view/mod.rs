@@ -148,30 +148,45 @@ fn bar(m: &Model, f: &mut Frame, area: Rect, t: Theme) {
 }
 
 fn help(m: &Model, f: &mut Frame, body: Rect, t: Theme) {
-    let mut lines = vec![Line::styled(
-        "Enter takes the highlighted choice and goes forward; Esc goes back.",
-        t.text(),
-    )];
-    lines.push(Line::raw(""));
-    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut entries: Vec<(String, &str)> = Vec::new();
     for bd in keys::TABLE.iter().filter(|bd| match bd.scope {
         keys::Scope::On(s) => s == m.screen,
         keys::Scope::Global => true,
         keys::Scope::QuitDialog => false,
     }) {
         let names: Vec<String> = bd.keys.iter().map(key_name).collect();
-        let entry = (bd.label, bd.help);
-        if seen.contains(&entry) {
-            continue;
+        let names = names.join(" ");
+        if !entries.iter().any(|(k, h)| *k == names && *h == bd.help) {
+            entries.push((names, bd.help));
         }
-        seen.push(entry);
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<22}", names.join(" ")), t.key()),
-            Span::raw(bd.help),
-        ]));
+    }
+    // One column when it fits, else two.
+    let rows = usize::from(body.height.saturating_sub(3)).max(1);
+    let columns = if entries.len() <= rows { 1 } else { 2 };
+    let per = entries.len().div_ceil(columns);
+    let col_w = if columns == 1 { 62 } else { 48 };
+    let key_w = 16;
+    let mut lines = vec![Line::styled(
+        "Enter: take the highlighted choice and go on. Esc: go back.",
+        t.text(),
+    )];
+    for i in 0..per {
+        let mut spans = Vec::new();
+        for c in 0..columns {
+            if let Some((k, h)) = entries.get(c * per + i) {
+                spans.push(Span::styled(
+                    format!("{:<key_w$}", cut(k, 0, key_w - 1)),
+                    t.key(),
+                ));
+                let help_w = col_w - key_w;
+                spans.push(Span::raw(format!("{:<help_w$}", cut(h, 0, help_w - 1))));
+            }
+        }
+        lines.push(Line::from(spans));
     }
     let h = (lines.len() as u16 + 2).min(body.height);
-    let r = layout::centered(body, 64, h);
+    let w = (col_w * columns + 2) as u16;
+    let r = layout::centered(body, w, h);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(" Keys — any key closes ")),
@@ -478,7 +493,19 @@ mod tests {
         let text = testing::render(&m, 100, 30);
         assert!(text.contains("Keys — any key closes"), "{text}");
         assert!(text.contains("search"), "{text}");
-        assert!(text.contains("any key close help"), "{text}");
+        assert!(text.contains("any key closes this help"), "{text}");
+        // At 80×24 every key of the busiest screen still shows (in two columns).
+        let text = testing::render(&m, 80, 24);
+        for h in [
+            "search",
+            "suppressed",
+            "pipelines ↔ findings",
+            "quit now",
+            "bottom",
+        ] {
+            assert!(text.contains(h), "{h} missing:\n{text}");
+        }
+        insta::assert_snapshot!("help_overlay_80x24", text);
         m.overlay = Some(Overlay::Quit { quit: true });
         let text = testing::render(&m, 100, 30);
         assert!(text.contains("[ Quit ]"), "{text}");

@@ -118,10 +118,7 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
             }
             ReportAction::SavePlan => (
                 format!(" ({PLAN_FILE})"),
-                m.report
-                    .plan
-                    .as_ref()
-                    .map(|_| "  ✓ saved".to_string()),
+                m.report.plan.as_ref().map(|_| "  ✓ saved".to_string()),
             ),
             ReportAction::Quit => (String::new(), None),
         };

@@ -106,9 +106,14 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
     }
     f.render_widget(
         Paragraph::new(lines).block(super::block(
-            &format!(
-                "Target for {}",
-                super::cut(&super::clean(&p.pipeline.name), 0, 40)
+            &super::cut(
+                &format!(
+                    "Target for {} · {}",
+                    super::clean(&p.pipeline.name),
+                    super::clean(&p.pipeline.path)
+                ),
+                0,
+                layout::inner_cols(opts).saturating_sub(2),
             ),
             true,
             t,
