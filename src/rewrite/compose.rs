@@ -8,7 +8,7 @@
 //! Edits a daemon needs for its clients are computed from the whole file, so two pipelines
 //! that touch the same daemon produce the same bytes.
 
-use super::daemon::{self, Side, yaml_scalar};
+use super::common::{self, Side, yaml_scalar};
 use super::kube::{Hit, YamlPlan, hits_of};
 use super::{Outcome, Request};
 use crate::plan::Target;
@@ -331,7 +331,7 @@ fn wire(
             }
         }
         None => {
-            let frag = daemon::render(
+            let frag = common::render(
                 req,
                 "compose/dind-service.yml",
                 &serde_json::json!({
@@ -414,7 +414,7 @@ fn plan_service(
         for h in hits {
             side.task(
                 format!("{}: the service was not found in the file", h.f.rule),
-                &daemon::loc(h.f),
+                &common::loc(h.f),
                 String::new(),
                 "",
             );
@@ -423,7 +423,7 @@ fn plan_service(
     };
     if matches!(t, Target::Buildkit | Target::Kaniko) {
         if t == Target::Buildkit {
-            let snippet = daemon::render(
+            let snippet = common::render(
                 req,
                 "compose/buildkitd-service.yml",
                 &serde_json::json!({}),
@@ -431,7 +431,7 @@ fn plan_service(
             );
             side.task(
                 "build with a rootless BuildKit service instead of a Docker daemon",
-                &hits.first().map(|h| daemon::loc(h.f)).unwrap_or_default(),
+                &hits.first().map(|h| common::loc(h.f)).unwrap_or_default(),
                 snippet,
                 "yaml",
             );
@@ -448,7 +448,7 @@ fn plan_service(
         || rules("seccomp-unconfined");
     if t == Target::Sysbox && system {
         sysbox_service(req, p, s, side);
-        daemon::sysbox_host_task(req, &format!("Docker host running {}", p.ed.path), side);
+        common::sysbox_host_task(req, &format!("Docker host running {}", p.ed.path), side);
     }
     if s.daemon {
         daemon_tls(p, s, side);
@@ -457,7 +457,7 @@ fn plan_service(
             && !s.image.contains("rootless")
             && let Some(v) = p.value(s.map, "image")
         {
-            p.set_scalar(v, yaml_scalar(&daemon::ver(req, "dind_rootless")));
+            p.set_scalar(v, yaml_scalar(&common::ver(req, "dind_rootless")));
         }
         // Clients that reach this daemon over plaintext TCP move with it.
         for c in &m.svcs {
@@ -493,7 +493,7 @@ fn plan_service(
 /// Sysbox on one service: runtime instead of privileged, no host namespaces, no SYS_ADMIN, no
 /// unconfined profiles.
 fn sysbox_service(req: &Request<'_>, p: &mut YamlPlan<'_>, s: &Svc, side: &mut Side) {
-    let rt = yaml_scalar(&daemon::ver(req, "sysbox_runtime"));
+    let rt = yaml_scalar(&common::ver(req, "sysbox_runtime"));
     let runtime = p.entry(s.map, "runtime");
     let privileged = p.entry(s.map, "privileged").filter(|(_, v)| p.truthy(*v));
     match (privileged, runtime) {
@@ -576,7 +576,7 @@ fn client(
     let at = |rule: &str| {
         hits.iter()
             .filter(|h| h.f.rule == rule)
-            .map(|h| daemon::loc(h.f))
+            .map(|h| common::loc(h.f))
             .collect::<Vec<_>>()
     };
     // Plaintext DOCKER_HOST to a daemon elsewhere.
@@ -633,7 +633,7 @@ fn client(
                 .into_iter()
                 .find(|n| !m.svcs.iter().any(|x| x.name == *n))
                 .unwrap_or("depriv-dind");
-            daemon::sysbox_host_task(req, &format!("Docker host running {}", p.ed.path), side);
+            common::sysbox_host_task(req, &format!("Docker host running {}", p.ed.path), side);
             (None, name.to_string())
         }
         None => {
@@ -675,7 +675,7 @@ fn client(
 pub fn rewrite(req: &Request<'_>) -> Outcome {
     let mut side = Side::default();
     let mut edits = Vec::new();
-    for (path, findings) in daemon::by_path(&req.findings) {
+    for (path, findings) in common::by_path(&req.findings) {
         let Some(text) = req.files.text(&path) else {
             side.task("cannot read the file", &path, String::new(), "");
             continue;
@@ -710,13 +710,13 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
             }
         }
     }
-    daemon::finish(req, edits, side)
+    common::finish(req, edits, side)
 }
 
 #[cfg(test)]
 mod tests {
     use crate::migrate::Strategy;
-    use crate::rewrite::daemon::testkit;
+    use crate::rewrite::common::testkit;
 
     const DEMO: &str = "# stack\nservices:\n  jenkins:\n    image: jenkins/jenkins:lts-jdk21\n    volumes:\n      - jenkins_home:/var/jenkins_home\n      - /var/run/docker.sock:/var/run/docker.sock\n    environment:\n      JAVA_OPTS: -Dx=1\n    depends_on:\n      - dind\n\n  dind:\n    image: docker:29-dind\n    privileged: true\n    environment:\n      DOCKER_TLS_CERTDIR: \"\"\n    ports:\n      - \"2375:2375\"\n\nvolumes:\n  jenkins_home:\n";
 

@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use super::daemon::{self, Side};
+use super::common::{self, Side};
 use super::kube::{Hit, YamlPlan};
 use super::translate::{self, BuildInput, Builder};
 use super::{Outcome, Request};
@@ -96,7 +96,7 @@ fn map_edit(
 
 /// The value offset of a source offset inside a literal.
 fn value_offset(lit: &StrLit, src: usize) -> Option<usize> {
-    let v = daemon::lower_bound(lit.value.len(), src, &|v| lit.src_offset(v));
+    let v = common::lower_bound(lit.value.len(), src, &|v| lit.src_offset(v));
     lit.value.is_char_boundary(v).then_some(v)
 }
 
@@ -372,7 +372,7 @@ fn translated(steps: &[&StrLit], builder: Builder, side: &mut Side) -> Vec<Strin
 pub fn rewrite(req: &Request<'_>) -> Outcome {
     let mut side = Side::default();
     let mut edits = Vec::new();
-    for (path, findings) in daemon::by_path(&req.findings) {
+    for (path, findings) in common::by_path(&req.findings) {
         let Some(text) = req.files.text(&path) else {
             side.task("cannot read the file", &path, String::new(), "");
             continue;
@@ -383,7 +383,7 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
             req, &path, &text, &jf, &file_name, &findings, &mut side,
         ));
     }
-    daemon::finish(req, edits, side)
+    common::finish(req, edits, side)
 }
 
 fn rewrite_file(
@@ -396,7 +396,7 @@ fn rewrite_file(
     side: &mut Side,
 ) -> Vec<Edit> {
     let t = req.target;
-    let nl = daemon::nl_of(text);
+    let nl = common::nl_of(text);
     let mut edits = Vec::new();
     let where_ = format!("{} `{}`", path, req.pipeline.name);
     // Build-only targets: one task with the pod template and the translated steps.
@@ -412,9 +412,9 @@ fn rewrite_file(
             text.get(..s.span.start)
                 .is_some_and(|b| b.trim_end().ends_with("shell("))
         });
-        let at = findings.first().map(|f| daemon::loc(f)).unwrap_or_default();
+        let at = findings.first().map(|f| common::loc(f)).unwrap_or_default();
         if job_dsl {
-            let snippet = daemon::render(
+            let snippet = common::render(
                 req,
                 "jenkins/pipelinejob.groovy",
                 &serde_json::json!({ "job": req.pipeline.name }),
@@ -438,7 +438,7 @@ fn rewrite_file(
                 "build with kaniko instead of Docker-in-Docker",
             )
         };
-        let snippet = daemon::render(
+        let snippet = common::render(
             req,
             tmpl,
             &serde_json::json!({ "where": where_, "commands": commands }),
@@ -457,7 +457,7 @@ fn rewrite_file(
     let mut sysbox_pod = false;
     for f in findings {
         let at = f.span.start;
-        let loc = daemon::loc(f);
+        let loc = common::loc(f);
         match site_of(jf, at) {
             Site::Args(args, image) => {
                 if args_done.contains(&args.span) {
@@ -477,7 +477,7 @@ fn rewrite_file(
                                 .iter()
                                 .map(|s| groovy_single(s.value.trim()))
                                 .collect();
-                            let snippet = daemon::render(
+                            let snippet = common::render(
                                 req,
                                 "jenkins/sysbox-sidecar.groovy",
                                 &serde_json::json!({ "where": where_, "commands": commands }),
@@ -486,7 +486,7 @@ fn rewrite_file(
                             for g in findings.iter().filter(|g| g.rule == "docker-socket-mount" && within(&args.span, g.span.start)) {
                                 side.task(
                                     "the steps run Docker commands through the host socket: give them a dind sidecar under sysbox instead",
-                                    &daemon::loc(g),
+                                    &common::loc(g),
                                     snippet.clone(),
                                     "groovy",
                                 );
@@ -522,7 +522,7 @@ fn rewrite_file(
                         if let Some(i) = image
                             && !i.value.contains("rootless")
                         {
-                            match map_edit(path, text, i, 0..i.value.len(), &daemon::ver(req, "dind_rootless"), nl) {
+                            match map_edit(path, text, i, 0..i.value.len(), &common::ver(req, "dind_rootless"), nl) {
                                 Some(e) => edits.push(e),
                                 None => side.task("replace the dind image by docker:29-dind-rootless by hand", &loc, String::new(), ""),
                             }
@@ -553,7 +553,7 @@ fn rewrite_file(
                             edits.push(Edit::replace(path, r.start, r.end, new));
                             sysbox_pod = true;
                         }
-                        let snippet = daemon::render(
+                        let snippet = common::render(
                             req,
                             "jenkins/podtemplate-sysbox.yaml",
                             &serde_json::json!({ "where": where_ }),
@@ -570,7 +570,7 @@ fn rewrite_file(
                         if let Some(i) = &ct.image
                             && !i.value.contains("rootless")
                         {
-                            match map_edit(path, text, i, 0..i.value.len(), &daemon::ver(req, "dind_rootless"), nl) {
+                            match map_edit(path, text, i, 0..i.value.len(), &common::ver(req, "dind_rootless"), nl) {
                                 Some(e) => edits.push(e),
                                 None => side.task("replace the dind image by docker:29-dind-rootless by hand", &loc, String::new(), ""),
                             }
@@ -587,7 +587,7 @@ fn rewrite_file(
             },
             Site::HostPath => {
                 let snippet = if t == Target::Sysbox {
-                    daemon::render(
+                    common::render(
                         req,
                         "jenkins/podtemplate-sysbox.yaml",
                         &serde_json::json!({ "where": where_ }),
@@ -599,7 +599,7 @@ fn rewrite_file(
                 side.task(
                     format!(
                         "remove the hostPathVolume of the Docker socket and add a `{}` dind containerTemplate with DOCKER_TLS_CERTDIR=/certs shared through an emptyDir{}",
-                        daemon::ver(req, "dind"),
+                        common::ver(req, "dind"),
                         if t == Target::Sysbox {
                             " (not privileged: the pod runs on sysbox)"
                         } else {
@@ -623,7 +623,7 @@ fn rewrite_file(
                     .get(i)
                     .is_some_and(|s| text.get(..s.span.start).is_some_and(|b| b.trim_end().ends_with("shell(")));
                 if job_dsl {
-                    let snippet = daemon::render(
+                    let snippet = common::render(
                         req,
                         "jenkins/pipelinejob.groovy",
                         &serde_json::json!({ "job": req.pipeline.name }),
@@ -658,7 +658,7 @@ fn rewrite_file(
         }
     }
     if sysbox_agent {
-        daemon::sysbox_host_task(req, &format!("Jenkins agent hosts running {where_}"), side);
+        common::sysbox_host_task(req, &format!("Jenkins agent hosts running {where_}"), side);
     }
     if sysbox_pod {
         super::kube::sysbox_cluster_tasks(req, &where_, side);
@@ -676,7 +676,7 @@ fn pod_yaml(
     fs: &[&Finding],
     side: &mut Side,
 ) -> Vec<Edit> {
-    let at = fs.first().map(|f| daemon::loc(f)).unwrap_or_default();
+    let at = fs.first().map(|f| common::loc(f)).unwrap_or_default();
     let Ok(y) = Yaml::parse(&lit.value) else {
         side.task(
             "the pod template YAML does not parse",
@@ -731,7 +731,7 @@ fn pod_yaml(
 mod tests {
     use super::*;
     use crate::migrate::Strategy;
-    use crate::rewrite::daemon::testkit;
+    use crate::rewrite::common::testkit;
 
     #[test]
     fn args_words_are_replaced_and_removed_with_their_spacing() {

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::daemon::{self, Side, yaml_scalar};
+use super::common::{self, Side, yaml_scalar};
 use super::yaml_edit::YamlEditor;
 use super::{Outcome, Request};
 use crate::edit::{self, Edit};
@@ -907,7 +907,7 @@ fn outside_hit(req: &Request<'_>, p: &mut YamlPlan<'_>, h: &Hit<'_>, side: &mut 
     let Some(node) = p.ed.node_at(h.at) else {
         return;
     };
-    let at = daemon::loc(h.f);
+    let at = common::loc(h.f);
     if let Some((map, key, _)) = p.ed.ancestor_entry(node, "containerMode") {
         arc_container_mode(req, p, map, key, h, side);
         return;
@@ -948,14 +948,14 @@ fn arc_container_mode(
     h: &Hit<'_>,
     side: &mut Side,
 ) {
-    let at = daemon::loc(h.f);
+    let at = common::loc(h.f);
     match req.target {
         Target::Sysbox if arc_sysbox(req, p, root, key, side) => {
             side.note("ARC with sysbox is a community pattern, UNVERIFIED end to end (recipes §8.2.4): containerMode is gone and the chart's dind pod spec now lives in `template`, without privileged mode");
             sysbox_cluster_tasks(req, "the runner scale set", side);
         }
         Target::Sysbox => {
-            let snippet = daemon::render(req, "kube/arc-dind-sysbox.yaml", &serde_json::json!({}), side);
+            let snippet = common::render(req, "kube/arc-dind-sysbox.yaml", &serde_json::json!({}), side);
             side.task(
                 "remove `containerMode` and put this runner pod spec (dind under sysbox, not privileged) into the values",
                 &at,
@@ -1026,7 +1026,7 @@ fn arc_sysbox(
     let runner_image = p
         .text_of(runner, "image")
         .unwrap_or_else(|| "ghcr.io/actions/actions-runner:latest".into());
-    let init = daemon::render(
+    let init = common::render(
         req,
         "kube/arc-dind-init.yaml",
         &serde_json::json!({ "runner_image": runner_image }),
@@ -1057,7 +1057,7 @@ fn arc_sysbox(
     if first < key_line {
         p.raw(Edit::delete(p.ed.path, first, key_line));
     }
-    let rt = yaml_scalar(&daemon::ver(req, "sysbox_runtime"));
+    let rt = yaml_scalar(&common::ver(req, "sysbox_runtime"));
     p.prepend(spec, format!("runtimeClassName: {rt}\nhostUsers: false"));
     p.append_items(spec, "initContainers", &[init.trim_end().to_string()]);
     p.append_items(
@@ -1089,16 +1089,16 @@ fn arc_sysbox(
 }
 
 fn gitlab_runner_legacy(req: &Request<'_>, h: &Hit<'_>, side: &mut Side) {
-    let at = daemon::loc(h.f);
+    let at = common::loc(h.f);
     match req.target {
         Target::Sysbox => {
-            let snippet = daemon::render(
+            let snippet = common::render(
                 req,
                 "kube/gitlab-runner-values.yaml",
                 &serde_json::json!({
                     "target": "sysbox",
                     "section": "§8.1.4",
-                    "lines": ["privileged = false", format!("runtime_class_name = \"{}\"", daemon::ver(req, "sysbox_runtime"))],
+                    "lines": ["privileged = false", format!("runtime_class_name = \"{}\"", common::ver(req, "sysbox_runtime"))],
                 }),
                 side,
             );
@@ -1125,10 +1125,10 @@ fn gitlab_runner_legacy(req: &Request<'_>, h: &Hit<'_>, side: &mut Side) {
 
 /// Manual tasks for a cluster that must run sysbox.
 pub(crate) fn sysbox_cluster_tasks(req: &Request<'_>, what: &str, side: &mut Side) {
-    let install = daemon::render(
+    let install = common::render(
         req,
         "kube/sysbox-install.sh",
-        &serde_json::json!({ "sysbox_version": daemon::SYSBOX_VERSION, "what": what }),
+        &serde_json::json!({ "sysbox_version": common::SYSBOX_VERSION, "what": what }),
         side,
     );
     side.task(
@@ -1137,7 +1137,7 @@ pub(crate) fn sysbox_cluster_tasks(req: &Request<'_>, what: &str, side: &mut Sid
         install,
         "sh",
     );
-    let rc = daemon::render(req, "kube/runtimeclass.yaml", &serde_json::json!({}), side);
+    let rc = common::render(req, "kube/runtimeclass.yaml", &serde_json::json!({}), side);
     side.task(
         "make sure the sysbox-runc RuntimeClass exists",
         "Kubernetes cluster",
@@ -1162,7 +1162,7 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
     if !p.is_block(spec) {
         side.task(
             "the pod spec is a flow mapping: depriv only edits block YAML",
-            &hits.first().map(|h| daemon::loc(h.f)).unwrap_or_default(),
+            &hits.first().map(|h| common::loc(h.f)).unwrap_or_default(),
             String::new(),
             "",
         );
@@ -1180,8 +1180,8 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
                 "build with kaniko instead of a Docker daemon",
             )
         };
-        let snippet = daemon::render(req, tmpl, &serde_json::json!({}), side);
-        let at = hits.first().map(|h| daemon::loc(h.f)).unwrap_or_default();
+        let snippet = common::render(req, tmpl, &serde_json::json!({}), side);
+        let at = hits.first().map(|h| common::loc(h.f)).unwrap_or_default();
         side.task(title, &at, snippet, "yaml");
         side.covered
             .extend(hits.iter().map(|h| h.f.fingerprint.clone()));
@@ -1220,14 +1220,14 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
                     h.f.rule,
                     t.as_str()
                 ),
-                &daemon::loc(h.f),
+                &common::loc(h.f),
                 String::new(),
                 "",
             );
         }
     }
     if t == Target::Sysbox && wants_sysbox {
-        let rt = daemon::ver(req, "sysbox_runtime");
+        let rt = common::ver(req, "sysbox_runtime");
         p.ensure(spec, "runtimeClassName", &yaml_scalar(&rt), true);
         p.ensure(spec, "hostUsers", "false", true);
         for k in ["hostNetwork", "hostPID", "hostIPC"] {
@@ -1294,7 +1294,7 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
                             "container `{}` mounts the host's Docker socket directory but is not a Docker client depriv can rewire: narrow the hostPath to what it needs",
                             c.name
                         ),
-                        &daemon::loc(h.f),
+                        &common::loc(h.f),
                         String::new(),
                         "",
                     );
@@ -1323,7 +1323,7 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
                             "container `{}` reaches a Docker daemon outside this pod over plaintext TCP: enable TLS on that daemon (2376, client certificates) and set DOCKER_TLS_VERIFY/DOCKER_CERT_PATH here",
                             c.name
                         ),
-                        &daemon::loc(hit.f),
+                        &common::loc(hit.f),
                         String::new(),
                         "",
                     );
@@ -1345,7 +1345,7 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
                         "no Docker daemon in this pod: a dind sidecar under the {} target would run privileged; choose sysbox, or point DOCKER_HOST at a TLS daemon (tcp://HOST:2376 with client certificates)",
                         t.as_str()
                     ),
-                    &daemon::loc(h.f),
+                    &common::loc(h.f),
                     String::new(),
                     "",
                 );
@@ -1381,7 +1381,7 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
             && !d.image.contains("rootless")
             && let Some(v) = p.value(d.map, "image")
         {
-            p.set_scalar(v, yaml_scalar(&daemon::ver(req, "dind_rootless")));
+            p.set_scalar(v, yaml_scalar(&common::ver(req, "dind_rootless")));
         }
     }
     if matches!(t, Target::Rootless | Target::Tls) {
@@ -1411,7 +1411,7 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
                 .into_iter()
                 .find(|n| !names.iter().any(|x| x == n))
                 .unwrap_or("depriv-dind");
-            let frag = daemon::render(
+            let frag = common::render(
                 req,
                 "kube/dind-sidecar.yaml",
                 &serde_json::json!({ "name": name, "certs_volume": certs }),
@@ -1435,7 +1435,7 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
         let at = hits
             .iter()
             .find(|h| matches!(h.f.rule, "dind-tls-disabled" | "plaintext-docker-daemon"))
-            .map(|h| daemon::loc(h.f))
+            .map(|h| common::loc(h.f))
             .unwrap_or_default();
         side.task(
             "the daemon now serves TLS on 2376: give its clients outside this pod the client certificates from /certs/client and set DOCKER_HOST=tcp://HOST:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH",
@@ -1538,7 +1538,7 @@ pub(crate) fn hits_of<'f>(findings: &[&'f Finding]) -> Vec<Hit<'f>> {
 pub fn rewrite(req: &Request<'_>) -> Outcome {
     let mut side = Side::default();
     let mut edits = Vec::new();
-    for (path, findings) in daemon::by_path(&req.findings) {
+    for (path, findings) in common::by_path(&req.findings) {
         let Some(text) = req.files.text(&path) else {
             side.task("cannot read the file", &path, String::new(), "");
             continue;
@@ -1587,7 +1587,7 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
             }
         }
     }
-    daemon::finish(req, edits, side)
+    common::finish(req, edits, side)
 }
 
 #[cfg(test)]
@@ -1595,7 +1595,7 @@ mod tests {
     use super::*;
     use crate::edit::apply;
     use crate::migrate::Strategy;
-    use crate::rewrite::daemon::testkit;
+    use crate::rewrite::common::testkit;
 
     fn plan_edit(src: &str, f: impl Fn(&mut YamlPlan<'_>)) -> String {
         let y = Yaml::parse(src).expect("parse");

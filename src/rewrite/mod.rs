@@ -3,6 +3,7 @@
 //! (edits, manual tasks for what lies outside the repository, notes, a status) and never
 //! touches the disk. The engine in [`crate::migrate`] verifies and diffs the result.
 
+pub mod common;
 pub mod compose;
 pub mod daemon;
 pub mod github;

@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use toml_edit::{Table, Value};
 
-use super::daemon::{self, Side, json_str};
+use super::common::{self, Side, json_str};
 use super::kube::Hit;
 use super::{Outcome, Request};
 use crate::edit::Edit;
@@ -376,7 +376,7 @@ fn rewrite_toml(
         for h in hits {
             side.task(
                 "the runner configuration is not valid TOML: fix it first",
-                &daemon::loc(h.f),
+                &common::loc(h.f),
                 String::new(),
                 "",
             );
@@ -450,7 +450,7 @@ fn one_runner(
 ) {
     let target = req.target;
     let has = |rule: &str| hits.iter().any(|h| h.f.rule == rule);
-    let loc0 = hits.first().map(|h| daemon::loc(h.f)).unwrap_or_default();
+    let loc0 = hits.first().map(|h| common::loc(h.f)).unwrap_or_default();
     let where_ = format!("GitLab Runner host of runner `{name}`");
     // runners.environment: DOCKER_TLS_CERTDIR= and plaintext DOCKER_HOST.
     if let Some((_, _, env)) = kv(t, "environment") {
@@ -553,8 +553,8 @@ fn docker_executor(
         if kv(d, "tls_cert_path").is_none() {
             r.ensure(d, "tls_cert_path", &json_str(&cert_path), Some("host"));
         }
-        daemon::tls_certs_task(req, &host, &format!("Docker daemon at {host}"), side);
-        let snippet = daemon::render(
+        common::tls_certs_task(req, &host, &format!("Docker daemon at {host}"), side);
+        let snippet = common::render(
             req,
             "runner/docker-tls-host.toml",
             &serde_json::json!({ "host": host, "cert_path": cert_path }),
@@ -569,7 +569,7 @@ fn docker_executor(
     }
     match target {
         Target::Sysbox => {
-            let rt = json_str(&daemon::ver(req, "sysbox_runtime"));
+            let rt = json_str(&common::ver(req, "sysbox_runtime"));
             if let Some((range, vs, v)) = &privileged
                 && v.as_bool() == Some(true)
             {
@@ -646,7 +646,7 @@ fn docker_executor(
                 side.note("the runner passes host devices: inside sysbox they show as nobody:nogroup and mknod (/dev/fuse, /dev/tun) is not available (recipes §3.5)");
             }
             if needs_runtime {
-                daemon::sysbox_host_task(req, where_, side);
+                common::sysbox_host_task(req, where_, side);
                 side.note("keep runc as the Docker default runtime on the runner host; the per-runner `runtime` key selects sysbox (recipes §3.3, §11.12)");
                 side.note("jobs keep the standard TLS dind service (docker:29-dind with DOCKER_TLS_CERTDIR=/certs); it runs unprivileged under sysbox (recipes §8.1.4)");
             }
@@ -700,7 +700,7 @@ fn docker_executor(
                         {
                             let e = r
                                 .src
-                                .replace(vs, &json_str(&daemon::ver(req, "dind_rootless")));
+                                .replace(vs, &json_str(&common::ver(req, "dind_rootless")));
                             r.push(e);
                             for h in hits.iter().filter(|h| h.f.rule == "privileged-dind") {
                                 side.kept.push(h.f.fingerprint.clone());
@@ -730,7 +730,7 @@ fn docker_executor(
                     for h in hits.iter().filter(|h| h.f.rule == "docker-socket-mount") {
                         side.task(
                             "the host socket would have to be replaced by a privileged dind service, and this runner is not privileged: choose sysbox, or keep the socket and suppress the finding with a reason",
-                            &daemon::loc(h.f),
+                            &common::loc(h.f),
                             String::new(),
                             "",
                         );
@@ -895,11 +895,11 @@ fn kube_executor(
             r.ensure(
                 k,
                 "runtime_class_name",
-                &json_str(&daemon::ver(req, "sysbox_runtime")),
+                &json_str(&common::ver(req, "sysbox_runtime")),
                 after,
             );
             replace_sockets(r, !has_certs_dir && (!socket_tables.is_empty() || is_priv));
-            let snippet = daemon::render(
+            let snippet = common::render(
                 req,
                 "runner/k8s-sysbox-hostusers.toml",
                 &serde_json::json!({}),
@@ -927,7 +927,7 @@ fn kube_executor(
                 for h in hits.iter().filter(|h| h.f.rule == "docker-socket-mount") {
                     side.task(
                         "the node socket would have to be replaced by a privileged dind service, and this runner is not privileged: choose sysbox",
-                        &daemon::loc(h.f),
+                        &common::loc(h.f),
                         String::new(),
                         "",
                     );
@@ -942,7 +942,7 @@ fn kube_executor(
                         h.f.rule,
                         target.as_str()
                     ),
-                    &daemon::loc(h.f),
+                    &common::loc(h.f),
                     String::new(),
                     "",
                 );
@@ -955,7 +955,7 @@ fn kube_executor(
 pub fn rewrite(req: &Request<'_>) -> Outcome {
     let mut side = Side::default();
     let mut edits = Vec::new();
-    for (path, findings) in daemon::by_path(&req.findings) {
+    for (path, findings) in common::by_path(&req.findings) {
         let Some(text) = req.files.text(&path) else {
             side.task("cannot read the file", &path, String::new(), "");
             continue;
@@ -966,7 +966,7 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
             toml: &text,
             map: &identity,
             indent: String::new(),
-            nl: daemon::nl_of(&text),
+            nl: common::nl_of(&text),
         };
         let hits = super::kube::hits_of(&findings);
         edits.extend(rewrite_toml(
@@ -977,7 +977,7 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
             &mut side,
         ));
     }
-    daemon::finish(req, edits, side)
+    common::finish(req, edits, side)
 }
 
 /// Rewrite the TOML held by a Helm `runners.config` block scalar (`value`, resolved) of `text`.
@@ -997,7 +997,7 @@ pub(crate) fn rewrite_helm_config(
         for h in hits {
             side.task(
                 "runners.config is not a literal block scalar (`|`): edit its TOML by hand",
-                &daemon::loc(h.f),
+                &common::loc(h.f),
                 String::new(),
                 "",
             );
@@ -1018,14 +1018,14 @@ pub(crate) fn rewrite_helm_config(
         toml,
         map: &map,
         indent: " ".repeat(col),
-        nl: daemon::nl_of(text),
+        nl: common::nl_of(text),
     };
     // File offsets back to TOML offsets.
     let local: Vec<Hit<'_>> = hits
         .iter()
         .map(|h| Hit {
             f: h.f,
-            at: daemon::lower_bound(toml.len(), h.at, &map),
+            at: common::lower_bound(toml.len(), h.at, &map),
         })
         .collect();
     rewrite_toml(req, &src, None, &local, side)
@@ -1034,7 +1034,7 @@ pub(crate) fn rewrite_helm_config(
 #[cfg(test)]
 mod tests {
     use crate::migrate::Strategy;
-    use crate::rewrite::daemon::testkit;
+    use crate::rewrite::common::testkit;
 
     const DEMO: &str = "concurrent = 4\n\n[[runners]]\n  name = \"r\"\n  url = \"https://gitlab.example.com/\"\n  executor = \"docker\"\n  [runners.docker]\n    image = \"docker:29-cli\"\n    privileged = true\n    tls_verify = false\n    volumes = [\"/var/run/docker.sock:/var/run/docker.sock\", \"/cache\"]\n    shm_size = 0\n";
 
