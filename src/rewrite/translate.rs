@@ -169,55 +169,6 @@ struct RawFlag {
     written: String,
 }
 
-/// Value-taking long flags of `docker build` / `docker buildx build`.
-const BUILD_VALUE_FLAGS: &[&str] = &[
-    "--file",
-    "--tag",
-    "--build-arg",
-    "--target",
-    "--platform",
-    "--label",
-    "--cache-from",
-    "--cache-to",
-    "--secret",
-    "--ssh",
-    "--network",
-    "--add-host",
-    "--iidfile",
-    "--isolation",
-    "--memory",
-    "--memory-swap",
-    "--cgroup-parent",
-    "--cpu-period",
-    "--cpu-quota",
-    "--cpu-shares",
-    "--cpuset-cpus",
-    "--cpuset-mems",
-    "--shm-size",
-    "--ulimit",
-    "--output",
-    "--progress",
-    "--builder",
-    "--metadata-file",
-    "--attest",
-    "--annotation",
-    "--allow",
-    "--build-context",
-    "--call",
-    "--no-cache-filter",
-    "--security-opt",
-];
-
-/// Short flags of `docker build`.
-const BUILD_SHORT: &[(char, &str)] = &[
-    ('f', "--file"),
-    ('t', "--tag"),
-    ('q', "--quiet"),
-    ('m', "--memory"),
-    ('c', "--cpu-shares"),
-    ('o', "--output"),
-];
-
 /// Flags the [`DockerBuild`] record carries; everything else is re-read.
 const CARRIED: &[&str] = &[
     "--file",
@@ -275,7 +226,7 @@ fn raw_flags(script: &str, span: &Range<usize>) -> Vec<RawFlag> {
             };
             let value = if attached.is_some() {
                 attached
-            } else if BUILD_VALUE_FLAGS.contains(&name.as_str()) {
+            } else if crate::source::docker_cmd::build_value_flags().contains(&name.as_str()) {
                 let v = words.get(i).map(|v| v.text.clone());
                 i += 1;
                 v
@@ -292,11 +243,11 @@ fn raw_flags(script: &str, span: &Range<usize>) -> Vec<RawFlag> {
         if t.len() > 1 && t.starts_with('-') {
             let body = &t[1..];
             for (ci, ch) in body.char_indices() {
-                let name = BUILD_SHORT
+                let name = crate::source::docker_cmd::build_short_flags()
                     .iter()
                     .find(|(c, _)| *c == ch)
                     .map_or_else(|| format!("-{ch}"), |(_, l)| (*l).to_string());
-                if BUILD_VALUE_FLAGS.contains(&name.as_str()) {
+                if crate::source::docker_cmd::build_value_flags().contains(&name.as_str()) {
                     let rest = &body[ci + ch.len_utf8()..];
                     let rest = rest.strip_prefix('=').unwrap_or(rest);
                     let value = if rest.is_empty() {

@@ -264,6 +264,16 @@ impl Spec {
     }
 }
 
+/// Value-taking long flags of `docker build` / `docker buildx build`.
+pub fn build_value_flags() -> &'static [&'static str] {
+    BUILD_SPEC.values
+}
+
+/// Short flags of `docker build` with their long names.
+pub fn build_short_flags() -> &'static [(char, &'static str)] {
+    BUILD_SPEC.short
+}
+
 const RUN_SPEC: Spec = Spec {
     short: &[
         ('a', "--attach"),
