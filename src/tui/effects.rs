@@ -170,7 +170,7 @@ pub fn execute(session: &mut Session, e: Effect, send: &(dyn Fn(Msg) + Sync), ca
         }
         Effect::Preview { plan, scan } => {
             let p = session.preview(&plan, &scan);
-            send(Msg::Previewed(Arc::new(p)));
+            send(Msg::previewed(p));
         }
         Effect::Write {
             files,
@@ -338,10 +338,11 @@ mod tests {
                 scan,
             },
         );
-        let Some(Msg::Previewed(preview)) = msgs.into_iter().next() else {
+        let Some(Msg::Previewed(preview, docs)) = msgs.into_iter().next() else {
             panic!("no preview");
         };
         assert_eq!(preview.results.len(), plan.pipelines.len());
+        assert_eq!(docs.len(), preview.changes.len());
         for format in [
             ReportFormat::Md,
             ReportFormat::Html,

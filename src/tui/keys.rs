@@ -220,32 +220,32 @@ pub static TABLE: &[Binding] = &[
     when(b(On(S::Overview), ESC, "esc", "clear filters", Action::ClearFilter, true), filter_active),
     // Finding detail
     b(On(S::Detail), &[K::Esc, K::Left, K::Char('h')], "esc", "back", Action::Back, true),
-    b(On(S::Detail), &[K::Char('n'), K::Tab], "n", "next finding", Action::NextItem, true),
+    b(On(S::Detail), &[K::Char('n'), K::Tab], "n", "next", Action::NextItem, true),
     b(On(S::Detail), &[K::Char('p'), K::BackTab], "p", "previous", Action::PrevItem, true),
     b(On(S::Detail), UPDOWN, "↑↓", "scroll", Action::Down, true),
     b(On(S::Detail), ENTER, "enter", "continue", Action::Forward, true),
     // Environment questions
-    b(On(S::Environment), ENTER, "enter", "accept answers", Action::Forward, true),
+    b(On(S::Environment), ENTER, "enter", "accept", Action::Forward, true),
     b(On(S::Environment), UPDOWN, "↑↓", "question", Action::Down, true),
     b(On(S::Environment), &[K::Left, K::Right, K::Char('h'), K::Char('l'), K::Char(' ')], "←→", "change", Action::Change, true),
     when(b(On(S::Environment), &[K::Char('e')], "e", "edit", Action::Edit, true), on_registry),
-    b(On(S::Environment), &[K::Char('s')], "s", "save to .depriv.toml", Action::Save, true),
+    b(On(S::Environment), &[K::Char('s')], "s", "save", Action::Save, true),
     b(On(S::Environment), ESC, "esc", "back", Action::Back, true),
     // Target picker
-    b(On(S::Targets), ENTER, "enter", "choose, next", Action::Forward, true),
-    b(On(S::Targets), UPDOWN, "↑↓", "target", Action::Down, true),
-    b(On(S::Targets), &[K::Tab, K::Right, K::BackTab, K::Left], "tab", "pipeline", Action::NextPane, true),
-    b(On(S::Targets), &[K::Char('a')], "a", "all like this", Action::ApplyAll, true),
+    b(On(S::Targets), ENTER, "enter", "take", Action::Forward, true),
+    b(On(S::Targets), UPDOWN, "↑↓", "move", Action::Down, true),
+    b(On(S::Targets), &[K::Tab, K::Right, K::BackTab, K::Left], "tab", "next", Action::NextPane, true),
+    b(On(S::Targets), &[K::Char('a')], "a", "all alike", Action::ApplyAll, true),
     b(On(S::Targets), &[K::Char('s')], "s", "skip", Action::Skip, true),
     b(On(S::Targets), &[K::Char('m')], "m", "manual", Action::Manual, true),
     b(On(S::Targets), ESC, "esc", "back", Action::Back, false),
     // Diff viewer
     b(On(S::Diff), ENTER, "enter", "continue", Action::Forward, true),
-    b(On(S::Diff), UPDOWN, "↑↓", "scroll", Action::Down, true),
+    b(On(S::Diff), UPDOWN, "↑↓", "scroll", Action::Down, false),
     b(On(S::Diff), &[K::Tab, K::BackTab], "tab", "file", Action::NextPane, true),
     b(On(S::Diff), &[K::Char('n'), K::Char('N'), K::Char('p')], "n/p", "hunk", Action::NextHunk, true),
-    b(On(S::Diff), &[K::Char('v')], "v", "side-by-side", Action::ToggleMode, true),
-    b(On(S::Diff), &[K::Char('x')], "x", "accept/skip file", Action::ToggleFile, true),
+    b(On(S::Diff), &[K::Char('v')], "v", "split", Action::ToggleMode, true),
+    b(On(S::Diff), &[K::Char('x')], "x", "skip file", Action::ToggleFile, true),
     b(On(S::Diff), &[K::Left, K::Right, K::Char('h'), K::Char('l')], "←→", "scroll sideways", Action::Right, false),
     b(On(S::Diff), ESC, "esc", "back", Action::Back, false),
     // Confirm and write
@@ -371,7 +371,11 @@ pub fn translate(m: &Model, ev: &Event) -> Option<Msg> {
 /// `(keys, what)` pairs for the bottom bar, in table order, screen keys first.
 pub fn bar(m: &Model) -> Vec<(&'static str, &'static str)> {
     if m.editing() && m.overlay.is_none() {
-        return vec![("enter", "accept"), ("esc", "cancel"), ("⌫", "delete")];
+        return vec![
+            ("enter", "accept"),
+            ("esc", "cancel"),
+            ("backspace", "delete"),
+        ];
     }
     if m.overlay == Some(Overlay::Help) {
         return vec![("any key", "closes this help")];

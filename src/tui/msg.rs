@@ -11,6 +11,7 @@ use crate::report::migration::ReportFormat;
 use crate::scan::ScanResult;
 use crate::write::{Replacement, WriteReport};
 
+use super::diffdoc::DiffDoc;
 use super::keys::Action;
 
 /// Text typed into a field (search, registry).
@@ -76,12 +77,25 @@ pub enum Msg {
     Scanned(Arc<ScanResult>),
     /// A plan was made for the environment answers.
     Planned(Box<MigrationPlan>),
-    /// The plan was rewritten, verified and diffed.
-    Previewed(Arc<Preview>),
+    /// The plan was rewritten, verified and diffed; one parsed diff per changed file (built
+    /// off the UI thread, see [`Msg::previewed`]).
+    Previewed(Arc<Preview>, Vec<DiffDoc>),
     /// The transaction finished.
     Written(Result<WriteReport, WriteFailure>),
     /// An output file was written (its root-relative path) or not (why).
     Saved(Output, Result<String, String>),
+}
+
+impl Msg {
+    /// The message for a preview, with each changed file's diff parsed for the viewer.
+    pub fn previewed(p: Preview) -> Msg {
+        let docs = p
+            .changes
+            .iter()
+            .map(|c| DiffDoc::parse(&c.unified_diff()))
+            .collect();
+        Msg::Previewed(Arc::new(p), docs)
+    }
 }
 
 /// Disk work for the loop to run; the result comes back as a [`Msg`].

@@ -77,8 +77,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Effect> {
             planned(m, *p);
             drain(m)
         }
-        Msg::Previewed(p) => {
-            previewed(m, p);
+        Msg::Previewed(p, docs) => {
+            previewed(m, p, docs);
             drain(m)
         }
         Msg::Written(r) => {
@@ -767,9 +767,10 @@ fn apply_all(m: &mut Model) {
 
 // ---- diff -------------------------------------------------------------------------------
 
-fn previewed(m: &mut Model, p: Arc<Preview>) {
+fn previewed(m: &mut Model, p: Arc<Preview>, docs: Vec<DiffDoc>) {
     m.busy = None;
     let keep = selected_path(m);
+    let mut docs = docs.into_iter();
     m.diff.files = p
         .changes
         .iter()
@@ -777,7 +778,9 @@ fn previewed(m: &mut Model, p: Arc<Preview>) {
             path: c.path.clone(),
             added: c.added,
             removed: c.removed,
-            doc: DiffDoc::parse(&c.unified_diff()),
+            doc: docs
+                .next()
+                .unwrap_or_else(|| DiffDoc::parse(&c.unified_diff())),
         })
         .collect();
     let entries = m.diff.files.len() + m.diff.skipped.len();
@@ -1203,7 +1206,7 @@ mod tests {
         );
         assert!(!m.changed, "nothing was changed by the user");
         let p = testing::preview(&m);
-        update(&mut m, Msg::Previewed(Arc::new(p.clone())));
+        update(&mut m, Msg::previewed(p.clone()));
         assert_eq!(m.screen, Screen::Diff);
         act(&mut m, Action::Forward);
         assert_eq!(m.screen, Screen::Confirm);
@@ -1377,7 +1380,7 @@ mod tests {
         assert_eq!(m.queued.len(), MAX_QUEUE);
         let p = testing::preview(&m);
         // Replaying: the first Enter reaches the confirmation, which drops the rest.
-        assert!(update(&mut m, Msg::Previewed(Arc::new(p))).is_none());
+        assert!(update(&mut m, Msg::previewed(p)).is_none());
         assert_eq!(m.screen, Screen::Confirm);
         assert!(m.queued.is_empty());
     }
@@ -1399,7 +1402,7 @@ mod tests {
         // The preview comes back without the file; the skipped entry stays selectable.
         let mut p = testing::preview(&m);
         p.changes.clear();
-        update(&mut m, Msg::Previewed(Arc::new(p)));
+        update(&mut m, Msg::previewed(p));
         assert_eq!(m.diff.sel, 0);
         let Some(Effect::Preview { plan, .. }) = act(&mut m, Action::ToggleFile) else {
             panic!("accepting re-previews");
@@ -1475,11 +1478,26 @@ mod tests {
     }
 
     #[test]
+    fn previewed_without_docs_parses_them_itself() {
+        let mut m = planned_model();
+        let p = testing::preview(&m);
+        let expected = DiffDoc::parse(
+            &p.changes
+                .first()
+                .map(|c| c.unified_diff())
+                .unwrap_or_default(),
+        );
+        update(&mut m, Msg::Previewed(Arc::new(p), Vec::new()));
+        assert_eq!(m.diff.files.first().map(|f| &f.doc), Some(&expected));
+        assert!(!expected.hunks.is_empty());
+    }
+
+    #[test]
     fn nothing_to_write_goes_to_the_report() {
         let mut m = previewed_model();
         let mut p = testing::preview(&m);
         p.changes.clear();
-        update(&mut m, Msg::Previewed(Arc::new(p)));
+        update(&mut m, Msg::previewed(p));
         act(&mut m, Action::Forward);
         assert!(act(&mut m, Action::Forward).is_none());
         assert_eq!(m.screen, Screen::Report);
@@ -1681,7 +1699,7 @@ mod tests {
                 match update(&mut m, msg) {
                     Some(Effect::Preview { .. }) => {
                         let p = testing::preview(&m);
-                        update(&mut m, Msg::Previewed(Arc::new(p)));
+                        update(&mut m, Msg::previewed(p));
                     }
                     Some(Effect::Plan { env, scan }) => {
                         let plan =

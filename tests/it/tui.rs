@@ -309,7 +309,7 @@ fn the_diff_viewer_shows_what_dry_run_prints() {
     let mut m = Model::new(".", session.config().environment.clone(), true);
     update(&mut m, Msg::Scanned(Arc::new(scan)));
     update(&mut m, Msg::Planned(Box::new(plan)));
-    update(&mut m, Msg::Previewed(Arc::new(preview)));
+    update(&mut m, Msg::previewed(preview));
     let shown: String = m
         .diff
         .files

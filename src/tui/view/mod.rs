@@ -427,7 +427,7 @@ pub(crate) mod testing {
     pub fn previewed_model() -> Model {
         let mut m = planned_model();
         let p = preview(&m);
-        update(&mut m, Msg::Previewed(Arc::new(p)));
+        update(&mut m, Msg::previewed(p));
         m
     }
 
@@ -482,6 +482,47 @@ mod tests {
         assert_eq!(ellipsize_left("/very/long/path", 6), "…/path");
         assert_eq!(ellipsize_left("short", 10), "short");
         assert_eq!(ellipsize_left("abc", 0), "…");
+    }
+
+    /// At 80 columns the bar keeps Enter, help and quit and every key a screen needs most.
+    #[test]
+    fn the_bar_fits_80_columns() {
+        use crate::tui::keys;
+        for (screen, must) in [
+            (Screen::Overview, &["enter", "/", "?", "q"][..]),
+            (Screen::Detail, &["esc", "n", "p", "enter", "?", "q"][..]),
+            (
+                Screen::Environment,
+                &["enter", "←→", "s", "esc", "?", "q"][..],
+            ),
+            (
+                Screen::Targets,
+                &["enter", "tab", "a", "s", "m", "?", "q"][..],
+            ),
+            (
+                Screen::Diff,
+                &["enter", "tab", "n/p", "v", "x", "?", "q"][..],
+            ),
+            (Screen::Confirm, &["enter", "←→", "esc", "?", "q"][..]),
+            (Screen::Report, &["enter", "↑↓", "?", "q"][..]),
+        ] {
+            let mut m = Model::new("r", Environment::default(), true);
+            m.screen = screen;
+            let width: usize = 1 + keys::bar(&m)
+                .iter()
+                .filter(|(k, _)| must.contains(k))
+                .map(|(k, h)| k.chars().count() + h.chars().count() + 3)
+                .sum::<usize>();
+            assert!(width <= 80, "{screen:?}: {width}");
+            let text = testing::render(&m, 80, 24);
+            let bar = text.lines().nth(23).unwrap_or("");
+            for k in must {
+                assert!(
+                    bar.contains(&format!("{k} ")),
+                    "{screen:?} bar lacks {k}: {bar}"
+                );
+            }
+        }
     }
 
     #[test]
