@@ -487,7 +487,17 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
             surface::runner::lower(&sf, 0, &mut out.diagnostics)
         }
         Kind::DaemonJson => surface::daemon::lower(&sf, 0, &mut out.diagnostics),
-        Kind::Shell => surface::shell::lower(&sf, 0, false),
+        Kind::Shell => {
+            if let Some(off) = surface::shell::unterminated_quote(&sf.text) {
+                out.diagnostics.push(surface::diag_at(
+                    &sf,
+                    off,
+                    DiagLevel::Warning,
+                    "unterminated quote: the rest of the script is read as one string",
+                ));
+            }
+            surface::shell::lower(&sf, 0, false)
+        }
         Kind::Makefile => surface::shell::lower(&sf, 0, true),
         Kind::GitlabCi => Vec::new(),
     };

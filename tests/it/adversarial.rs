@@ -66,7 +66,13 @@ fn broken_files_of_every_format_give_positions() {
         ),
         ("build.sh", "docker run --privileged \"unterminated\n"),
     ]);
-    for p in [".github/workflows/ci.yml", "config.toml", "daemon.json"] {
+    for p in [
+        ".github/workflows/ci.yml",
+        "config.toml",
+        "daemon.json",
+        "Jenkinsfile",
+        "build.sh",
+    ] {
         let d = r
             .diagnostics
             .iter()
