@@ -58,7 +58,7 @@ pub fn unterminated_quote(text: &str) -> Option<usize> {
                     // Quotes on the rest of this line still count.
                     let tail = &text[i + 2..nl];
                     let quoted = tail.contains('\'') || tail.contains('"');
-                    if !quoted || tail.matches(['\'', '"']).count() % 2 == 0 {
+                    if !quoted || tail.matches(['\'', '"']).count().is_multiple_of(2) {
                         heredoc = Some(word);
                         i = nl + 1;
                         at_word_start = true;
