@@ -33,7 +33,7 @@ pub enum ConfigError {
 }
 
 /// Where the runners of the repository's pipelines run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunnerHosts {
     /// Hosts the team installs and manages (sysbox can be installed).

@@ -267,7 +267,8 @@ fn replace_file(
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.depriv-{}.tmp", std::process::id()));
-    let perms = std::fs::metadata(target).map(|m| m.permissions()).ok();
+    let meta = std::fs::metadata(target).ok();
+    let perms = meta.as_ref().map(|m| m.permissions());
     let result = (|| {
         faults.before(Step::TempWrite, rel).map_err(io(rel))?;
         let mut f = std::fs::File::create(&tmp).map_err(io(rel))?;
@@ -277,6 +278,12 @@ fn replace_file(
         drop(f);
         if let Some(p) = perms.clone() {
             std::fs::set_permissions(&tmp, p).map_err(io(rel))?;
+        }
+        // Keep the owner where we may (root can; others keep their own files anyway).
+        #[cfg(unix)]
+        if let Some(m) = &meta {
+            use std::os::unix::fs::MetadataExt;
+            let _ = std::os::unix::fs::chown(&tmp, Some(m.uid()), Some(m.gid()));
         }
         faults.before(Step::Rename, rel).map_err(io(rel))?;
         std::fs::rename(&tmp, target).map_err(io(rel))?;

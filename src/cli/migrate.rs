@@ -43,6 +43,15 @@ pub struct MigrateArgs {
     /// Allow a directory outside version control.
     #[arg(long)]
     pub allow_no_vcs: bool,
+    /// Where the runners run (overrides `.depriv.toml` [environment]).
+    #[arg(long, value_enum, value_name = "HOSTS")]
+    pub runner_hosts: Option<depriv::config::RunnerHosts>,
+    /// Whether sysbox is installed or installable on the runner hosts.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub sysbox: Option<bool>,
+    /// The registry images are pushed to.
+    #[arg(long, value_name = "HOST")]
+    pub registry: Option<String>,
     /// Also write a report (format from the extension: .md, .json, .sarif, .html).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -61,6 +70,9 @@ impl MigrateArgs {
             templates: None,
             allow_dirty: false,
             allow_no_vcs: false,
+            runner_hosts: None,
+            sysbox: None,
+            registry: None,
             report: Some(PathBuf::from("depriv-report.md")),
         }
     }
@@ -70,6 +82,18 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
     let mut session = Session::open(&args.path).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(dir) = &args.templates {
         session.set_templates(Templates::with_overrides(dir)?);
+    }
+    {
+        let env = &mut session.config_mut().environment;
+        if let Some(h) = args.runner_hosts {
+            env.runner_hosts = h;
+        }
+        if let Some(b) = args.sysbox {
+            env.sysbox = Some(b);
+        }
+        if let Some(r) = &args.registry {
+            env.registry = Some(r.clone());
+        }
     }
     // Refuse a report format we cannot write before anything is written.
     if let Some(r) = &args.report
@@ -249,5 +273,15 @@ pub fn summary(p: &Preview) -> String {
         p.remaining.len(),
         if p.remaining.len() == 1 { "" } else { "s" }
     ));
+    for f in &p.remaining {
+        s.push_str(&format!(
+            "  {} {} {}:{} ({})\n",
+            f.severity,
+            f.rule,
+            f.path,
+            f.line,
+            f.pipeline.as_deref().unwrap_or("-")
+        ));
+    }
     s
 }

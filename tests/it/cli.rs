@@ -232,3 +232,27 @@ fn config_ignore_and_exclude() {
         .code(2)
         .stderr(predicate::str::contains(".depriv.toml:1"));
 }
+
+#[test]
+fn environment_flags_change_the_recommendation() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write_tree(
+        dir.path(),
+        &[(".gitlab-ci.yml", b"test:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script: docker run --rm alpine true\n")],
+    );
+    depriv()
+        .args(["migrate", "--dry-run"])
+        .arg(dir.path())
+        .assert()
+        .stdout(predicate::str::contains("sysbox    test"));
+    depriv()
+        .args(["migrate", "--dry-run", "--runner-hosts", "managed"])
+        .arg(dir.path())
+        .assert()
+        .stdout(predicate::str::contains("rootless  test"));
+    depriv()
+        .args(["migrate", "--dry-run", "--sysbox", "false"])
+        .arg(dir.path())
+        .assert()
+        .stdout(predicate::str::contains("rootless  test"));
+}
