@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::config::{Config, ConfigError};
@@ -87,12 +88,25 @@ impl Session {
         self.scan_with(&BTreeMap::new())
     }
 
+    /// Scan, reporting progress to `obs` and stopping reads once it says so (the TUI's
+    /// scanning screen).
+    pub fn scan_observed(&self, obs: &dyn ScanObserver) -> ScanResult {
+        self.scan_inner(&BTreeMap::new(), obs)
+    }
+
     /// Scan with some files replaced by new text (verification of a migration).
     pub fn scan_with(&self, overlay: &BTreeMap<String, String>) -> ScanResult {
+        self.scan_inner(overlay, &Quiet)
+    }
+
+    fn scan_inner(&self, overlay: &BTreeMap<String, String>, obs: &dyn ScanObserver) -> ScanResult {
         let cands = self.candidates();
+        obs.discovered(cands.len());
         let loader = Overlay {
             base: scan::DirLoader { root: &self.root },
             overlay,
+            obs,
+            read: AtomicUsize::new(0),
         };
         let mut r = scan::scan_candidates(&self.display_root, &cands, &loader, &self.config);
         r.diagnostics.extend(
@@ -123,13 +137,37 @@ impl Session {
     }
 }
 
+/// Progress and cancellation of a scan.
+pub trait ScanObserver: Sync {
+    /// The walk found `files` candidate files.
+    fn discovered(&self, _files: usize) {}
+    /// `files` files have been read so far.
+    fn read(&self, _files: usize) {}
+    /// Stop reading (the scan then returns what it has, with read errors for the rest).
+    fn cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// Observes nothing.
+struct Quiet;
+
+impl ScanObserver for Quiet {}
+
 struct Overlay<'a> {
     base: scan::DirLoader<'a>,
     overlay: &'a BTreeMap<String, String>,
+    obs: &'a dyn ScanObserver,
+    read: AtomicUsize,
 }
 
 impl Loader for Overlay<'_> {
     fn load(&self, rel: &str) -> Result<String, (discover::ReadError, Vec<u8>)> {
+        if self.obs.cancelled() {
+            let e = std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled");
+            return Err((discover::ReadError::Io(e), Vec::new()));
+        }
+        self.obs.read(self.read.fetch_add(1, Ordering::Relaxed) + 1);
         match self.overlay.get(rel) {
             Some(t) => Ok(t.clone()),
             None => self.base.load(rel),

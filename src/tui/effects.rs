@@ -3,15 +3,14 @@
 //! The scan reports progress (files discovered, files read) and stops early when cancelled.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
-use crate::discover::{self, ReadError};
 use crate::migrate::Strategy;
 use crate::report::migration::{self, ReportFormat};
-use crate::scan::{self, DirLoader, Loader};
-use crate::session::Session;
+use crate::scan;
+use crate::session::{ScanObserver, Session};
 use crate::write::{self, NoFaults, WriteError};
 
 use super::envfile;
@@ -78,54 +77,40 @@ impl Runtime {
     }
 }
 
-/// Counts reads for progress and stops reading once cancelled.
+/// Forwards scan progress to the UI and reads the cancel flag.
 struct Progress<'a> {
-    base: DirLoader<'a>,
-    read: AtomicUsize,
     send: Mutex<&'a (dyn Fn(Msg) + Sync)>,
     cancel: &'a AtomicBool,
 }
 
-impl Loader for Progress<'_> {
-    fn load(&self, rel: &str) -> Result<String, (ReadError, Vec<u8>)> {
-        if self.cancel.load(Ordering::Relaxed) {
-            return Err((
-                ReadError::Io(std::io::Error::new(
-                    std::io::ErrorKind::Interrupted,
-                    "cancelled",
-                )),
-                Vec::new(),
-            ));
+impl ScanObserver for Progress<'_> {
+    fn discovered(&self, files: usize) {
+        if let Ok(send) = self.send.lock() {
+            send(Msg::Discovered(files));
         }
-        let n = self.read.fetch_add(1, Ordering::Relaxed) + 1;
-        if n.is_multiple_of(16)
+    }
+    fn read(&self, files: usize) {
+        if files.is_multiple_of(16)
             && let Ok(send) = self.send.lock()
         {
-            send(Msg::Progress(n));
+            send(Msg::Progress(files));
         }
-        self.base.load(rel)
+    }
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
     }
 }
 
-/// Scan the session's repository the way [`Session::scan`] does, with progress and
-/// cancellation.
+/// Scan the session's repository with progress and cancellation.
 pub fn scan_with_progress(
     session: &Session,
     send: &(dyn Fn(Msg) + Sync),
     cancel: &AtomicBool,
 ) -> scan::ScanResult {
-    let root = session.root();
-    let (cands, diags) = discover::walk(root, &session.config().exclude_set());
-    send(Msg::Discovered(cands.len()));
-    let loader = Progress {
-        base: DirLoader { root },
-        read: AtomicUsize::new(0),
+    session.scan_observed(&Progress {
         send: Mutex::new(send),
         cancel,
-    };
-    let mut r = scan::scan_candidates(&root.to_string_lossy(), &cands, &loader, session.config());
-    r.diagnostics.extend(diags);
-    r
+    })
 }
 
 fn failure(e: WriteError) -> WriteFailure {
