@@ -444,31 +444,26 @@ pub fn undo(root: &Path) -> Result<WriteReport, WriteError> {
         return Err(WriteError::NothingToUndo);
     };
     let mut conflicts = Vec::new();
-    let mut restore = Vec::new();
+    let mut current = Vec::new();
     for f in &m.files {
-        let t = resolve(root, &f.path)?;
-        let now = std::fs::read(&t).unwrap_or_default();
+        let now = std::fs::read(resolve(root, &f.path)?).unwrap_or_default();
         if sha256(&now) != f.after_sha256 {
             conflicts.push(f.path.clone());
-            continue;
         }
-        let orig = std::fs::read(dir.join(&f.original))
-            .map_err(|e| WriteError::Journal(dir.display().to_string(), e.to_string()))?;
-        if sha256(&orig) != f.before_sha256 {
-            return Err(WriteError::Journal(
-                dir.display().to_string(),
-                format!("{} does not match its recorded hash", f.original),
-            ));
-        }
-        restore.push(Replacement {
-            path: f.path.clone(),
-            before: now,
-            after: orig,
-        });
+        current.push(now);
     }
     if !conflicts.is_empty() {
         return Err(WriteError::UndoConflict(conflicts));
     }
+    let restore: Vec<Replacement> = originals(&dir, &m)?
+        .into_iter()
+        .zip(current)
+        .map(|(f, now)| Replacement {
+            path: f.path,
+            before: now,
+            after: f.original,
+        })
+        .collect();
     // The restore is itself a transaction (with its own journal), so undo is all-or-nothing.
     let report = write_all(root, &restore, &NoFaults)?;
     m.state = State::Undone;
@@ -480,6 +475,30 @@ pub fn undo(root: &Path) -> Result<WriteReport, WriteError> {
         files: report.files,
         journal: dir.display().to_string(),
     })
+}
+
+/// The journal's files with their original bytes, each checked against its recorded hash.
+fn originals(dir: &Path, m: &Manifest) -> Result<Vec<RecordedFile>, WriteError> {
+    let damaged = |msg: String| WriteError::Journal(dir.display().to_string(), msg);
+    m.files
+        .iter()
+        .map(|f| {
+            let original =
+                std::fs::read(dir.join(&f.original)).map_err(|e| damaged(e.to_string()))?;
+            if sha256(&original) != f.before_sha256 {
+                return Err(damaged(format!(
+                    "{} does not match its recorded hash",
+                    f.original
+                )));
+            }
+            Ok(RecordedFile {
+                path: f.path.clone(),
+                before_sha256: f.before_sha256.clone(),
+                after_sha256: f.after_sha256.clone(),
+                original,
+            })
+        })
+        .collect()
 }
 
 /// One file of a recorded migration.
@@ -510,23 +529,7 @@ pub fn last_migration(root: &Path) -> Result<Option<RecordedMigration>, WriteErr
     let Some((dir, m)) = latest(root).filter(|(_, m)| m.state == State::Complete) else {
         return Ok(None);
     };
-    let mut files = Vec::with_capacity(m.files.len());
-    for f in &m.files {
-        let original = std::fs::read(dir.join(&f.original))
-            .map_err(|e| WriteError::Journal(dir.display().to_string(), e.to_string()))?;
-        if sha256(&original) != f.before_sha256 {
-            return Err(WriteError::Journal(
-                dir.display().to_string(),
-                format!("{} does not match its recorded hash", f.original),
-            ));
-        }
-        files.push(RecordedFile {
-            path: f.path.clone(),
-            before_sha256: f.before_sha256.clone(),
-            after_sha256: f.after_sha256.clone(),
-            original,
-        });
-    }
+    let files = originals(&dir, &m)?;
     Ok(Some(RecordedMigration { id: m.id, files }))
 }
 
