@@ -65,7 +65,11 @@ pub fn lower(y: &Yaml, file: FileId, path: &str) -> Vec<Pipeline> {
                     p.signals.push(crate::model::Signal::SocketMount(path.loc));
                 }
                 for (k, _, v) in d.entries(n) {
-                    if k == "commands" || k == "script" || k == "run" {
+                    if matches!(
+                        k.as_str(),
+                        "commands" | "command" | "script" | "run" | "bash" | "sh" | "powershell"
+                    ) && !d.is_map(v)
+                    {
                         for s in d.script_items(v) {
                             d.script(s, &mut p.script_facts, &mut p.usage);
                         }
@@ -82,4 +86,43 @@ pub fn lower(y: &Yaml, file: FileId, path: &str) -> Vec<Pipeline> {
         out.push(p);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scan::scan_memory;
+
+    fn hits(path: &str, text: &str) -> Vec<String> {
+        let files = [(path.to_string(), text.to_string())].into_iter().collect();
+        scan_memory(files, &crate::config::Config::default())
+            .findings
+            .iter()
+            .map(|f| format!("{}@{}", f.rule, f.line))
+            .collect()
+    }
+
+    #[test]
+    fn scripts_of_other_ci_systems_are_read() {
+        assert_eq!(
+            hits(
+                ".circleci/config.yml",
+                "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n      - run:\n          command: docker run --privileged alpine true\n"
+            ),
+            vec!["privileged-container@7"]
+        );
+        assert_eq!(
+            hits(
+                "azure-pipelines.yml",
+                "steps:\n  - bash: docker run -v /var/run/docker.sock:/s img\n"
+            ),
+            vec!["docker-socket-mount@2"]
+        );
+        assert_eq!(
+            hits(
+                ".buildkite/pipeline.yml",
+                "steps:\n  - command: echo docker run --privileged\n"
+            ),
+            Vec::<String>::new()
+        );
+    }
 }
