@@ -696,19 +696,7 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
         };
         let hits = hits_of(&findings);
         plan_service(req, &mut p, &m, &req.pipeline.name, &hits, &mut side);
-        let planned = p.finish();
-        if p.failed.is_empty() {
-            edits.extend(planned);
-        } else {
-            for why in &p.failed {
-                side.task(
-                    format!("depriv could not rewrite this file: {why}"),
-                    &path,
-                    String::new(),
-                    "",
-                );
-            }
-        }
+        edits.extend(p.finish_or_report("this file", &path, &mut side));
     }
     common::finish(req, edits, side)
 }

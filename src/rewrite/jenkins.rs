@@ -697,16 +697,8 @@ fn pod_yaml(
         .collect();
     let mut p = YamlPlan::new(path, &lit.value, &y);
     super::kube::plan_yaml(req, &mut p, &hits, side);
-    let planned = p.finish();
-    if !p.failed.is_empty() {
-        for why in &p.failed {
-            side.task(
-                format!("depriv could not rewrite the pod template: {why}"),
-                &at,
-                String::new(),
-                "",
-            );
-        }
+    let planned = p.finish_or_report("the pod template", &at, side);
+    if planned.is_empty() {
         return Vec::new();
     }
     let mut out = Vec::new();

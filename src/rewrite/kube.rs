@@ -381,6 +381,24 @@ impl<'a> YamlPlan<'a> {
         false
     }
 
+    /// The planned edits, or — when some change could not be expressed — none, with one
+    /// manual task per reason (`what` names the thing, e.g. "this file", "the pod template").
+    pub fn finish_or_report(&mut self, what: &str, location: &str, side: &mut Side) -> Vec<Edit> {
+        let planned = self.finish();
+        if self.failed.is_empty() {
+            return planned;
+        }
+        for why in &self.failed {
+            side.task(
+                format!("depriv could not rewrite {what}: {why}"),
+                location,
+                String::new(),
+                "",
+            );
+        }
+        Vec::new()
+    }
+
     /// The byte edits. Overlapping plans are reported in `failed` and yield no edits.
     pub fn finish(&mut self) -> Vec<Edit> {
         let y = self.y();
@@ -1573,19 +1591,7 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
         }
         let mut p = YamlPlan::new(&path, &text, &y);
         plan_yaml(req, &mut p, &rest, &mut side);
-        let planned = p.finish();
-        if p.failed.is_empty() {
-            edits.extend(planned);
-        } else {
-            for why in &p.failed {
-                side.task(
-                    format!("depriv could not rewrite this file: {why}"),
-                    &path,
-                    String::new(),
-                    "",
-                );
-            }
-        }
+        edits.extend(p.finish_or_report("this file", &path, &mut side));
     }
     common::finish(req, edits, side)
 }
