@@ -442,23 +442,19 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
             if c.kind == Kind::Yaml && !looks_like_kube(&sf.text) {
                 return out;
             }
-            if c.kind == Kind::Yaml && sf.text.contains("{{") {
-                match Yaml::parse(&sf.text) {
-                    Ok(_) => {}
-                    Err(_) => {
-                        out.diagnostics.push(surface::diag_at(
-                            &sf,
-                            sf.text.find("{{").unwrap_or(0),
-                            DiagLevel::Note,
-                            "Helm template skipped: `{{ … }}` does not parse as YAML",
-                        ));
-                        out.sources.push((sf.path.clone(), sf.text.clone()));
-                        return out;
-                    }
-                }
-            }
             let y = match Yaml::parse(&sf.text) {
                 Ok(y) => y,
+                // A Helm template is not YAML until rendered: a note, not a warning.
+                Err(_) if c.kind == Kind::Yaml && sf.text.contains("{{") => {
+                    out.diagnostics.push(surface::diag_at(
+                        &sf,
+                        sf.text.find("{{").unwrap_or(0),
+                        DiagLevel::Note,
+                        "Helm template skipped: `{{ … }}` does not parse as YAML",
+                    ));
+                    out.sources.push((sf.path.clone(), sf.text.clone()));
+                    return out;
+                }
                 Err(e) => {
                     let level = if c.kind == Kind::Yaml {
                         DiagLevel::Warning

@@ -183,3 +183,30 @@ fn random_prefixes_never_panic() {
         }
     }
 }
+
+#[test]
+fn helm_templates_are_skipped_with_a_note_unless_they_parse() {
+    let r = scan_files(&[
+        (
+            "chart/templates/deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      {{- range .Values.containers }}\n      - name: {{ .name }}\n        securityContext:\n          privileged: true\n      {{- end }}\n",
+        ),
+        (
+            "chart/templates/pod.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"{{ .Release.Name }}\"\nspec:\n  containers:\n  - name: dind\n    image: docker:29-dind\n    securityContext:\n      privileged: true\n",
+        ),
+    ]);
+    assert_eq!(
+        hits(&r),
+        vec!["privileged-dind@chart/templates/pod.yaml:10"]
+    );
+    let d = r
+        .diagnostics
+        .iter()
+        .find(|d| d.path == "chart/templates/deploy.yaml")
+        .expect("a note for the unparsable template");
+    assert_eq!(d.level, DiagLevel::Note);
+    assert_eq!(d.line, 7);
+    assert!(d.message.contains("Helm template skipped"));
+    assert!(!r.has_errors());
+}
