@@ -9,7 +9,6 @@ mod scan;
 mod templates;
 mod tui;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -99,10 +98,9 @@ pub enum Command {
 
 /// Run the CLI; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
-    let color = cli.color.enabled(std::io::stdout().is_terminal());
     match cli.command {
         Some(Command::Scan(args)) => scan::run(args, cli.color),
-        Some(Command::Rules) => rules::list(color),
+        Some(Command::Rules) => rules::list(),
         Some(Command::Explain { rule }) => rules::explain(&rule),
         Some(Command::Migrate(args)) => migrate::run(args, cli.color),
         Some(Command::Templates(cmd)) => templates::run(cmd),
@@ -124,7 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         None if tui::interactive() => tui::run(cli.path, cli.color),
         None => {
             let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
-            scan::summary(&path, color)
+            scan::summary(&path)
         }
     }
 }

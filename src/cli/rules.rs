@@ -5,7 +5,7 @@ use depriv::report::guide;
 use depriv::rules::{self, REGISTRY};
 use depriv::templates::Templates;
 
-pub fn list(_color: bool) -> anyhow::Result<u8> {
+pub fn list() -> anyhow::Result<u8> {
     let mut out = String::new();
     out.push_str(&format!(
         "{:<26} {:<9} {}\n",

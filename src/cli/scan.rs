@@ -133,7 +133,7 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<u8> {
     Ok(if failing { 1 } else { 0 })
 }
 
-pub fn summary(path: &Path, color: bool) -> anyhow::Result<u8> {
+pub fn summary(path: &Path) -> anyhow::Result<u8> {
     let session = open(path)?;
     let result = session.scan();
     let mut by_pipeline: std::collections::BTreeMap<(String, String), usize> = Default::default();
@@ -145,7 +145,6 @@ pub fn summary(path: &Path, color: bool) -> anyhow::Result<u8> {
             ))
             .or_default() += 1;
     }
-    let _ = color;
     print!("{}", report::text::summary(&result));
     for ((p, name), n) in &by_pipeline {
         println!(

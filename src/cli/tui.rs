@@ -34,7 +34,7 @@ pub fn demo(color: ColorChoice) -> anyhow::Result<u8> {
         .context("cannot create the demo repository")?;
     if !interactive() {
         println!("Demo repository: {}", dir.display());
-        return super::scan::summary(&dir, color.enabled(false));
+        return super::scan::summary(&dir);
     }
     let code = run(Some(dir.clone()), color)?;
     println!(

@@ -109,7 +109,7 @@ fn steps(d: &Doc<'_>, steps: NodeId, p: &mut Pipeline) {
         if let Some(run) = d.get(step, "run") {
             d.script(run, &mut p.script_facts, &mut p.usage);
             if let Some(s) = d.y.str(d.y.resolve(run)) {
-                collect_local_scripts(s, &mut p.runs_scripts);
+                super::collect_local_scripts(s, &mut p.runs_scripts);
             }
         }
         if let Some(env) = d.get(step, "env") {
@@ -153,19 +153,6 @@ fn classify_action(d: &Doc<'_>, uses: &str, with: Option<NodeId>, usage: &mut BT
             usage.insert(DockerUse::Run);
         }
         _ => {}
-    }
-}
-
-/// Local scripts a shell snippet runs (`./ci/build.sh`, `bash scripts/x.sh`).
-pub fn collect_local_scripts(script: &str, out: &mut Vec<String>) {
-    for word in script.split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|') {
-        let w = word.trim_matches(|c| c == '"' || c == '\'');
-        if w.ends_with(".sh") && !w.contains("://") && !w.contains('$') {
-            let w = w.trim_start_matches("./");
-            if !w.is_empty() && !out.iter().any(|x| x == w) {
-                out.push(w.to_string());
-            }
-        }
     }
 }
 

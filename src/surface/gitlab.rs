@@ -560,7 +560,7 @@ fn fill_job(
             if let Some(d) = ctx.doc(f) {
                 d.script(n, &mut p.script_facts, &mut p.usage);
                 if let Some(s) = d.y.str(d.y.resolve(n)) {
-                    super::github::collect_local_scripts(s, &mut p.runs_scripts);
+                    super::collect_local_scripts(s, &mut p.runs_scripts);
                 }
             }
         }

@@ -59,7 +59,7 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
         for (u, _) in a.usage {
             p.usage.insert(u.into());
         }
-        crate::surface::github::collect_local_scripts(&s.value, &mut p.runs_scripts);
+        super::collect_local_scripts(&s.value, &mut p.runs_scripts);
     }
     for a in &jf.docker_agents {
         let i = index_of(a.span.start, &jf, &mut pipelines);

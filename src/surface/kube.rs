@@ -145,9 +145,6 @@ fn pod_spec(d: &Doc<'_>, spec: NodeId, p: &mut Pipeline) {
             }
         }
     }
-    if d.get(spec, "runtimeClassName").is_some() {
-        // recorded for reports through the container runtime
-    }
     let runtime = d.sget(spec, "runtimeClassName");
     for key in [
         "initContainers",

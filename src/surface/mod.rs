@@ -32,3 +32,16 @@ pub fn diag_at(
         message: message.into(),
     }
 }
+
+/// Local scripts a shell snippet runs (`./ci/build.sh`, `bash scripts/x.sh`).
+pub fn collect_local_scripts(script: &str, out: &mut Vec<String>) {
+    for word in script.split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|') {
+        let w = word.trim_matches(|c| c == '"' || c == '\'');
+        if w.ends_with(".sh") && !w.contains("://") && !w.contains('$') {
+            let w = w.trim_start_matches("./");
+            if !w.is_empty() && !out.iter().any(|x| x == w) {
+                out.push(w.to_string());
+            }
+        }
+    }
+}
