@@ -157,6 +157,10 @@ pub struct Finding {
     /// Every pipeline affected (an inherited construct affects several).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pipelines: Vec<String>,
+    /// Every runnable pipeline affected, as (declaring path, name); templates only when no
+    /// runnable pipeline inherits the construct. The plan makes one entry per pipeline here.
+    #[serde(skip)]
+    pub affected: Vec<(String, String)>,
     /// What is wrong, in one sentence.
     pub message: String,
     /// What the pipeline uses Docker for.

@@ -5,12 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::Environment;
 use crate::edit::{self, Edit};
 use crate::finding::{DiagLevel, Finding, Surface};
-use crate::model::Hosting;
+use crate::model::{DockerUse, Hosting};
 use crate::plan::{self, Choice, Decision, PlanFile, Target, TargetOption};
 use crate::rewrite::{self, Files, ManualTask, Outcome, Request, Status};
 use crate::scan::{PipelineSummary, ScanResult};
@@ -64,6 +65,8 @@ pub struct PipelinePlan {
     pub why: String,
     /// Other pipelines that share a construct this one's findings sit in.
     pub shared_with: Vec<String>,
+    /// Its group: pipelines sharing a definition have the same group (a plan index).
+    pub group: usize,
 }
 
 impl PipelinePlan {
@@ -91,15 +94,34 @@ pub struct PlanMismatch {
 }
 
 /// Build the plan from a scan.
+///
+/// Every pipeline a finding affects gets an entry, also when the finding sits in a shared
+/// definition (a GitLab template, an anchor, an included file). Pipelines that share a
+/// definition form a group; in `auto` mode a group takes one target, the one recommended for
+/// what all its members use Docker for, so the shared definition is rewritten once and stays
+/// right for every job that inherits it.
 pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> MigrationPlan {
-    let mut groups: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
+    let mut entries: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
     for f in scan.findings.iter().filter(|f| !f.suppressed) {
-        let path = f.pipeline_path.clone().unwrap_or_else(|| f.path.clone());
-        let name = f.pipeline.clone().unwrap_or_else(|| "(global)".to_string());
-        groups.entry((path, name)).or_default().push(f.clone());
+        let keys: Vec<(String, String)> = if f.affected.is_empty() {
+            vec![(
+                f.pipeline_path.clone().unwrap_or_else(|| f.path.clone()),
+                f.pipeline.clone().unwrap_or_else(|| GLOBAL.to_string()),
+            )]
+        } else {
+            f.affected.clone()
+        };
+        for k in keys {
+            let v = entries.entry(k).or_default();
+            if !v.iter().any(|g| g.fingerprint == f.fingerprint) {
+                v.push(f.clone());
+            }
+        }
     }
-    let mut pipelines = Vec::new();
-    for ((path, name), findings) in groups {
+    let keys: Vec<(String, String)> = entries.keys().cloned().collect();
+    let groups = group_by_findings(&entries, &keys);
+    let mut pipelines: Vec<PipelinePlan> = Vec::with_capacity(keys.len());
+    for (i, ((path, name), findings)) in entries.into_iter().enumerate() {
         let summary = scan
             .pipelines
             .iter()
@@ -107,47 +129,199 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             .cloned()
             .unwrap_or_else(|| synthetic_summary(&path, &name, &findings, env));
         let options = plan::options(&summary.docker_usage, summary.hosting, env);
-        let recommended = plan::recommend(&summary.docker_usage, summary.hosting, env);
-        let (choice, why) = match strategy.target() {
-            None => (Choice::from(recommended), "recommended".to_string()),
-            Some(t) => match options
-                .iter()
-                .find(|o| o.target == t)
-                .and_then(|o| o.infeasible.clone())
-            {
-                None => (Choice::from(t), format!("--strategy {}", t.as_str())),
-                Some(reason) => (
-                    Choice::from(recommended),
-                    format!(
-                        "--strategy {} is not feasible ({reason}); using the recommended {}",
-                        t.as_str(),
-                        recommended.as_str()
-                    ),
-                ),
-            },
-        };
-        let mut shared: BTreeSet<String> = BTreeSet::new();
-        for f in &findings {
-            for p in &f.pipelines {
-                if *p != name {
-                    shared.insert(p.clone());
-                }
-            }
-        }
         pipelines.push(PipelinePlan {
+            recommended: plan::recommend(&summary.docker_usage, summary.hosting, env),
             pipeline: summary,
             findings,
             options,
-            recommended,
-            choice,
-            why,
-            shared_with: shared.into_iter().collect(),
+            choice: Choice::Manual,
+            why: String::new(),
+            shared_with: Vec::new(),
+            group: groups.get(i).copied().unwrap_or(i),
         });
+    }
+    // Per group: shared-with lists, the group's recommendation and the choice.
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, p) in pipelines.iter().enumerate() {
+        members.entry(p.group).or_default().push(i);
+    }
+    for idx in members.values() {
+        let usage: BTreeSet<DockerUse> = idx
+            .iter()
+            .filter_map(|&i| pipelines.get(i))
+            .flat_map(|p| p.pipeline.docker_usage.iter().copied())
+            .collect();
+        let hosting = idx
+            .iter()
+            .filter_map(|&i| pipelines.get(i))
+            .map(|p| p.pipeline.hosting)
+            .next()
+            .unwrap_or(Hosting::Unknown);
+        let names: Vec<String> = idx
+            .iter()
+            .filter_map(|&i| pipelines.get(i))
+            .map(|p| p.pipeline.name.clone())
+            .collect();
+        let group_rec = if idx.len() > 1 {
+            plan::recommend(&usage, hosting, env)
+        } else {
+            idx.first()
+                .and_then(|&i| pipelines.get(i))
+                .map_or(Target::Sysbox, |p| p.recommended)
+        };
+        // A target every member can take.
+        let for_all: Vec<Target> = plan::ALL_TARGETS
+            .iter()
+            .copied()
+            .filter(|&t| {
+                idx.iter().filter_map(|&i| pipelines.get(i)).all(|p| {
+                    p.options
+                        .iter()
+                        .any(|o| o.target == t && o.infeasible.is_none())
+                })
+            })
+            .collect();
+        let feasible_for_all = |t: Target| for_all.contains(&t);
+        let group_rec = if feasible_for_all(group_rec) {
+            group_rec
+        } else {
+            FALLBACK_ORDER
+                .iter()
+                .copied()
+                .find(|&t| feasible_for_all(t))
+                .unwrap_or(group_rec)
+        };
+        for &i in idx {
+            let Some(p) = pipelines.get_mut(i) else {
+                continue;
+            };
+            p.shared_with = names
+                .iter()
+                .filter(|n| **n != p.pipeline.name)
+                .cloned()
+                .collect();
+            let own = p.recommended;
+            p.recommended = group_rec;
+            let rec_why = if own != group_rec {
+                format!(
+                    "recommended for the definition it shares with {} ({} on its own)",
+                    p.shared_with.join(", "),
+                    own.as_str()
+                )
+            } else {
+                "recommended".to_string()
+            };
+            let (choice, why) = match strategy.target() {
+                None => (Choice::from(group_rec), rec_why),
+                Some(t) if feasible_for_all(t) => {
+                    (Choice::from(t), format!("--strategy {}", t.as_str()))
+                }
+                Some(t) => {
+                    let reason = p
+                        .options
+                        .iter()
+                        .find(|o| o.target == t)
+                        .and_then(|o| o.infeasible.clone())
+                        .unwrap_or_else(|| {
+                            format!(
+                                "not feasible for {}, which share its definition",
+                                p.shared_with.join(", ")
+                            )
+                        });
+                    (
+                        Choice::from(group_rec),
+                        format!(
+                            "--strategy {} is not feasible ({reason}); using the recommended {}",
+                            t.as_str(),
+                            group_rec.as_str()
+                        ),
+                    )
+                }
+            };
+            p.choice = choice;
+            p.why = why;
+        }
     }
     MigrationPlan {
         environment: env.clone(),
         pipelines,
     }
+}
+
+/// Targets in the order auto mode tries them when the recommended one cannot be applied:
+/// the ones that remove the most privilege first.
+pub const FALLBACK_ORDER: [Target; 5] = [
+    Target::Buildkit,
+    Target::Kaniko,
+    Target::Sysbox,
+    Target::Rootless,
+    Target::Tls,
+];
+
+/// Name of the pseudo-pipeline for settings no pipeline claims.
+const GLOBAL: &str = "(global)";
+
+/// Group index per entry: entries that share a finding (a definition) are one group.
+fn group_by_findings(
+    entries: &BTreeMap<(String, String), Vec<Finding>>,
+    keys: &[(String, String)],
+) -> Vec<usize> {
+    let mut parent: Vec<usize> = (0..keys.len()).collect();
+    fn find(parent: &mut [usize], mut i: usize) -> usize {
+        while let Some(&p) = parent.get(i) {
+            if p == i {
+                break;
+            }
+            let gp = parent.get(p).copied().unwrap_or(p);
+            if let Some(slot) = parent.get_mut(i) {
+                *slot = gp;
+            }
+            i = p;
+        }
+        i
+    }
+    let mut first_owner: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, fs) in entries.values().enumerate() {
+        for f in fs {
+            match first_owner.get(f.fingerprint.as_str()) {
+                None => {
+                    first_owner.insert(f.fingerprint.as_str(), i);
+                }
+                Some(&j) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    if a != b {
+                        let (lo, hi) = (a.min(b), a.max(b));
+                        if let Some(slot) = parent.get_mut(hi) {
+                            *slot = lo;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Compose services of one file share what a migration adds to it (a daemon service, the
+    // certificates volume): they are planned together.
+    let mut by_file: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, ((path, _), fs)) in entries.iter().enumerate() {
+        if !fs.iter().any(|f| f.surface == Surface::Compose) {
+            continue;
+        }
+        match by_file.get(path.as_str()) {
+            None => {
+                by_file.insert(path.as_str(), i);
+            }
+            Some(&j) => {
+                let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                if a != b {
+                    let (lo, hi) = (a.min(b), a.max(b));
+                    if let Some(slot) = parent.get_mut(hi) {
+                        *slot = lo;
+                    }
+                }
+            }
+        }
+    }
+    (0..keys.len()).map(|i| find(&mut parent, i)).collect()
 }
 
 fn synthetic_summary(
@@ -347,6 +521,12 @@ pub struct Preview {
 pub type Rescan<'a> = dyn Fn(&BTreeMap<String, String>) -> ScanResult + 'a;
 
 /// Rewrite every pipeline of the plan, verify and diff.
+///
+/// Pipelines of one group (they share a definition) that take the same target are rewritten
+/// together, so the shared definition is edited once with every companion change. In `auto`
+/// mode a unit whose recommended target cannot be applied (the rewriter refuses it, or its
+/// edits fail verification) falls back to the next feasible target in [`FALLBACK_ORDER`].
+/// Nothing is written for a pipeline that ends manual.
 pub fn preview(
     plan: &MigrationPlan,
     scan: &ScanResult,
@@ -354,136 +534,129 @@ pub fn preview(
     templates: &Templates,
     rescan: &Rescan<'_>,
 ) -> Preview {
-    let mut outcomes: Vec<Outcome> = Vec::new();
-    for p in &plan.pipelines {
-        let outcome = match p.choice.target() {
-            None => Outcome {
-                status: Some(if p.choice == Choice::Skip {
-                    Status::Skipped
-                } else {
-                    Status::Manual
-                }),
-                ..Outcome::default()
-            },
-            Some(target) => {
-                let req = Request {
-                    pipeline: &p.pipeline,
-                    target,
-                    findings: p.findings.iter().collect(),
-                    env: &plan.environment,
-                    templates,
-                    files,
-                };
-                rewrite::rewrite(&req)
-            }
+    let mut units = units_of(plan);
+    let env = &plan.environment;
+    let rewrite_unit = |u: &Unit| -> Outcome {
+        let Some(target) = u.target else {
+            return Outcome::default();
         };
-        outcomes.push(outcome);
-    }
-    // Which pipelines keep their edits; drop reasons per pipeline.
-    let mut kept: Vec<bool> = outcomes.iter().map(|o| !o.edits.is_empty()).collect();
-    let mut dropped: Vec<Vec<String>> = vec![Vec::new(); outcomes.len()];
+        let Some(first) = u.members.first().and_then(|&i| plan.pipelines.get(i)) else {
+            return Outcome::default();
+        };
+        let mut seen = BTreeSet::new();
+        let findings: Vec<&Finding> = u
+            .members
+            .iter()
+            .filter_map(|&i| plan.pipelines.get(i))
+            .flat_map(|p| p.findings.iter())
+            .filter(|f| seen.insert(f.fingerprint.as_str()))
+            .collect();
+        let group: Vec<&PipelineSummary> = u
+            .members
+            .iter()
+            .filter_map(|&i| plan.pipelines.get(i))
+            .map(|p| &p.pipeline)
+            .collect();
+        let req = Request {
+            pipeline: &first.pipeline,
+            target,
+            findings,
+            env,
+            templates,
+            files,
+        };
+        let mut o = rewrite::rewrite_group(&req, &group);
+        if matches!(o.status, Some(Status::Manual | Status::Unsupported)) || o.addressed_nothing()
+        {
+            // A refused or empty fix writes nothing.
+            o.edits.clear();
+        }
+        o
+    };
+    let mut outcomes: Vec<Outcome> = vec![Outcome::default(); units.len()];
+    let mut pending: Vec<usize> = (0..units.len()).collect();
+    let mut dropped: Vec<Vec<String>> = vec![Vec::new(); units.len()];
     let mut final_changes: Vec<FileChange> = Vec::new();
     let mut after_scan: Option<ScanResult> = None;
-    for _round in 0..8 {
-        // Group kept edits by file, dropping later pipelines on overlap.
-        let mut by_file: BTreeMap<String, Vec<(usize, Edit)>> = BTreeMap::new();
-        for (i, o) in outcomes.iter().enumerate() {
-            if !kept[i] {
-                continue;
-            }
-            for e in &o.edits {
-                by_file
-                    .entry(e.path.clone())
-                    .or_default()
-                    .push((i, e.clone()));
-            }
-        }
-        let mut changes = Vec::new();
-        let mut again = false;
-        for (path, edits) in &by_file {
-            let Some(before) = files.text(path) else {
-                for (i, _) in edits {
-                    drop_pipeline(
-                        &mut kept,
-                        &mut dropped,
-                        *i,
-                        format!("{path}: cannot read the file"),
-                    );
-                }
-                again = true;
-                continue;
-            };
-            let all: Vec<Edit> = edits.iter().map(|(_, e)| e.clone()).collect();
-            match edit::apply(&before, &all) {
-                Ok(after) => {
-                    if after != *before {
-                        changes.push(FileChange {
-                            path: path.clone(),
-                            before: before.clone(),
-                            after,
-                            edits: edit::normalise(all).unwrap_or_default(),
-                            added: 0,
-                            removed: 0,
-                        });
+    for _attempt in 0..FALLBACK_ORDER.len() + 1 {
+        // Rewrite what needs it (in parallel), falling back on refusal.
+        loop {
+            let fresh: Vec<(usize, Outcome)> = pending
+                .par_iter()
+                .filter_map(|&i| units.get(i).map(|u| (i, rewrite_unit(u))))
+                .collect();
+            pending.clear();
+            for (i, o) in fresh {
+                let Some(u) = units.get_mut(i) else {
+                    continue;
+                };
+                let failed = o.edits.is_empty() && u.target.is_some();
+                if failed {
+                    let reason = refusal_reason(&o);
+                    if u.first.is_none() {
+                        u.first = Some(o.clone());
+                    }
+                    if u.fall_back(plan, reason) {
+                        pending.push(i);
+                        continue;
+                    }
+                    // No target applies: keep what the recommended one said (its manual tasks).
+                    if let Some(first) = u.restore() {
+                        if let Some(slot) = outcomes.get_mut(i) {
+                            *slot = first;
+                        }
+                        continue;
                     }
                 }
-                Err(e) => {
-                    // Keep the first pipeline's edits of this file, drop the last one's.
-                    if let Some((i, _)) = edits
-                        .iter()
-                        .rev()
-                        .find(|(i, _)| edits.iter().any(|(j, _)| j != i))
-                    {
-                        drop_pipeline(
-                            &mut kept,
-                            &mut dropped,
-                            *i,
-                            format!("{path}: edits conflict with another pipeline's ({e})"),
-                        );
-                    } else if let Some((i, _)) = edits.first() {
-                        drop_pipeline(&mut kept, &mut dropped, *i, format!("{path}: {e}"));
+                if let Some(slot) = outcomes.get_mut(i) {
+                    *slot = o;
+                }
+            }
+            if pending.is_empty() {
+                break;
+            }
+        }
+        let mut kept: Vec<bool> = outcomes.iter().map(|o| !o.edits.is_empty()).collect();
+        let (changes, after) =
+            verify_rounds(&outcomes, &mut kept, &mut dropped, scan, files, rescan);
+        // Units whose edits were dropped by verification may still fall back.
+        for (i, k) in kept.iter().enumerate() {
+            let had_edits = outcomes.get(i).is_some_and(|o| !o.edits.is_empty());
+            if had_edits && !*k {
+                let reason = dropped
+                    .get(i)
+                    .and_then(|d| d.last().cloned())
+                    .unwrap_or_default();
+                if let Some(u) = units.get_mut(i)
+                    && u.auto
+                    && {
+                        if u.first.is_none() {
+                            u.first = outcomes.get(i).cloned().map(|mut o| {
+                                o.edits.clear();
+                                o.notes.push(reason.clone());
+                                o
+                            });
+                        }
+                        u.fall_back(plan, reason.clone())
                     }
-                    again = true;
+                {
+                    pending.push(i);
+                    if let Some(d) = dropped.get_mut(i) {
+                        d.clear();
+                    }
                 }
             }
         }
-        if again {
-            continue;
-        }
-        let overlay: BTreeMap<String, String> = changes
-            .iter()
-            .map(|c| (c.path.clone(), c.after.clone()))
-            .collect();
-        let after = rescan(&overlay);
-        // Verify each changed file.
-        let addressed: BTreeSet<&str> = outcomes
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| kept[*i])
-            .flat_map(|(_, o)| o.addressed.iter().map(String::as_str))
-            .collect();
-        for c in &changes {
-            let reason = verify_file(&c.path, scan, &after, &addressed);
-            if let Some(reason) = reason {
-                for (i, o) in outcomes.iter().enumerate() {
-                    if kept[i] && o.edits.iter().any(|e| e.path == c.path) {
-                        drop_pipeline(
-                            &mut kept,
-                            &mut dropped,
-                            i,
-                            format!("{}: {reason}; its edits were dropped", c.path),
-                        );
-                    }
+        if pending.is_empty() {
+            for (i, k) in kept.iter().enumerate() {
+                if !*k && let Some(o) = outcomes.get_mut(i) {
+                    o.edits.clear();
                 }
-                again = true;
             }
+            final_changes = changes;
+            after_scan = after;
+            break;
         }
-        if again {
-            continue;
-        }
-        final_changes = changes;
-        after_scan = Some(after);
-        break;
     }
     for c in &mut final_changes {
         let diff = similar::TextDiff::from_lines(&*c.before, &c.after);
@@ -504,18 +677,286 @@ pub fn preview(
                 .cloned()
                 .collect()
         });
-    let results = plan
-        .pipelines
-        .iter()
-        .zip(outcomes)
-        .enumerate()
-        .map(|(i, (p, o))| result_of(p, o, kept[i], std::mem::take(&mut dropped[i]), &remaining))
-        .collect();
+    let mut results: Vec<Option<PipelineResult>> = vec![None; plan.pipelines.len()];
+    for (ui, (u, o)) in units.iter().zip(outcomes).enumerate() {
+        let kept = !o.edits.is_empty();
+        let drops = dropped.get(ui).cloned().unwrap_or_default();
+        for (k, &i) in u.members.iter().enumerate() {
+            let Some(p) = plan.pipelines.get(i) else {
+                continue;
+            };
+            // The unit's manual tasks and notes are listed once, on its first member.
+            let mine = if k == 0 {
+                o.clone()
+            } else {
+                let mut shared = Outcome {
+                    edits: o.edits.clone(),
+                    addressed: o.addressed.clone(),
+                    status: o.status,
+                    ..Outcome::default()
+                };
+                if let Some(first) = u.members.first().and_then(|&f| plan.pipelines.get(f)) {
+                    shared.notes.push(format!(
+                        "migrated together with `{}` (they share a definition); its manual tasks apply here too",
+                        first.pipeline.name
+                    ));
+                }
+                shared
+            };
+            let mut r = result_of(p, mine, kept, drops.clone(), &remaining, u);
+            if r.status == Status::Manual || r.status == Status::Unsupported {
+                r.files.clear();
+            }
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+    }
     Preview {
         changes: final_changes,
-        results,
+        results: results.into_iter().flatten().collect(),
         remaining,
     }
+}
+
+/// Pipelines rewritten together: the members of one group that take the same target.
+#[derive(Clone, Debug)]
+struct Unit {
+    /// Plan indices, in plan order.
+    members: Vec<usize>,
+    /// The target in force (after fallbacks); `None` for skip/manual.
+    target: Option<Target>,
+    /// Whether auto mode chose the target (only then does it fall back).
+    auto: bool,
+    /// Targets tried before, with why they could not be applied.
+    tried: Vec<(Target, String)>,
+    /// The chosen target's own outcome, kept while fallbacks are tried.
+    first: Option<Outcome>,
+}
+
+impl Unit {
+    /// Move to the next feasible target; false when none is left.
+    fn fall_back(&mut self, plan: &MigrationPlan, reason: String) -> bool {
+        let Some(t) = self.target else {
+            return false;
+        };
+        if !self.auto {
+            return false;
+        }
+        self.tried.push((t, reason));
+        let origin = self.tried.first().map_or(t, |(o, _)| *o);
+        let feasible = |c: Target| {
+            self.members.iter().filter_map(|&i| plan.pipelines.get(i)).all(|p| {
+                p.options
+                    .iter()
+                    .any(|o| o.target == c && o.infeasible.is_none())
+            })
+        };
+        let next = FALLBACK_ORDER
+            .iter()
+            .copied()
+            .filter(|&c| !self.tried.iter().any(|(x, _)| *x == c))
+            .find(|&c| feasible(c) && fallback_allowed(origin, c));
+        match next {
+            Some(n) => {
+                self.target = Some(n);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Give up on fallbacks: back to the chosen target and its own outcome.
+    fn restore(&mut self) -> Option<Outcome> {
+        let first = self.first.take()?;
+        if let Some((origin, _)) = self.tried.first() {
+            self.target = Some(*origin);
+        }
+        self.tried.clear();
+        Some(first)
+    }
+}
+
+/// Auto mode falls back only to targets that take privilege away: TLS dind keeps a privileged
+/// daemon, so it is offered to the user, never chosen as a fallback.
+fn fallback_allowed(_from: Target, to: Target) -> bool {
+    to != Target::Tls
+}
+
+/// The first line that says why a rewrite produced no edits.
+fn refusal_reason(o: &Outcome) -> String {
+    o.manual
+        .first()
+        .map(|m| m.title.clone())
+        .or_else(|| o.notes.first().cloned())
+        .unwrap_or_else(|| "nothing in the repository could be changed".to_string())
+}
+
+impl Outcome {
+    /// Whether the outcome claims no finding and changes nothing.
+    fn addressed_nothing(&self) -> bool {
+        self.edits.is_empty() && self.addressed.is_empty()
+    }
+}
+
+fn units_of(plan: &MigrationPlan) -> Vec<Unit> {
+    let mut by: BTreeMap<(usize, Option<Target>, bool), Vec<usize>> = BTreeMap::new();
+    for (i, p) in plan.pipelines.iter().enumerate() {
+        let target = p.choice.target();
+        let auto = target.is_some()
+            && p.choice == Choice::from(p.recommended)
+            && p.why.starts_with("recommended");
+        // Skip/manual pipelines are units of their own.
+        let g = if target.is_some() { p.group } else { usize::MAX - i };
+        by.entry((g, target, auto)).or_default().push(i);
+    }
+    let mut units: Vec<Unit> = by
+        .into_iter()
+        .map(|((_, target, auto), members)| Unit {
+            members,
+            target,
+            auto,
+            tried: Vec::new(),
+            first: None,
+        })
+        .collect();
+    units.sort_by_key(|u| u.members.first().copied());
+    units
+}
+
+type Verified = (Vec<FileChange>, Option<ScanResult>);
+
+/// Merge the kept units' edits per file, apply, re-scan and verify until stable; units whose
+/// edits conflict or fail verification are dropped (`kept[i] = false`).
+fn verify_rounds(
+    outcomes: &[Outcome],
+    kept: &mut [bool],
+    dropped: &mut [Vec<String>],
+    scan: &ScanResult,
+    files: &dyn Files,
+    rescan: &Rescan<'_>,
+) -> Verified {
+    for _round in 0..8 {
+        let mut by_file: BTreeMap<String, Vec<(usize, Edit)>> = BTreeMap::new();
+        for (i, o) in outcomes.iter().enumerate() {
+            if !kept.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            for e in &o.edits {
+                by_file
+                    .entry(e.path.clone())
+                    .or_default()
+                    .push((i, e.clone()));
+            }
+        }
+        let mut changes = Vec::new();
+        let mut again = false;
+        for (path, edits) in &by_file {
+            if let Some(d) = scan
+                .diagnostics
+                .iter()
+                .find(|d| d.path == *path && d.level == DiagLevel::Error)
+            {
+                // Never edit a file that did not parse.
+                for (i, _) in edits {
+                    drop_pipeline(
+                        kept,
+                        dropped,
+                        *i,
+                        format!(
+                            "{path} could not be parsed ({} at {}:{}); nothing is changed there",
+                            d.message, d.line, d.column
+                        ),
+                    );
+                }
+                again = true;
+                continue;
+            }
+            let Some(before) = files.text(path) else {
+                for (i, _) in edits {
+                    drop_pipeline(kept, dropped, *i, format!("{path}: cannot read the file"));
+                }
+                again = true;
+                continue;
+            };
+            let all: Vec<Edit> = edits.iter().map(|(_, e)| e.clone()).collect();
+            match edit::apply(&before, &all) {
+                Ok(after) => {
+                    if after != *before {
+                        changes.push(FileChange {
+                            path: path.clone(),
+                            before: before.clone(),
+                            after,
+                            edits: edit::normalise(all).unwrap_or_default(),
+                            added: 0,
+                            removed: 0,
+                        });
+                    }
+                }
+                Err(e) => {
+                    // Keep the first unit's edits of this file, drop the last one's.
+                    if let Some((i, _)) = edits
+                        .iter()
+                        .rev()
+                        .find(|(i, _)| edits.iter().any(|(j, _)| j != i))
+                    {
+                        drop_pipeline(
+                            kept,
+                            dropped,
+                            *i,
+                            format!("{path}: edits conflict with another pipeline's ({e})"),
+                        );
+                    } else if let Some((i, _)) = edits.first() {
+                        drop_pipeline(kept, dropped, *i, format!("{path}: {e}"));
+                    }
+                    again = true;
+                }
+            }
+        }
+        if again {
+            continue;
+        }
+        if changes.is_empty() {
+            return (changes, None);
+        }
+        let overlay: BTreeMap<String, String> = changes
+            .iter()
+            .map(|c| (c.path.clone(), c.after.clone()))
+            .collect();
+        let after = rescan(&overlay);
+        let addressed: BTreeSet<&str> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| kept.get(*i).copied().unwrap_or(false))
+            .flat_map(|(_, o)| o.addressed.iter().map(String::as_str))
+            .collect();
+        for c in &changes {
+            let reason = verify_file(c, scan, &after, &addressed);
+            if let Some(reason) = reason {
+                for (i, o) in outcomes.iter().enumerate() {
+                    if kept.get(i).copied().unwrap_or(false)
+                        && o.edits.iter().any(|e| e.path == c.path)
+                    {
+                        drop_pipeline(
+                            kept,
+                            dropped,
+                            i,
+                            format!("{}: {reason}; its edits were dropped", c.path),
+                        );
+                    }
+                }
+                again = true;
+            }
+        }
+        if again {
+            continue;
+        }
+        return (changes, Some(after));
+    }
+    for k in kept.iter_mut() {
+        *k = false;
+    }
+    (Vec::new(), None)
 }
 
 fn drop_pipeline(kept: &mut [bool], dropped: &mut [Vec<String>], i: usize, reason: String) {
@@ -529,11 +970,15 @@ fn drop_pipeline(kept: &mut [bool], dropped: &mut [Vec<String>], i: usize, reaso
 
 /// Why a changed file fails verification, if it does.
 fn verify_file(
-    path: &str,
+    change: &FileChange,
     before: &ScanResult,
     after: &ScanResult,
     addressed: &BTreeSet<&str>,
 ) -> Option<String> {
+    let path = change.path.as_str();
+    if let Some(reason) = new_duplicate_keys(change) {
+        return Some(reason);
+    }
     if let Some(d) = after
         .diagnostics
         .iter()
@@ -571,14 +1016,62 @@ fn verify_file(
     None
 }
 
+/// A YAML file the migration leaves with a mapping key repeated that was not repeated before
+/// (invalid for GitLab, compose and Kubernetes alike).
+fn new_duplicate_keys(change: &FileChange) -> Option<String> {
+    let yaml = [".yml", ".yaml"].iter().any(|e| change.path.ends_with(e));
+    if !yaml {
+        return None;
+    }
+    let key_text = |src: &str, r: &std::ops::Range<usize>| -> String {
+        src.get(r.clone()).unwrap_or("").trim().to_string()
+    };
+    let before: BTreeMap<String, usize> = match crate::source::yaml::Yaml::parse(&change.before) {
+        Ok(y) => {
+            let mut m = BTreeMap::new();
+            for r in y.duplicate_keys() {
+                *m.entry(key_text(&change.before, r)).or_insert(0) += 1;
+            }
+            m
+        }
+        Err(_) => BTreeMap::new(),
+    };
+    let y = crate::source::yaml::Yaml::parse(&change.after).ok()?;
+    let mut after: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for r in y.duplicate_keys() {
+        let e = after
+            .entry(key_text(&change.after, r))
+            .or_insert((0, r.start));
+        e.0 += 1;
+    }
+    after.into_iter().find_map(|(k, (n, at))| {
+        (n > before.get(&k).copied().unwrap_or(0)).then(|| {
+            let line = change
+                .after
+                .get(..at)
+                .map_or(1, |t| t.matches('\n').count() + 1);
+            format!("the result repeats the mapping key `{k}` (line {line})")
+        })
+    })
+}
+
 fn result_of(
     p: &PipelinePlan,
     o: Outcome,
     kept: bool,
     dropped: Vec<String>,
     remaining: &[Finding],
+    unit: &Unit,
 ) -> PipelineResult {
-    let mut notes = o.notes;
+    let mut notes = Vec::new();
+    for (t, why) in &unit.tried {
+        notes.push(format!(
+            "{} could not be applied ({why}); fell back to {}",
+            t.as_str(),
+            unit.target.map_or("manual", Target::as_str)
+        ));
+    }
+    notes.extend(o.notes);
     notes.extend(dropped.iter().cloned());
     if !p.shared_with.is_empty() && kept {
         notes.push(format!(
@@ -622,18 +1115,19 @@ fn result_of(
     } else {
         BTreeSet::new()
     };
+    let choice = unit.target.map_or(p.choice, Choice::from);
     PipelineResult {
         path: p.pipeline.path.clone(),
         pipeline: p.pipeline.name.clone(),
         surface: p.pipeline.surface,
-        choice: p.choice,
+        choice,
         why: p.why.clone(),
         status,
         findings: p.findings.len(),
         addressed,
         manual: o.manual,
         notes,
-        residual_risk: p.choice.target().map(|t| plan::describe(t).1),
+        residual_risk: choice.target().map(|t| plan::describe(t).1),
         files: files.into_iter().collect(),
     }
 }

@@ -127,6 +127,76 @@ pub fn scan_memory(files: BTreeMap<String, String>, config: &Config) -> ScanResu
     scan_candidates(".", &cands, &MemLoader(files), config)
 }
 
+/// A GitLab job as the scanner resolves it (through `include:`, `extends:`, anchors,
+/// `!reference` and `default:`), with the path of the file that declares it.
+#[derive(Clone, Debug)]
+pub struct ResolvedJob {
+    /// File declaring the job.
+    pub path: String,
+    /// The effective job.
+    pub job: crate::model::Pipeline,
+}
+
+/// Resolve every GitLab job of in-memory files with the same resolver the scan uses. The
+/// migration harness judges each affected job's effective configuration after a rewrite
+/// with it.
+pub fn resolve_gitlab(files: &BTreeMap<String, String>) -> Vec<ResolvedJob> {
+    let cands: Vec<Candidate> = files
+        .keys()
+        .filter_map(|p| {
+            Some(Candidate {
+                rel: p.clone(),
+                abs: p.into(),
+                kind: discover::classify(p)?,
+            })
+        })
+        .collect();
+    let yaml_paths: Vec<String> = cands
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                Kind::GitlabCi | Kind::Yaml | Kind::Compose | Kind::OtherCi
+            )
+        })
+        .map(|c| c.rel.clone())
+        .collect();
+    let roots: Vec<&Candidate> = cands.iter().filter(|c| c.kind == Kind::GitlabCi).collect();
+    let loader = MemLoader(files.clone());
+    let (units, _) = gitlab_units(&roots, &yaml_paths, &loader);
+    let mut out = Vec::new();
+    for unit in units {
+        let texts: Vec<(String, String)> = unit
+            .files
+            .iter()
+            .filter_map(|rel| files.get(rel).map(|t| (rel.clone(), t.clone())))
+            .collect();
+        let parsed: Vec<Option<Yaml>> = texts.iter().map(|(_, t)| Yaml::parse(t).ok()).collect();
+        let gl: Vec<gitlab::GlFile<'_>> = parsed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, y)| {
+                y.as_ref().map(|y| gitlab::GlFile {
+                    y,
+                    id: i as FileId,
+                })
+            })
+            .collect();
+        for p in gitlab::lower(&gl).pipelines {
+            if p.name == "(global)" {
+                continue;
+            }
+            if let Some((path, _)) = texts.get(p.file as usize) {
+                out.push(ResolvedJob {
+                    path: path.clone(),
+                    job: p,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Scan one in-memory file as a given surface (the corpus check, where names are flattened).
 pub fn scan_as(path: &str, text: &str, surface: Surface, config: &Config) -> ScanResult {
     let kind = match surface {
@@ -568,6 +638,27 @@ fn finish(
             .filter(|n| n != "(global)")
             .collect();
         names.dedup();
+        let runnable: Vec<usize> = a
+            .pipelines
+            .iter()
+            .copied()
+            .filter(|&i| !pipelines[i].template && pipelines[i].name != "(global)")
+            .collect();
+        let mut affected: Vec<(String, String)> = if runnable.is_empty() {
+            vec![pi]
+        } else {
+            runnable
+        }
+        .into_iter()
+        .filter(|&i| pipelines[i].name != "(global)")
+        .filter_map(|i| {
+            files
+                .get(pipelines[i].file as usize)
+                .map(|f| (f.path.clone(), pipelines[i].name.clone()))
+        })
+        .collect();
+        affected.sort();
+        affected.dedup();
         let mut usage = BTreeSet::new();
         for &i in &a.pipelines {
             if !pipelines[i].template || a.pipelines.len() == 1 {
@@ -600,6 +691,7 @@ fn finish(
                 files.get(p.file as usize).map(|f| f.path.clone())
             },
             pipelines: if names.len() > 1 { names } else { Vec::new() },
+            affected,
             message: a.hit.message,
             docker_usage: usage,
             recommended: Some(rec.as_str()),

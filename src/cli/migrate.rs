@@ -121,15 +121,18 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
         write::vcs_guard(session.root(), args.allow_dirty, args.allow_no_vcs)?;
     }
     let scan = session.scan();
-    if scan.has_errors() {
-        for d in scan
-            .diagnostics
-            .iter()
-            .filter(|d| d.level == depriv::finding::DiagLevel::Error)
-        {
-            eprintln!("error: {} ({}:{}:{})", d.message, d.path, d.line, d.column);
-        }
-        bail!("fix the files above first: depriv migrates only what it can parse");
+    // A file that cannot be parsed blocks only the pipelines that read it: the rest migrate,
+    // and the error stays in the output and the exit code.
+    let parse_errors = scan.has_errors();
+    for d in scan
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == depriv::finding::DiagLevel::Error)
+    {
+        eprintln!(
+            "error: {} ({}:{}:{}); pipelines that read this file are not migrated",
+            d.message, d.path, d.line, d.column
+        );
     }
     let mut plan = session.plan(&scan, args.strategy);
     if let Some(p) = &args.plan {
@@ -189,7 +192,13 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
         write_report(r, &session, &preview, !args.dry_run)?;
         writeln!(out, "Report: {}", r.display())?;
     }
-    Ok(if preview.remaining.is_empty() { 0 } else { 1 })
+    Ok(if parse_errors {
+        2
+    } else if preview.remaining.is_empty() {
+        0
+    } else {
+        1
+    })
 }
 
 fn write_report(

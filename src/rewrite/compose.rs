@@ -673,6 +673,12 @@ fn client(
 
 /// Rewrite one compose pipeline.
 pub fn rewrite(req: &Request<'_>) -> Outcome {
+    rewrite_services(req, &[req.pipeline.name.as_str()])
+}
+
+/// Rewrite several services of the same files for one target in one plan per file, so what
+/// they share (a new daemon service, the certificates volume) is added once.
+pub fn rewrite_services(req: &Request<'_>, names: &[&str]) -> Outcome {
     let mut side = Side::default();
     let mut edits = Vec::new();
     for (path, findings) in common::by_path(&req.findings) {
@@ -695,7 +701,18 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
             continue;
         };
         let hits = hits_of(&findings);
-        plan_service(req, &mut p, &m, &req.pipeline.name, &hits, &mut side);
+        for name in names {
+            let mine: Vec<Hit<'_>> = hits
+                .iter()
+                .filter(|h| {
+                    names.len() == 1
+                        || h.f.pipeline.as_deref() == Some(*name)
+                        || h.f.affected.iter().any(|(_, n)| n == name)
+                })
+                .cloned()
+                .collect();
+            plan_service(req, &mut p, &m, name, &mine, &mut side);
+        }
         edits.extend(p.finish_or_report("this file", &path, &mut side));
     }
     common::finish(req, edits, side)

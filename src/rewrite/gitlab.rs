@@ -119,10 +119,32 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
         return o;
     }
     let mut w = Work::new(&unit, req);
-    match req.target {
-        Target::Buildkit => w.builder(Builder::Buildkit),
-        Target::Kaniko => w.builder(Builder::Kaniko),
-        Target::Sysbox | Target::Rootless | Target::Tls => w.dind(),
+    w.apply_target();
+    w.finish()
+}
+
+/// Rewrite several jobs that share definitions (a template, an anchor, an included file) for
+/// one target: shared definitions are edited once, with every companion change where they are
+/// defined, because every job that uses them is in the set.
+pub fn rewrite_jobs(req: &Request<'_>, jobs: &[&str]) -> Outcome {
+    let Some(unit) = Unit::load(req) else {
+        let mut o = super::unsupported(req);
+        o.notes
+            .push("the GitLab project of these pipelines could not be read or parsed".into());
+        return o;
+    };
+    let mut w = Work::new(&unit, req);
+    w.group = jobs.iter().map(|j| j.to_string()).collect();
+    for &job in jobs {
+        if job != GLOBAL && !unit.top.contains_key(job) {
+            w.note(format!("job `{job}` not found in its project"));
+            continue;
+        }
+        w.job = job;
+        w.apply_target();
+        if w.refused.is_some() {
+            break;
+        }
     }
     w.finish()
 }
@@ -817,6 +839,8 @@ struct Work<'a> {
     u: &'a Unit,
     req: &'a Request<'a>,
     job: &'a str,
+    /// Every job rewritten in this pass (shared definitions are theirs to change).
+    group: BTreeSet<String>,
     users: BTreeMap<(usize, NodeId), BTreeSet<String>>,
     coll: BTreeMap<(usize, NodeId), CollOps>,
     direct: Vec<(usize, Edit)>,
@@ -830,11 +854,20 @@ struct Work<'a> {
 }
 
 impl<'a> Work<'a> {
+    fn apply_target(&mut self) {
+        match self.req.target {
+            Target::Buildkit => self.builder(Builder::Buildkit),
+            Target::Kaniko => self.builder(Builder::Kaniko),
+            Target::Sysbox | Target::Rootless | Target::Tls => self.dind(),
+        }
+    }
+
     fn new(u: &'a Unit, req: &'a Request<'a>) -> Work<'a> {
         Work {
             u,
             req,
             job: req.pipeline.name.as_str(),
+            group: BTreeSet::new(),
             users: u.users(),
             coll: BTreeMap::new(),
             direct: Vec::new(),
@@ -920,7 +953,9 @@ impl<'a> Work<'a> {
             .get(&d.id())
             .map(|s| {
                 s.iter()
-                    .filter(|j| j.as_str() != self.job && !j.starts_with('.'))
+                    .filter(|j| {
+                        j.as_str() != self.job && !j.starts_with('.') && !self.group.contains(*j)
+                    })
                     .cloned()
                     .collect()
             })
@@ -1645,7 +1680,13 @@ impl Work<'_> {
             if empty_flow_or_block && !self.ed(f).is_flow(m) {
                 return false;
             }
-            self.ops(f, m).add.extend(lines);
+            // Jobs rewritten together add to a shared definition once.
+            let ops = self.ops(f, m);
+            for l in lines {
+                if !ops.add.contains(&l) {
+                    ops.add.push(l);
+                }
+            }
         } else {
             let mut frag = String::from("variables:");
             for l in lines {
@@ -1656,7 +1697,10 @@ impl Work<'_> {
             if self.ed(f).is_flow(m) {
                 return false;
             }
-            self.ops(f, m).add.push(frag);
+            let ops = self.ops(f, m);
+            if !ops.add.contains(&frag) {
+                ops.add.push(frag);
+            }
         }
         true
     }
@@ -1702,7 +1746,7 @@ impl Work<'_> {
             let dind_jobs: BTreeSet<String> = vars
                 .iter()
                 .flat_map(|v| self.users.get(&v.def.id()).cloned().unwrap_or_default())
-                .filter(|j| j != self.job && self.u.has_dind(j))
+                .filter(|j| j != self.job && !self.group.contains(j) && self.u.has_dind(j))
                 .collect();
             if dind_jobs.is_empty() {
                 self.remote_daemon(&vars);
@@ -1795,7 +1839,15 @@ impl Work<'_> {
                     .filter(|l| !l.trim().is_empty())
                     .map(str::to_string)
                     .collect();
-                if !self.add_vars(lines.clone(), None) {
+                // Companion variables go where the daemon service is defined when every job
+                // using that definition is migrated here, so no job that inherits it is left
+                // pointing at a TLS port without certificates.
+                let prefer = daemons
+                    .first()
+                    .map(|s| s.owner)
+                    .filter(|o| self.exclusive(*o))
+                    .map(|o| (o.file, o.map));
+                if !self.add_vars(lines.clone(), prefer) {
                     self.partial = true;
                     self.task(
                         format!("add the TLS client variables to `{}`", self.job),

@@ -263,7 +263,13 @@ impl<'a> YamlPlan<'a> {
 
     /// Append a fragment (entries, or `- ` items) to a collection.
     pub fn append(&mut self, coll: NodeId, fragment: impl Into<String>) {
-        self.append.entry(coll).or_default().push(fragment.into());
+        // Several pipelines planned on one file add a shared entry (a daemon service, a
+        // volume) once.
+        let fragment = fragment.into();
+        let list = self.append.entry(coll).or_default();
+        if !list.contains(&fragment) {
+            list.push(fragment);
+        }
     }
 
     /// Insert entries before the first entry of a block mapping.

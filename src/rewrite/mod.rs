@@ -84,7 +84,7 @@ pub struct Outcome {
 }
 
 /// Reads repository files for rewriters (root-relative paths).
-pub trait Files {
+pub trait Files: Sync {
     /// The text of a file, if it exists and is readable.
     fn text(&self, path: &str) -> Option<Arc<str>>;
     /// Every scanned YAML path (for GitLab include resolution).
@@ -136,6 +136,55 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
         Surface::Jenkins => jenkins::rewrite(req),
         Surface::Shell | Surface::Other => unsupported(req),
     }
+}
+
+/// Rewrite pipelines that share a definition and take the same target, together: a shared
+/// definition is then edited once, right for every member. `group` holds every member,
+/// `req.pipeline` among them; surfaces whose definitions are never shared rewrite each member
+/// and merge the results.
+pub fn rewrite_group(req: &Request<'_>, group: &[&PipelineSummary]) -> Outcome {
+    if group.len() <= 1 {
+        return rewrite(req);
+    }
+    let names: Vec<&str> = group.iter().map(|p| p.name.as_str()).collect();
+    match req.pipeline.surface {
+        Surface::GitlabCi => return gitlab::rewrite_jobs(req, &names),
+        Surface::Compose => return compose::rewrite_services(req, &names),
+        _ => {}
+    }
+    let mut all = Outcome::default();
+    for p in group {
+        let one = Request {
+            pipeline: p,
+            target: req.target,
+            findings: req.findings.clone(),
+            env: req.env,
+            templates: req.templates,
+            files: req.files,
+        };
+        let o = rewrite(&one);
+        all.edits.extend(o.edits);
+        for m in o.manual {
+            if !all.manual.contains(&m) {
+                all.manual.push(m);
+            }
+        }
+        for n in o.notes {
+            if !all.notes.contains(&n) {
+                all.notes.push(n);
+            }
+        }
+        for a in o.addressed {
+            if !all.addressed.contains(&a) {
+                all.addressed.push(a);
+            }
+        }
+        all.status = match (all.status, o.status) {
+            (None, s) | (s, None) => s,
+            (Some(a), Some(b)) => Some(a.max(b)),
+        };
+    }
+    all
 }
 
 /// The outcome for a pipeline depriv cannot rewrite: every finding becomes a manual task.

@@ -4,6 +4,8 @@
 mod adversarial;
 mod cli;
 mod corpus;
+mod effective;
+mod engine;
 mod fixtures;
 mod gitlab;
 mod migrate;

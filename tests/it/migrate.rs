@@ -117,6 +117,22 @@ fn check(dir: &Path, strategy: Strategy, label: &str) -> Checked {
         std::fs::write(tmp.path().join(p), t).expect("write");
     }
     let s = Session::open(tmp.path()).expect("open");
+    // (4) every affected job's effective configuration still works and lost its privilege.
+    let k8s = s.config().environment.runner_hosts == depriv::config::RunnerHosts::Kubernetes;
+    let texts: BTreeMap<String, String> = walk(tmp.path())
+        .into_iter()
+        .filter_map(|p| {
+            let rel = p.strip_prefix(tmp.path()).ok()?.to_string_lossy().replace('\\', "/");
+            let t = std::fs::read_to_string(&p).ok()?;
+            Some((rel, t))
+        })
+        .collect();
+    let problems = crate::effective::problems(&texts, &preview, k8s);
+    assert!(
+        problems.is_empty(),
+        "{label}: effective configuration after the rewrite:\n{}",
+        problems.join("\n")
+    );
     let after = s.scan();
     assert!(
         !after.has_errors(),
@@ -147,10 +163,15 @@ fn repos() -> Vec<(String, PathBuf)> {
             }
         }
     }
+    let engine = root().join("tests/fixtures/engine");
+    for c in std::fs::read_dir(&engine).expect("engine fixtures").flatten() {
+        dirs.push(c.path());
+    }
     dirs.sort();
     for d in dirs {
         let rel = d
             .strip_prefix(&rules)
+            .or_else(|_| d.strip_prefix(root().join("tests/fixtures")))
             .expect("prefix")
             .to_string_lossy()
             .replace('/', "__");
