@@ -566,8 +566,7 @@ pub fn preview(
             files,
         };
         let mut o = rewrite::rewrite_group(&req, &group);
-        if matches!(o.status, Some(Status::Manual | Status::Unsupported)) || o.addressed_nothing()
-        {
+        if matches!(o.status, Some(Status::Manual | Status::Unsupported)) || o.addressed_nothing() {
             // A refused or empty fix writes nothing.
             o.edits.clear();
         }
@@ -746,11 +745,14 @@ impl Unit {
         self.tried.push((t, reason));
         let origin = self.tried.first().map_or(t, |(o, _)| *o);
         let feasible = |c: Target| {
-            self.members.iter().filter_map(|&i| plan.pipelines.get(i)).all(|p| {
-                p.options
-                    .iter()
-                    .any(|o| o.target == c && o.infeasible.is_none())
-            })
+            self.members
+                .iter()
+                .filter_map(|&i| plan.pipelines.get(i))
+                .all(|p| {
+                    p.options
+                        .iter()
+                        .any(|o| o.target == c && o.infeasible.is_none())
+                })
         };
         let next = FALLBACK_ORDER
             .iter()
@@ -807,7 +809,11 @@ fn units_of(plan: &MigrationPlan) -> Vec<Unit> {
             && p.choice == Choice::from(p.recommended)
             && p.why.starts_with("recommended");
         // Skip/manual pipelines are units of their own.
-        let g = if target.is_some() { p.group } else { usize::MAX - i };
+        let g = if target.is_some() {
+            p.group
+        } else {
+            usize::MAX - i
+        };
         by.entry((g, target, auto)).or_default().push(i);
     }
     let mut units: Vec<Unit> = by

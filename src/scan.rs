@@ -59,6 +59,69 @@ pub struct ScanResult {
     pub pipelines: Vec<PipelineSummary>,
     /// Text of every file with a finding or diagnostic (for snippets).
     pub sources: BTreeMap<String, Arc<str>>,
+    /// The files of each GitLab project (root first, then its local includes): what has to be
+    /// scanned again when one of them changes.
+    pub gitlab_projects: Vec<Vec<String>>,
+}
+
+impl ScanResult {
+    /// Which files must be scanned again when `changed` change: a GitLab project's files go
+    /// together; any other file stands alone.
+    pub fn rescan_set(&self, changed: &BTreeSet<String>) -> BTreeSet<String> {
+        let mut out = changed.clone();
+        for project in &self.gitlab_projects {
+            if project.iter().any(|f| changed.contains(f)) {
+                out.extend(project.iter().cloned());
+            }
+        }
+        out
+    }
+
+    /// This scan with the files of `rescanned` replaced by `partial`, a scan of just those
+    /// files (verification of a migration re-scans only what it changed).
+    pub fn merge_partial(&self, partial: ScanResult, rescanned: &BTreeSet<String>) -> ScanResult {
+        let mut r = ScanResult {
+            root: self.root.clone(),
+            files_scanned: self.files_scanned,
+            gitlab_projects: self.gitlab_projects.clone(),
+            ..ScanResult::default()
+        };
+        r.findings = self
+            .findings
+            .iter()
+            .filter(|f| !rescanned.contains(&f.path))
+            .cloned()
+            .chain(partial.findings)
+            .collect();
+        r.diagnostics = self
+            .diagnostics
+            .iter()
+            .filter(|d| !rescanned.contains(&d.path))
+            .cloned()
+            .chain(partial.diagnostics)
+            .collect();
+        r.pipelines = self
+            .pipelines
+            .iter()
+            .filter(|p| !rescanned.contains(&p.path))
+            .cloned()
+            .chain(partial.pipelines)
+            .collect();
+        r.sources = self
+            .sources
+            .iter()
+            .filter(|(p, _)| !rescanned.contains(*p))
+            .map(|(p, t)| (p.clone(), t.clone()))
+            .chain(partial.sources)
+            .collect();
+        link_scripts(&mut r);
+        r.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        r.pipelines
+            .sort_by(|a, b| (&a.path, a.line, &a.name).cmp(&(&b.path, b.line, &b.name)));
+        fingerprints(&mut r);
+        sort_diags(&mut r.diagnostics);
+        r
+    }
 }
 
 impl ScanResult {
@@ -175,12 +238,7 @@ pub fn resolve_gitlab(files: &BTreeMap<String, String>) -> Vec<ResolvedJob> {
         let gl: Vec<gitlab::GlFile<'_>> = parsed
             .iter()
             .enumerate()
-            .filter_map(|(i, y)| {
-                y.as_ref().map(|y| gitlab::GlFile {
-                    y,
-                    id: i as FileId,
-                })
-            })
+            .filter_map(|(i, y)| y.as_ref().map(|y| gitlab::GlFile { y, id: i as FileId }))
             .collect();
         for p in gitlab::lower(&gl).pipelines {
             if p.name == "(global)" {
@@ -282,6 +340,7 @@ pub fn scan_candidates(
     // GitLab projects first: they decide which generic YAML files are GitLab includes.
     let gl_roots: Vec<&Candidate> = cands.iter().filter(|c| c.kind == Kind::GitlabCi).collect();
     let (gl_units, included) = gitlab_units(&gl_roots, &yaml_paths, loader);
+    let projects: Vec<Vec<String>> = gl_units.iter().map(|u| u.files.clone()).collect();
     let mut outs: Vec<UnitOut> = gl_units
         .into_par_iter()
         .map(|unit| scan_gitlab_unit(unit, loader, env))
@@ -302,7 +361,9 @@ pub fn scan_candidates(
         })
         .collect();
     outs.append(&mut rest);
-    assemble(display_root, outs, config)
+    let mut r = assemble(display_root, outs, config);
+    r.gitlab_projects = projects;
+    r
 }
 
 /// A GitLab project to lower: its files (root first, then include order) and include cycles.

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use crate::config::{Config, ConfigError};
 use crate::discover::{self, Candidate};
 use crate::migrate::{self, MigrationPlan, Preview, Strategy};
-use crate::rewrite::Files;
+use crate::rewrite::{Files, Memo};
 use crate::scan::{self, Loader, ScanResult};
 use crate::templates::Templates;
 
@@ -126,14 +126,41 @@ impl Session {
 
     /// Rewrite, verify and diff a plan; nothing is written.
     pub fn preview(&self, plan: &MigrationPlan, scan: &ScanResult) -> Preview {
+        let candidates = self.candidates();
         let files = RepoFiles {
             root: &self.root,
-            candidates: self.candidates(),
+            known: candidates.iter().map(|c| c.rel.clone()).collect(),
+            candidates,
             cache: Mutex::new(BTreeMap::new()),
+            memo: Memo::default(),
         };
         migrate::preview(plan, scan, &files, &self.templates, &|overlay| {
-            self.scan_with(overlay)
+            self.rescan_changed(scan, overlay)
         })
+    }
+
+    /// `base` after some files changed: only the changed files (and the GitLab projects they
+    /// belong to) are scanned again.
+    pub fn rescan_changed(
+        &self,
+        base: &ScanResult,
+        overlay: &BTreeMap<String, String>,
+    ) -> ScanResult {
+        let changed: std::collections::BTreeSet<String> = overlay.keys().cloned().collect();
+        let set = base.rescan_set(&changed);
+        let cands: Vec<Candidate> = self
+            .candidates()
+            .into_iter()
+            .filter(|c| set.contains(&c.rel))
+            .collect();
+        let loader = Overlay {
+            base: scan::DirLoader { root: &self.root },
+            overlay,
+            obs: &Quiet,
+            read: AtomicUsize::new(0),
+        };
+        let partial = scan::scan_candidates(&self.display_root, &cands, &loader, &self.config);
+        base.merge_partial(partial, &set)
     }
 }
 
@@ -178,7 +205,9 @@ impl Loader for Overlay<'_> {
 struct RepoFiles<'a> {
     root: &'a Path,
     candidates: Vec<Candidate>,
+    known: std::collections::HashSet<String>,
     cache: Mutex<BTreeMap<String, Option<Arc<str>>>>,
+    memo: Memo,
 }
 
 impl Files for RepoFiles<'_> {
@@ -188,7 +217,7 @@ impl Files for RepoFiles<'_> {
             return t.clone();
         }
         // Only files the walk found (inside the root, not ignored, not symlinks).
-        let t = if self.candidates.iter().any(|c| c.rel == path) {
+        let t = if self.known.contains(path) {
             discover::read_text(&self.root.join(path))
                 .ok()
                 .map(Arc::from)
@@ -197,6 +226,10 @@ impl Files for RepoFiles<'_> {
         };
         cache.insert(path.to_string(), t.clone());
         t
+    }
+
+    fn memo(&self) -> Option<&Memo> {
+        Some(&self.memo)
     }
 
     fn yaml_paths(&self) -> Vec<String> {

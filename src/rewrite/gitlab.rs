@@ -229,11 +229,16 @@ struct Unit {
     top: BTreeMap<String, Vec<(usize, NodeId, NodeId)>>,
     /// Values `!reference` tags point at (file, resolved node).
     referenced: BTreeSet<(usize, NodeId)>,
+    /// Which jobs use each definition, computed once per project.
+    users: Arc<std::sync::OnceLock<Users>>,
 }
 
+type Users = BTreeMap<(usize, NodeId), BTreeSet<String>>;
+
 impl Unit {
-    fn load(req: &Request<'_>) -> Option<Unit> {
-        let yaml_paths = req.files.yaml_paths();
+    /// The project of a request, built once per run and shared by every job's rewrite.
+    fn load(req: &Request<'_>) -> Option<Arc<Unit>> {
+        let yaml_paths = super::memoised(req.files, "gitlab:yaml-paths", || req.files.yaml_paths());
         let mut need: BTreeSet<String> = BTreeSet::new();
         need.insert(req.pipeline.path.clone());
         for f in &req.findings {
@@ -241,21 +246,38 @@ impl Unit {
                 need.insert(f.path.clone());
             }
         }
-        let mut roots: Vec<&String> = yaml_paths
-            .iter()
-            .filter(|p| discover::classify(p) == Some(Kind::GitlabCi))
-            .collect();
-        roots.sort_by_key(|p| (p.as_str() != ".gitlab-ci.yml", p.matches('/').count(), *p));
-        let mut parsed: BTreeMap<String, Option<(Arc<str>, Yaml)>> = BTreeMap::new();
-        let mut best: Option<Vec<String>> = None;
-        for root in roots {
-            let order = closure(root, &yaml_paths, req, &mut parsed);
-            if need.iter().all(|n| order.contains(n)) {
-                best = Some(order);
-                break;
+        let roots = super::memoised(req.files, "gitlab:roots", || {
+            let mut roots: Vec<String> = yaml_paths
+                .iter()
+                .filter(|p| discover::classify(p) == Some(Kind::GitlabCi))
+                .cloned()
+                .collect();
+            roots.sort_by_key(|p| {
+                (
+                    p.as_str() != ".gitlab-ci.yml",
+                    p.matches('/').count(),
+                    p.clone(),
+                )
+            });
+            roots
+        });
+        for root in roots.iter() {
+            let unit = super::memoised(req.files, &format!("gitlab:unit:{root}"), || {
+                Unit::load_root(root, &yaml_paths, req).map(Arc::new)
+            });
+            let Some(u) = unit.as_ref() else {
+                continue;
+            };
+            if need.iter().all(|n| u.files.iter().any(|f| f.path == *n)) {
+                return Some(u.clone());
             }
         }
-        let order = best?;
+        None
+    }
+
+    fn load_root(root: &str, yaml_paths: &[String], req: &Request<'_>) -> Option<Unit> {
+        let mut parsed: BTreeMap<String, Option<(Arc<str>, Yaml)>> = BTreeMap::new();
+        let order = closure(root, yaml_paths, req, &mut parsed);
         let mut files = Vec::new();
         for p in order {
             if let Some(Some((text, y))) = parsed.remove(&p) {
@@ -268,6 +290,7 @@ impl Unit {
             files,
             top: BTreeMap::new(),
             referenced: BTreeSet::new(),
+            users: Arc::new(std::sync::OnceLock::new()),
         };
         u.index();
         Some(u)
@@ -841,7 +864,7 @@ struct Work<'a> {
     job: &'a str,
     /// Every job rewritten in this pass (shared definitions are theirs to change).
     group: BTreeSet<String>,
-    users: BTreeMap<(usize, NodeId), BTreeSet<String>>,
+    users: &'a Users,
     coll: BTreeMap<(usize, NodeId), CollOps>,
     direct: Vec<(usize, Edit)>,
     claims: Vec<(usize, Range<usize>, Claim)>,
@@ -868,7 +891,7 @@ impl<'a> Work<'a> {
             req,
             job: req.pipeline.name.as_str(),
             group: BTreeSet::new(),
-            users: u.users(),
+            users: u.users.get_or_init(|| u.users()),
             coll: BTreeMap::new(),
             direct: Vec::new(),
             claims: Vec::new(),

@@ -89,6 +89,61 @@ pub trait Files: Sync {
     fn text(&self, path: &str) -> Option<Arc<str>>;
     /// Every scanned YAML path (for GitLab include resolution).
     fn yaml_paths(&self) -> Vec<String>;
+    /// A cache that lives as long as these files (one migration run), so what several
+    /// pipelines share (a parsed GitLab project) is built once. `None`: nothing is cached.
+    fn memo(&self) -> Option<&Memo> {
+        None
+    }
+}
+
+/// Values computed once per run and shared by every rewrite of it, by key.
+#[derive(Default)]
+pub struct Memo {
+    map: std::sync::Mutex<BTreeMap<String, Arc<dyn std::any::Any + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memo").finish_non_exhaustive()
+    }
+}
+
+impl Memo {
+    /// The value under `key`, computing it with `make` the first time. `make` runs without
+    /// the lock held, so two threads may both compute it; the first one stored wins.
+    pub fn get_or<T: std::any::Any + Send + Sync>(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        let found = self
+            .map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned();
+        if let Some(v) = found.and_then(|v| v.downcast::<T>().ok()) {
+            return v;
+        }
+        let made: Arc<T> = Arc::new(make());
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map
+            .entry(key.to_string())
+            .or_insert_with(|| made.clone() as Arc<dyn std::any::Any + Send + Sync>);
+        entry.clone().downcast::<T>().unwrap_or(made)
+    }
+}
+
+/// [`Files::memo`] when there is one, else compute every time.
+pub fn memoised<T: std::any::Any + Send + Sync>(
+    files: &dyn Files,
+    key: &str,
+    make: impl FnOnce() -> T,
+) -> Arc<T> {
+    match files.memo() {
+        Some(m) => m.get_or(key, make),
+        None => Arc::new(make()),
+    }
 }
 
 /// In-memory files (tests, verification passes).

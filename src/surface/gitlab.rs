@@ -524,9 +524,30 @@ fn fill_job(
     }
     p.env = env;
     let image = pick("image").or_else(|| global_image.clone());
-    if let Some((d, n)) = ctx.leaf_doc(image.as_ref())
-        && let Some(mut c) = image_container(&d, n, Role::JobImage)
-    {
+    let job_image = match image.as_ref().and_then(|v| ctx.deref(v, 0)) {
+        // `image: {name: …, entrypoint: […]}` merged through `extends:`.
+        Some(RVal::Map(m)) => {
+            let mut c = Container::new(Role::JobImage);
+            if let Some((d, n)) =
+                ctx.leaf_doc(m.iter().rev().find(|(k, _)| k == "name").map(|(_, v)| v))
+            {
+                c.image = d.sval(n);
+            }
+            if let Some((d, n)) = ctx.leaf_doc(
+                m.iter()
+                    .rev()
+                    .find(|(k, _)| k == "entrypoint")
+                    .map(|(_, v)| v),
+            ) {
+                command_words(&d, n, &mut c);
+            }
+            c.image.is_some().then_some(c)
+        }
+        _ => ctx
+            .leaf_doc(image.as_ref())
+            .and_then(|(d, n)| image_container(&d, n, Role::JobImage)),
+    };
+    if let Some(mut c) = job_image {
         expand_image(&mut c, &p.env);
         c.implied_privileged = c.is_daemon();
         p.containers.push(c);

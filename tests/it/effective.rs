@@ -30,7 +30,10 @@ pub fn problems(after: &BTreeMap<String, String>, preview: &Preview, k8s: bool) 
             .iter()
             .find(|j| j.path == r.path && j.job.name == r.pipeline)
         else {
-            out.push(format!("{} {}: job not found after the rewrite", r.path, r.pipeline));
+            out.push(format!(
+                "{} {}: job not found after the rewrite",
+                r.path, r.pipeline
+            ));
             continue;
         };
         let job = &j.job;
@@ -52,7 +55,9 @@ pub fn problems(after: &BTreeMap<String, String>, preview: &Preview, k8s: bool) 
                     out.push(format!("{name}: still starts a Docker daemon service"));
                 }
                 if host.starts_with("tcp://") {
-                    out.push(format!("{name}: DOCKER_HOST={host} aims at a removed daemon"));
+                    out.push(format!(
+                        "{name}: DOCKER_HOST={host} aims at a removed daemon"
+                    ));
                 }
                 if !job.usage.is_empty() {
                     out.push(format!(
@@ -73,14 +78,19 @@ pub fn problems(after: &BTreeMap<String, String>, preview: &Preview, k8s: bool) 
                     "kaniko"
                 };
                 if !image.contains(want) {
-                    out.push(format!("{name}: job image `{image}` is not the {want} image"));
+                    out.push(format!(
+                        "{name}: job image `{image}` is not the {want} image"
+                    ));
                 }
             }
             Target::Sysbox | Target::Rootless | Target::Tls => {
                 if daemons.is_empty() {
                     continue; // a job reaching a remote or in-container daemon
                 }
-                if env.get("DOCKER_TLS_CERTDIR").is_some_and(|v| v.trim().is_empty()) {
+                if env
+                    .get("DOCKER_TLS_CERTDIR")
+                    .is_some_and(|v| v.trim().is_empty())
+                {
                     out.push(format!("{name}: DOCKER_TLS_CERTDIR is empty: TLS is off"));
                 }
                 if depriv::rules::is_plaintext_tcp(host) {

@@ -122,7 +122,11 @@ fn check(dir: &Path, strategy: Strategy, label: &str) -> Checked {
     let texts: BTreeMap<String, String> = walk(tmp.path())
         .into_iter()
         .filter_map(|p| {
-            let rel = p.strip_prefix(tmp.path()).ok()?.to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(tmp.path())
+                .ok()?
+                .to_string_lossy()
+                .replace('\\', "/");
             let t = std::fs::read_to_string(&p).ok()?;
             Some((rel, t))
         })
@@ -164,7 +168,10 @@ fn repos() -> Vec<(String, PathBuf)> {
         }
     }
     let engine = root().join("tests/fixtures/engine");
-    for c in std::fs::read_dir(&engine).expect("engine fixtures").flatten() {
+    for c in std::fs::read_dir(&engine)
+        .expect("engine fixtures")
+        .flatten()
+    {
         dirs.push(c.path());
     }
     dirs.sort();
