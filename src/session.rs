@@ -116,6 +116,7 @@ impl Session {
                 .iter()
                 .cloned(),
         );
+        scan::sort_diags(&mut r.diagnostics);
         r
     }
 

@@ -399,6 +399,8 @@ pub struct Model {
     pub written: Option<WriteReport>,
     /// Report screen.
     pub report: ReportState,
+    /// How the user runs depriv, for suggested commands (`depriv undo …`).
+    pub invocation: String,
 }
 
 impl Model {
@@ -432,6 +434,7 @@ impl Model {
             confirm: ConfirmState::default(),
             written: None,
             report: ReportState::default(),
+            invocation: "depriv".to_string(),
         }
     }
 

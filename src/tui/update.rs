@@ -996,8 +996,9 @@ fn written(m: &mut Model, r: Result<WriteReport, WriteFailure>) {
     match r {
         Ok(rep) => {
             let text = format!(
-                "Wrote {}. Undo with: depriv undo {}",
+                "Wrote {}. Undo with: {} undo {}",
                 plural(rep.files.len(), "file", "files"),
+                m.invocation,
                 m.root
             );
             status(m, Level::Done, text);
@@ -1063,7 +1064,10 @@ fn saved(m: &mut Model, o: Output, r: Result<String, String>) {
             m.report.sel = REPORT_ACTIONS.len() - 1;
         }
         (Output::Plan, Ok(p)) => {
-            let text = format!("Plan saved to {p}; replay it with: depriv migrate --plan {p}");
+            let text = format!(
+                "Plan saved to {p}; replay it with: {} migrate --plan {p}",
+                m.invocation
+            );
             status(m, Level::Done, text);
             m.report.plan = Some(p);
             m.report.sel = REPORT_ACTIONS.len() - 1;
@@ -1109,28 +1113,36 @@ fn refollow(m: &mut Model) {
     scroll_diff(m, 0);
 }
 
-/// What to print after the terminal is restored, and the exit code (as `migrate`: 1 when
-/// findings remain after a write, else 0).
+/// What to print after the terminal is restored, and the exit code (the scheme of
+/// [`crate::exit`], as `migrate`; 0 when nothing was written, 2 when the scan had errors).
 pub fn outcome(m: &Model) -> (u8, Vec<String>) {
     let mut lines = Vec::new();
-    let remaining = m.preview.as_ref().map_or(0, |p| p.remaining.len());
+    let errors = m.scan.as_ref().is_some_and(|s| s.has_errors());
     let code = match &m.written {
         Some(w) => {
             if w.files.is_empty() {
                 lines.push("Nothing written: no file needed a change.".to_string());
             } else {
                 lines.push(format!(
-                    "Wrote {} in {}. Undo with: depriv undo {}",
+                    "Wrote {} in {}. Undo with: {} undo {}",
                     plural(w.files.len(), "file", "files"),
                     m.root,
+                    m.invocation,
                     m.root
                 ));
             }
-            u8::from(remaining > 0)
+            match (m.scan.as_deref(), m.preview.as_deref()) {
+                (Some(s), Some(p)) => crate::exit::after_migration(s, p),
+                _ => crate::exit::OK,
+            }
         }
         None => {
             lines.push("Nothing was written.".to_string());
-            0
+            if errors {
+                crate::exit::ERROR
+            } else {
+                crate::exit::OK
+            }
         }
     };
     let at = |p: &str| std::path::Path::new(&m.root).join(p).display().to_string();
@@ -1140,7 +1152,8 @@ pub fn outcome(m: &Model) -> (u8, Vec<String>) {
     if let Some(p) = &m.report.plan {
         let p = at(p);
         lines.push(format!(
-            "Plan: {p} (replay with: depriv migrate --plan {p})"
+            "Plan: {p} (replay with: {} migrate --plan {p})",
+            m.invocation
         ));
     }
     (code, lines)
