@@ -14,7 +14,8 @@ use crate::session::{ScanObserver, Session};
 use crate::write::{self, NoFaults, WriteError};
 
 use super::envfile;
-use super::msg::{Effect, Guard, Msg, Output, WriteFailure};
+use super::msg::{Effect, Msg, Output, WriteFailure};
+use super::vocab::Guard;
 
 /// Where the report is written (root-relative; `depriv-report.md` is the name
 /// `--accept-defaults` uses).

@@ -18,6 +18,7 @@ pub mod msg;
 pub mod theme;
 pub mod update;
 pub mod view;
+pub mod vocab;
 
 use std::io::Stdout;
 use std::path::Path;

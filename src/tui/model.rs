@@ -16,9 +16,8 @@ use crate::write::WriteReport;
 
 use super::diffdoc::DiffDoc;
 use super::index::{Filter, Index};
-use super::keys::Action;
 use super::layout;
-use super::msg::Guard;
+use super::vocab::{Action, Guard};
 
 /// The screens, in the order the flow visits them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

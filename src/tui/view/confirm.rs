@@ -9,8 +9,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::rewrite::Status;
 use crate::tui::model::Model;
-use crate::tui::msg::Guard;
 use crate::tui::theme::Theme;
+use crate::tui::vocab::Guard;
 
 /// Draw the confirmation.
 pub fn view(m: &Model, f: &mut Frame, body: Rect) {
@@ -110,11 +110,12 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
 
 #[cfg(test)]
 mod tests {
-    use crate::tui::keys::Action;
     use crate::tui::model::Screen;
-    use crate::tui::msg::{Guard, Msg, WriteFailure};
+    use crate::tui::msg::{Msg, WriteFailure};
     use crate::tui::update::update;
     use crate::tui::view::testing::{previewed_model, render};
+    use crate::tui::vocab::Action;
+    use crate::tui::vocab::Guard;
 
     #[test]
     fn snapshot_confirm_and_refusal() {

@@ -237,11 +237,11 @@ fn side_by_side(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::keys::Action;
     use crate::tui::model::Screen;
     use crate::tui::msg::Msg;
     use crate::tui::update::update;
     use crate::tui::view::testing::{previewed_model, render};
+    use crate::tui::vocab::Action;
 
     #[test]
     fn snapshot_diff_unified_and_side_by_side() {

@@ -142,11 +142,11 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::keys::Action;
     use crate::tui::model::Screen;
     use crate::tui::msg::Msg;
     use crate::tui::update::update;
     use crate::tui::view::testing::{render, scanned_model};
+    use crate::tui::vocab::Action;
 
     #[test]
     fn snapshot_environment() {
@@ -159,7 +159,7 @@ mod tests {
         update(&mut m, Msg::Action(Action::Down));
         update(&mut m, Msg::Action(Action::Edit));
         for c in "reg.example".chars() {
-            update(&mut m, Msg::Input(crate::tui::msg::Input::Char(c)));
+            update(&mut m, Msg::Input(crate::tui::vocab::Input::Char(c)));
         }
         insta::assert_snapshot!("environment_editing", render(&m, 100, 30));
     }

@@ -199,10 +199,10 @@ fn finding_line(fd: &Finding, selected: bool, width: usize, t: Theme) -> Line<'s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::keys::Action;
     use crate::tui::msg::Msg;
     use crate::tui::update::update;
     use crate::tui::view::testing::{self, render};
+    use crate::tui::vocab::Action;
 
     pub(crate) fn scanned_model() -> Model {
         testing::scanned_model()

@@ -139,11 +139,11 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
 
 #[cfg(test)]
 mod tests {
-    use crate::tui::keys::Action;
     use crate::tui::model::Screen;
     use crate::tui::msg::{Msg, Output};
     use crate::tui::update::update;
     use crate::tui::view::testing::{previewed_model, render};
+    use crate::tui::vocab::Action;
     use crate::write::WriteReport;
 
     #[test]

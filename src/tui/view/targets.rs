@@ -203,11 +203,11 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
 
 #[cfg(test)]
 mod tests {
-    use crate::tui::keys::Action;
     use crate::tui::model::Screen;
     use crate::tui::msg::Msg;
     use crate::tui::update::update;
     use crate::tui::view::testing::{planned_model, render};
+    use crate::tui::vocab::Action;
 
     #[test]
     fn snapshot_targets() {
