@@ -156,6 +156,10 @@ pub fn execute(session: &mut Session, e: Effect, send: &(dyn Fn(Msg) + Sync), ca
         }
         Effect::Preview { plan, scan } => {
             let p = session.preview(&plan, &scan);
+            let tasks = migration::for_migrate(session, &p, false)
+                .summary
+                .manual_tasks;
+            send(Msg::ManualTasks(tasks));
             send(Msg::previewed(p));
         }
         Effect::Write {

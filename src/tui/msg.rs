@@ -62,6 +62,9 @@ pub enum Msg {
     Written(Result<WriteReport, WriteFailure>),
     /// An output file was written (its root-relative path) or not (why).
     Saved(Output, Result<String, String>),
+    /// How many manual tasks the report of the coming preview lists (sent just before
+    /// [`Msg::Previewed`], so the UI counts what the report counts).
+    ManualTasks(usize),
 }
 
 impl Msg {

@@ -64,6 +64,8 @@ pub enum Action {
     Save,
     /// Apply the highlighted target to every pipeline like this one.
     ApplyAll,
+    /// Take the recommended target for this and every following pipeline, then preview.
+    AcceptRest,
     /// Skip the pipeline.
     Skip,
     /// Leave the pipeline to a person.

@@ -32,7 +32,8 @@ pub(super) fn previewed(m: &mut Model, p: Arc<Preview>, docs: Vec<DiffDoc>) {
         .min(entries.saturating_sub(1));
     m.diff.scroll = 0;
     m.diff.hscroll = 0;
-    let manual: usize = p.results.iter().map(|r| r.manual.len()).sum();
+    m.preview = Some(p.clone());
+    let manual = m.manual_task_count();
     let text = format!(
         "{} would change; {}; {} would remain",
         plural(p.changes.len(), "file", "files"),

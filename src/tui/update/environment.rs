@@ -2,17 +2,6 @@
 
 use super::*;
 
-pub(super) fn cycle_opt(v: Option<bool>, forward: bool) -> Option<bool> {
-    match (v, forward) {
-        (None, true) => Some(true),
-        (Some(true), true) => Some(false),
-        (Some(false), true) => None,
-        (None, false) => Some(false),
-        (Some(false), false) => Some(true),
-        (Some(true), false) => None,
-    }
-}
-
 pub(super) fn cycle_hosts(h: RunnerHosts, forward: bool) -> RunnerHosts {
     use RunnerHosts::*;
     match (h, forward) {
@@ -36,9 +25,14 @@ pub(super) fn environment(m: &mut Model, a: Action) -> Option<Effect> {
             let fwd = a == Action::Right;
             match e.sel {
                 ENV_HOSTS => e.env.runner_hosts = cycle_hosts(e.env.runner_hosts, fwd),
-                ENV_SYSBOX => e.env.sysbox = cycle_opt(e.env.sysbox, fwd),
+                ENV_SYSBOX => {
+                    e.env.sysbox = Some(!crate::tui::view::environment::sysbox_effective(&e.env))
+                }
                 ENV_REGISTRY => e.editing = Some(e.env.registry.clone().unwrap_or_default()),
-                ENV_CACHE => e.env.build_cache = cycle_opt(e.env.build_cache, fwd),
+                ENV_CACHE => {
+                    e.env.build_cache =
+                        Some(!crate::tui::view::environment::cache_effective(&e.env))
+                }
                 _ => {}
             }
             m.changed |= e.env != e.original;

@@ -107,6 +107,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Effect> {
             saved(m, o, r);
             drain(m)
         }
+        Msg::ManualTasks(n) => {
+            m.manual_tasks = Some(n);
+            None
+        }
         Msg::Input(i) => {
             input(m, i);
             None

@@ -27,6 +27,11 @@ pub(super) fn planned(m: &mut Model, mut plan: MigrationPlan) {
             }
         }
     }
+    // The overview's order (natural: job2 before job10).
+    plan.pipelines.sort_by(|a, b| {
+        let (x, y) = (&a.pipeline, &b.pipeline);
+        index::order(x.surface, &x.path, &x.name).cmp(&index::order(y.surface, &y.path, &y.name))
+    });
     let empty = plan.pipelines.is_empty();
     m.plan = Some(plan);
     m.targets = model::TargetsState::default();
@@ -115,8 +120,9 @@ pub(super) fn targets(m: &mut Model, a: Action) -> Option<Effect> {
     match a {
         Action::Up => m.targets.opt = m.targets.opt.saturating_sub(1),
         Action::Down => m.targets.opt = clamp_add(m.targets.opt, 1, rows.len()),
-        Action::Top => m.targets.opt = 0,
-        Action::Bottom => m.targets.opt = rows.len().saturating_sub(1),
+        // Home/End move through the pipelines: an option is only ever taken with Enter.
+        Action::Top => select_pipeline(m, 0),
+        Action::Bottom => select_pipeline(m, usize::MAX / 2),
         Action::NextPane => select_pipeline(m, sel + 1),
         Action::PrevPane => select_pipeline(m, sel.saturating_sub(1)),
         Action::PageDown => select_pipeline(m, sel.saturating_add(page)),
@@ -133,6 +139,7 @@ pub(super) fn targets(m: &mut Model, a: Action) -> Option<Effect> {
         Action::Skip => return choose_and_next(m, Choice::Skip),
         Action::Manual => return choose_and_next(m, Choice::Manual),
         Action::ApplyAll => apply_all(m),
+        Action::AcceptRest => return accept_rest(m),
         Action::Back => m.screen = Screen::Environment,
         _ => {}
     }
@@ -200,4 +207,37 @@ pub(super) fn apply_all(m: &mut Model) {
         }
     );
     status(m, Level::Done, text);
+}
+
+/// The fast path: the recommended target for the selected pipeline and every one after it
+/// (where it can work), then the preview.
+pub(super) fn accept_rest(m: &mut Model) -> Option<Effect> {
+    let sel = m.targets.sel;
+    let picks: Vec<(usize, Choice)> = m
+        .plan
+        .as_ref()?
+        .pipelines
+        .iter()
+        .enumerate()
+        .skip(sel)
+        .filter(|(_, p)| {
+            p.options
+                .iter()
+                .any(|o| o.target == p.recommended && o.infeasible.is_none())
+        })
+        .map(|(i, p)| (i, Choice::from(p.recommended)))
+        .collect();
+    let n = picks.len();
+    for (i, c) in picks {
+        set_choice(m, i, c);
+    }
+    status(
+        m,
+        Level::Done,
+        format!(
+            "Recommended target for {}",
+            plural(n, "remaining pipeline", "remaining pipelines")
+        ),
+    );
+    request_preview(m)
 }

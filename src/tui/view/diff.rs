@@ -138,8 +138,8 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
 
 fn no_changes(m: &Model, t: Theme) -> Vec<Line<'static>> {
     let mut out = vec![Line::raw("The plan changes no file in the repository.")];
-    if let Some(p) = &m.preview {
-        let manual: usize = p.results.iter().map(|r| r.manual.len()).sum();
+    if m.preview.is_some() {
+        let manual = m.manual_task_count();
         if manual > 0 {
             out.push(Line::raw(format!(
                 "{manual} manual task{} will be listed in the report.",

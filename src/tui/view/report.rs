@@ -64,23 +64,34 @@ pub fn summary(m: &Model, t: Theme) -> Vec<Line<'static>> {
             )),
         ]));
     }
-    let tasks: Vec<_> = p
-        .results
-        .iter()
-        .flat_map(|r| r.manual.iter().map(move |t| (r, t)))
-        .collect();
-    if !tasks.is_empty() {
+    // One line per task, as the report lists them: a task shared by pipelines once.
+    let mut tasks: Vec<(&crate::rewrite::ManualTask, Vec<&str>)> = Vec::new();
+    for r in &p.results {
+        for task in &r.manual {
+            match tasks.iter_mut().find(|(x, _)| {
+                (&x.title, &x.location, &x.snippet) == (&task.title, &task.location, &task.snippet)
+            }) {
+                Some((_, names)) => names.push(&r.pipeline),
+                None => tasks.push((task, vec![&r.pipeline])),
+            }
+        }
+    }
+    let count = m.manual_task_count();
+    if count > 0 {
         out.push(Line::raw(""));
-        out.push(Line::styled(
-            format!("Left by hand ({})", tasks.len()),
-            t.heading(),
-        ));
-        for (r, task) in tasks {
+        out.push(Line::styled(format!("Left by hand ({count})"), t.heading()));
+        for (task, names) in &tasks {
             out.push(Line::raw(format!(
                 "  • {} — {} ({})",
                 super::clean(&task.title),
                 super::clean(&task.location),
-                super::clean(&r.pipeline)
+                super::clean(&names.join(", "))
+            )));
+        }
+        if count > tasks.len() {
+            out.push(Line::raw(format!(
+                "  • and {} for the runner hosts (in the report, with snippets)",
+                plural_tasks(count - tasks.len())
             )));
         }
     }
@@ -91,6 +102,10 @@ pub fn summary(m: &Model, t: Theme) -> Vec<Line<'static>> {
         if p.remaining.len() == 1 { "" } else { "s" }
     )));
     out
+}
+
+fn plural_tasks(n: usize) -> String {
+    format!("{n} task{}", if n == 1 { "" } else { "s" })
 }
 
 /// Draw the report screen.

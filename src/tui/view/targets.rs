@@ -68,6 +68,7 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
         return;
     };
     let rows = choices(p);
+    let opt_width = layout::inner_cols(opts);
     let mut lines = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         let cur = r.choice == p.choice;
@@ -83,6 +84,9 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
             (None, true) => " ★ recommended".to_string(),
             (None, false) => String::new(),
         };
+        // Cut with `…` rather than letting the border clip the reason.
+        let used = radio.chars().count() + name.chars().count();
+        let tail = super::cut(&tail, 0, opt_width.saturating_sub(used));
         let style = if hl {
             t.selected()
         } else if r.infeasible.is_some() {
@@ -106,15 +110,17 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
     }
     f.render_widget(
         Paragraph::new(lines).block(super::block(
-            &super::cut(
-                &format!(
-                    "Target for {} · {}",
-                    super::clean(&p.pipeline.name),
-                    super::clean(&p.pipeline.path)
-                ),
-                0,
-                layout::inner_cols(opts).saturating_sub(2),
-            ),
+            &{
+                // Keep the end of the path (the file name) when the title is too long.
+                let room = layout::inner_cols(opts).saturating_sub(2);
+                let name = super::cut(&super::clean(&p.pipeline.name), 0, room / 2);
+                let head = format!("Target for {name} · ");
+                let path = super::ellipsize_left(
+                    &super::clean(&p.pipeline.path),
+                    room.saturating_sub(head.chars().count()),
+                );
+                format!("{head}{path}")
+            },
             true,
             t,
         )),
@@ -158,6 +164,12 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
                 t.dim(),
             ));
         }
+    }
+    if crate::tui::model::detect_only(p) {
+        lines.push(Line::styled(
+            "Detect only: depriv reports this CI system but does not rewrite it; whatever is chosen, it stays a task for a person.",
+            t.warn(),
+        ));
     }
     lines.push(Line::raw(""));
     let usage: Vec<&str> = p.pipeline.docker_usage.iter().map(|u| u.as_str()).collect();
