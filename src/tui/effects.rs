@@ -328,7 +328,12 @@ mod tests {
                 scan,
             },
         );
-        let Some(Msg::Previewed(preview, docs)) = msgs.into_iter().next() else {
+        let mut msgs = msgs.into_iter();
+        assert!(
+            matches!(msgs.next(), Some(Msg::ManualTasks(_))),
+            "the report's task count comes first"
+        );
+        let Some(Msg::Previewed(preview, docs)) = msgs.next() else {
             panic!("no preview");
         };
         assert_eq!(preview.results.len(), plan.pipelines.len());

@@ -100,8 +100,8 @@ pub fn surface_name(s: Surface) -> &'static str {
 pub enum Chunk {
     /// Digits, by value (then by length, so `02` sorts after `2`).
     Num(u128, usize),
-    /// Anything else, case-insensitively, then as written.
-    Text(String, String),
+    /// Anything else, case-insensitively.
+    Text(String),
 }
 
 /// A natural sort key: `job2` before `job10`.
@@ -121,7 +121,7 @@ pub fn natural(s: &str) -> Vec<Chunk> {
         out.push(if digit {
             Chunk::Num(part.parse().unwrap_or(u128::MAX), part.len())
         } else {
-            Chunk::Text(part.to_lowercase(), part)
+            Chunk::Text(part.to_lowercase())
         });
     }
     out
@@ -129,8 +129,12 @@ pub fn natural(s: &str) -> Vec<Chunk> {
 
 /// The order of pipelines everywhere in the UI (the overview and the target picker): by
 /// surface, then file, then name, naturally.
-pub fn order(surface: Surface, path: &str, name: &str) -> (Surface, Vec<Chunk>, Vec<Chunk>) {
-    (surface, natural(path), natural(name))
+pub fn order<'a>(
+    surface: Surface,
+    path: &'a str,
+    name: &'a str,
+) -> (Surface, Vec<Chunk>, Vec<Chunk>, &'a str, &'a str) {
+    (surface, natural(path), natural(name), path, name)
 }
 
 /// The findings of one pipeline that pass the filter.

@@ -153,8 +153,8 @@ pub static TABLE: &[Binding] = &[
     b(On(S::Environment), ESC, "esc", "back", Action::Back, true),
     // Target picker
     b(On(S::Targets), ENTER, "enter", "take", Action::Forward, true),
-    b(On(S::Targets), &[K::Char('r')], "r", "recommended for the rest", Action::AcceptRest, true),
-    b(On(S::Targets), UPDOWN, "↑↓", "move", Action::Down, true),
+    b(On(S::Targets), &[K::Char('r')], "r", "rest ★", Action::AcceptRest, true),
+    b(On(S::Targets), UPDOWN, "↑↓", "move", Action::Down, false),
     b(On(S::Targets), &[K::Tab, K::Right, K::BackTab, K::Left], "tab", "next", Action::NextPane, true),
     b(On(S::Targets), &[K::Char('a')], "a", "all alike", Action::ApplyAll, true),
     b(On(S::Targets), &[K::Char('s')], "s", "skip", Action::Skip, true),

@@ -12,15 +12,12 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_depriv");
 
 fn tmux_available() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let ok = crate::support::tmux();
     if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
+        if crate::support::ci() {
             panic!("tmux is required for the UI end-to-end tests under CI (.ci/run installs it)");
         }
-        eprintln!("tmux not installed; skipping the UI end-to-end test");
+        eprintln!("skipped: tmux is not installed; the UI end-to-end test did not run");
     }
     ok
 }

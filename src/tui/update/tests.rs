@@ -101,7 +101,8 @@ fn enter_only_takes_every_default() {
     assert!(act(&mut m, Action::Forward).is_none());
     assert!(m.quit);
     let (code, lines) = outcome(&m);
-    assert_eq!(code, 0);
+    // No finding remains, the fixture's manual task does: exit 3 (as `migrate`).
+    assert_eq!(code, crate::exit::MANUAL);
     assert!(lines.iter().any(|l| l.contains("Undo with: depriv undo")));
     assert!(
         lines
@@ -114,20 +115,25 @@ fn enter_only_takes_every_default() {
 #[test]
 fn infeasible_targets_are_refused_and_skip_manual_advance() {
     let mut m = planned_model();
-    let Some(i) = m.target_pipeline().and_then(|p| {
-        model::choices(p)
-            .iter()
-            .position(|c| c.infeasible.is_some())
+    // The first pipeline (in the overview's order) with a target that cannot work.
+    let Some((k, i)) = m.plan.as_ref().and_then(|plan| {
+        plan.pipelines.iter().enumerate().find_map(|(k, p)| {
+            model::choices(p)
+                .iter()
+                .position(|c| c.infeasible.is_some())
+                .map(|i| (k, i))
+        })
     }) else {
         panic!("fixture should have an infeasible target");
     };
+    m.targets.sel = k;
     m.targets.opt = i;
     assert!(act(&mut m, Action::Forward).is_none());
-    assert_eq!(m.targets.sel, 0, "refused: stays on the pipeline");
+    assert_eq!(m.targets.sel, k, "refused: stays on the pipeline");
     assert!(m.status.as_ref().is_some_and(|s| s.level == Level::Warn));
     act(&mut m, Action::Skip);
-    assert_eq!(m.targets.sel, 1);
-    let first = m.plan.as_ref().and_then(|p| p.pipelines.first());
+    assert_eq!(m.targets.sel, k + 1);
+    let first = m.plan.as_ref().and_then(|p| p.pipelines.get(k));
     assert_eq!(first.map(|p| p.choice), Some(Choice::Skip));
     assert_eq!(first.map(|p| p.why.as_str()), Some(WHY_USER));
     assert!(m.changed);
@@ -135,14 +141,14 @@ fn infeasible_targets_are_refused_and_skip_manual_advance() {
     assert_eq!(
         m.plan
             .as_ref()
-            .and_then(|p| p.pipelines.get(1))
+            .and_then(|p| p.pipelines.get(k + 1))
             .map(|p| p.choice),
         Some(Choice::Manual)
     );
-    // Back on the first pipeline the highlight follows its current choice.
+    // Back on that pipeline the highlight follows its current choice.
     act(&mut m, Action::PrevPane);
     act(&mut m, Action::PrevPane);
-    assert_eq!(m.targets.sel, 0);
+    assert_eq!(m.targets.sel, k);
     let skip_row = m.target_pipeline().map(|p| {
         model::choices(p)
             .iter()
@@ -366,6 +372,9 @@ fn environment_answers_edit_save_and_survive_replanning() {
     act(&mut m, Action::Left);
     assert_eq!(m.env.env.runner_hosts, RunnerHosts::Kubernetes);
     act(&mut m, Action::Down);
+    // Kubernetes hosts: sysbox counts as installable until told otherwise; → says no.
+    act(&mut m, Action::Right);
+    assert_eq!(m.env.env.sysbox, Some(false));
     act(&mut m, Action::Right);
     assert_eq!(m.env.env.sysbox, Some(true));
     act(&mut m, Action::Down);
@@ -579,4 +588,148 @@ fn random_walk_never_panics() {
             }
         }
     }
+}
+
+/// A plan over `files` (path, text), on the target picker.
+fn planned_over(files: &[(&str, &str)]) -> Model {
+    let map = files
+        .iter()
+        .map(|(p, t)| (p.to_string(), t.to_string()))
+        .collect();
+    let s = crate::scan::scan_memory(map, &crate::config::Config::default());
+    let mut m = Model::new("r", Environment::default(), true);
+    m.size = (100, 30);
+    update(&mut m, Msg::Scanned(Arc::new(s.clone())));
+    let plan = crate::migrate::plan(&s, &Environment::default(), crate::migrate::Strategy::Auto);
+    update(&mut m, Msg::Planned(Box::new(plan)));
+    m
+}
+
+const DIND_JOBS: &str = "job10:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script: [docker build .]\njob2:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script: [docker run --rm alpine true]\njob1:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script: [docker build .]\n";
+
+#[test]
+fn pipelines_sort_naturally_in_the_overview_and_the_picker() {
+    let m = planned_over(&[(".gitlab-ci.yml", DIND_JOBS)]);
+    let names: Vec<&str> = m
+        .plan
+        .as_ref()
+        .map(|p| {
+            p.pipelines
+                .iter()
+                .map(|q| q.pipeline.name.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(names, ["job1", "job2", "job10"]);
+    let groups: Vec<&str> = m
+        .overview
+        .index
+        .groups
+        .iter()
+        .map(|g| g.name.as_str())
+        .collect();
+    assert_eq!(groups, names, "the overview lists them in the same order");
+}
+
+#[test]
+fn r_takes_the_recommended_target_for_the_rest_and_previews() {
+    let mut m = planned_over(&[(".gitlab-ci.yml", DIND_JOBS)]);
+    // The user changes the first pipeline by hand; `r` on the second keeps that choice.
+    act(&mut m, Action::Skip);
+    assert_eq!(m.targets.sel, 1);
+    let Some(Effect::Preview { plan, .. }) = act(&mut m, Action::AcceptRest) else {
+        panic!("r goes on to the preview");
+    };
+    let choices: Vec<(Choice, Choice)> = plan
+        .pipelines
+        .iter()
+        .map(|p| (p.choice, Choice::from(p.recommended)))
+        .collect();
+    assert_eq!(choices[0].0, Choice::Skip);
+    for (c, rec) in &choices[1..] {
+        assert_eq!(c, rec);
+    }
+    assert!(crate::tui::keys::bar(&m).iter().any(|(k, _)| *k == "r"));
+}
+
+#[test]
+fn end_moves_to_the_last_pipeline_and_never_selects_manual() {
+    let mut m = planned_over(&[(".gitlab-ci.yml", DIND_JOBS)]);
+    let before: Vec<Choice> = m
+        .plan
+        .as_ref()
+        .map(|p| p.pipelines.iter().map(|q| q.choice).collect())
+        .unwrap_or_default();
+    act(&mut m, Action::Bottom);
+    assert_eq!(m.targets.sel, 2);
+    let row = m
+        .target_pipeline()
+        .and_then(|p| model::choices(p).get(m.targets.opt).map(|r| r.choice));
+    assert_ne!(row, Some(Choice::Manual));
+    assert_eq!(row, m.target_pipeline().map(|p| p.choice));
+    act(&mut m, Action::Top);
+    assert_eq!(m.targets.sel, 0);
+    let after: Vec<Choice> = m
+        .plan
+        .as_ref()
+        .map(|p| p.pipelines.iter().map(|q| q.choice).collect())
+        .unwrap_or_default();
+    assert_eq!(before, after, "moving selects nothing");
+}
+
+#[test]
+fn detect_only_pipelines_get_no_recommendation() {
+    let m = planned_over(&[(
+        ".drone.yml",
+        "kind: pipeline\nname: default\nsteps:\n  - name: build\n    image: docker:29-dind\n    privileged: true\n",
+    )]);
+    let p = m.target_pipeline().expect("a pipeline");
+    assert!(model::detect_only(p));
+    assert!(model::choices(p).iter().all(|c| !c.recommended));
+}
+
+#[test]
+fn q_asks_before_dropping_a_walk_through() {
+    let mut m = planned_over(&[(".gitlab-ci.yml", DIND_JOBS)]);
+    assert!(!m.changed);
+    act(&mut m, Action::Quit);
+    assert!(!m.quit);
+    assert!(matches!(m.overlay, Some(Overlay::Quit { .. })));
+    act(&mut m, Action::QuitNo);
+    assert!(m.overlay.is_none());
+    // The overview holds no work: q quits at once.
+    let mut o = scanned_model();
+    act(&mut o, Action::Quit);
+    assert!(o.quit);
+}
+
+#[test]
+fn the_environment_offers_real_choices() {
+    let mut m = scanned_model();
+    act(&mut m, Action::Forward);
+    for i in 0..model::ENV_QUESTIONS {
+        let (_, options, _) = crate::tui::view::environment::question(&m.env.env, i);
+        assert!(options.iter().all(|(label, _)| *label != "not asked"));
+        if !options.is_empty() {
+            assert_eq!(options.iter().filter(|(_, on)| *on).count(), 1);
+        }
+    }
+    let _ = &mut m;
+}
+
+#[test]
+fn undo_hint_uses_the_invocation() {
+    let mut m = scanned_model();
+    m.invocation = "cargo run --release --".into();
+    m.written = Some(WriteReport {
+        files: vec![(".gitlab-ci.yml".into(), String::new(), String::new())],
+        ..WriteReport::default()
+    });
+    let (_, lines) = outcome(&m);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("Undo with: cargo run --release -- undo /work/repos/shop")),
+        "{lines:?}"
+    );
 }

@@ -231,17 +231,21 @@ mod tests {
     #[test]
     fn snapshot_targets_infeasible_highlighted() {
         let mut m = planned_model();
-        // Move to an infeasible option of the first pipeline, if it has one.
-        let Some(i) = m.target_pipeline().and_then(|p| {
-            crate::tui::model::choices(p)
-                .iter()
-                .position(|c| c.infeasible.is_some())
+        // Move to an infeasible option of the first pipeline that has one.
+        let Some((k, i)) = m.plan.as_ref().and_then(|plan| {
+            plan.pipelines.iter().enumerate().find_map(|(k, p)| {
+                crate::tui::model::choices(p)
+                    .iter()
+                    .position(|c| c.infeasible.is_some())
+                    .map(|i| (k, i))
+            })
         }) else {
             panic!("fixture should have an infeasible target");
         };
+        m.targets.sel = k;
         m.targets.opt = i;
         update(&mut m, Msg::Action(Action::Forward));
-        assert_eq!(m.targets.sel, 0, "an infeasible target is refused");
+        assert_eq!(m.targets.sel, k, "an infeasible target is refused");
         insta::assert_snapshot!("targets_infeasible", render(&m, 100, 30));
     }
 }
