@@ -113,12 +113,15 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
             &{
                 // Keep the end of the path (the file name) when the title is too long.
                 let room = layout::inner_cols(opts).saturating_sub(2);
-                let name = super::cut(&super::clean(&p.pipeline.name), 0, room / 2);
+                let path = super::clean(&p.pipeline.path);
+                let file = path.rsplit('/').next().unwrap_or(&path).chars().count();
+                let keep = path.chars().count().min(file + 1);
+                let name_room = room
+                    .saturating_sub("Target for  · ".chars().count() + keep)
+                    .max(8);
+                let name = super::cut(&super::clean(&p.pipeline.name), 0, name_room);
                 let head = format!("Target for {name} · ");
-                let path = super::ellipsize_left(
-                    &super::clean(&p.pipeline.path),
-                    room.saturating_sub(head.chars().count()),
-                );
+                let path = super::ellipsize_left(&path, room.saturating_sub(head.chars().count()));
                 format!("{head}{path}")
             },
             true,
@@ -247,5 +250,31 @@ mod tests {
         update(&mut m, Msg::Action(Action::Forward));
         assert_eq!(m.targets.sel, k, "an infeasible target is refused");
         insta::assert_snapshot!("targets_infeasible", render(&m, 100, 30));
+    }
+
+    #[test]
+    fn long_names_are_cut_with_an_ellipsis_keeping_the_file_name() {
+        let mut m = planned_model();
+        let Some(plan) = m.plan.as_mut() else {
+            panic!("a plan");
+        };
+        let Some(p) = plan.pipelines.first_mut() else {
+            panic!("a pipeline");
+        };
+        p.pipeline.path = "services/payments/ci/templates/very/deep/build.gitlab-ci.yml".into();
+        p.pipeline.name = "a-build-job-with-a-rather-long-name".into();
+        m.size = (80, 24);
+        let screen = render(&m, 80, 24);
+        let title = screen
+            .lines()
+            .find(|l| l.contains("Target for"))
+            .unwrap_or_default();
+        assert!(title.contains("…"), "{title}");
+        assert!(title.contains("build.gitlab-ci.yml"), "{title}");
+        // An option's reason never runs into the border: cut with `…`.
+        for l in screen.lines().filter(|l| l.contains('✗')) {
+            assert!(l.contains('…') || !l.contains("…│"), "{l}");
+        }
+        assert!(screen.contains("r rest ★"), "{screen}");
     }
 }
