@@ -210,9 +210,11 @@ pub fn summary(path: &Path) -> anyhow::Result<u8> {
             ))
             .or_default() += 1;
     }
-    print!("{}", report::text::summary(&result));
+    // A closed pipe (`| head`) ends the output, not the process with a panic.
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", report::text::summary(&result));
     for ((p, name), n) in &by_pipeline {
-        println!("  {p}: {name} ({})", plural(*n, "finding", "findings"));
+        let _ = writeln!(out, "  {p}: {name} ({})", plural(*n, "finding", "findings"));
     }
     let failing = FailOn::Low.threshold().is_some_and(|t| {
         result
@@ -222,7 +224,8 @@ pub fn summary(path: &Path) -> anyhow::Result<u8> {
     });
     if !result.findings.is_empty() || !result.diagnostics.is_empty() {
         let shown = path.display();
-        println!(
+        let _ = writeln!(
+            out,
             "\nNext:\n  depriv scan {shown}                 details with source snippets\n  depriv scan {shown} --format sarif   for code scanning\n  depriv migrate {shown} --dry-run     what a migration would change"
         );
     }

@@ -2,7 +2,7 @@
 //! ([`depriv::tui`]). Without a terminal on both stdin and stdout, `depriv [PATH]` keeps
 //! printing the scan summary and `depriv demo` prints where the demo repository is.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -42,7 +42,7 @@ pub fn demo(color: ColorChoice) -> anyhow::Result<u8> {
         );
         code
     } else {
-        println!("Demo repository: {}", dir.display());
+        let _ = writeln!(std::io::stdout(), "Demo repository: {}", dir.display());
         super::scan::summary(&dir)?
     };
     Ok(if code == depriv::exit::ERROR {
