@@ -164,20 +164,31 @@ fn undo(path: &std::path::Path) -> anyhow::Result<u8> {
     }
 }
 
-/// How the user runs depriv, for the commands we suggest: `cargo run --release --` when run
-/// through cargo from a checkout, else `depriv`.
+/// How the user runs depriv, for the commands we suggest: `cargo run --release --` when
+/// `cargo run` started this process from a checkout, else `depriv`.
 pub fn invocation() -> String {
-    let through_cargo =
-        std::env::var_os("CARGO").is_some() && std::env::var_os("CARGO_MANIFEST_DIR").is_some();
     let exe = std::env::current_exe().unwrap_or_default();
-    let dir = exe
+    let profile = exe
         .parent()
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    match (through_cargo, dir.as_str()) {
+    match (parent_is_cargo(), profile.as_str()) {
         (true, "release") => "cargo run --release --".to_string(),
         (true, "debug") => "cargo run --".to_string(),
         _ => "depriv".to_string(),
+    }
+}
+
+/// Whether the parent process is cargo (Linux: `/proc/PPID/comm`; elsewhere unknown, so no).
+fn parent_is_cargo() -> bool {
+    #[cfg(unix)]
+    {
+        let ppid = std::os::unix::process::parent_id();
+        std::fs::read_to_string(format!("/proc/{ppid}/comm")).is_ok_and(|c| c.trim() == "cargo")
+    }
+    #[cfg(not(unix))]
+    {
+        false
     }
 }

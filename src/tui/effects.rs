@@ -115,15 +115,23 @@ pub fn scan_with_progress(
 }
 
 fn failure(e: WriteError) -> WriteFailure {
-    let guard = match e {
-        WriteError::Dirty(_) => Some(Guard::Dirty),
-        WriteError::NoVcs(_) => Some(Guard::NoVcs),
-        _ => None,
+    // The guard's own advice names command-line flags; the UI offers `!` instead (the
+    // confirmation screen says so), so name only the reason here.
+    let (guard, message) = match &e {
+        WriteError::Dirty(files) => (
+            Some(Guard::Dirty),
+            format!(
+                "the working tree has uncommitted changes ({})",
+                files.join(", ")
+            ),
+        ),
+        WriteError::NoVcs(dir) => (
+            Some(Guard::NoVcs),
+            format!("{dir} is not under version control"),
+        ),
+        _ => (None, e.to_string()),
     };
-    WriteFailure {
-        message: e.to_string(),
-        guard,
-    }
+    WriteFailure { message, guard }
 }
 
 /// Write a root-relative output file, refusing to follow a symbolic link.
@@ -403,7 +411,11 @@ mod tests {
             },
         );
         match msgs.first() {
-            Some(Msg::Written(Err(f))) => assert_eq!(f.guard, Some(Guard::NoVcs)),
+            Some(Msg::Written(Err(f))) => {
+                assert_eq!(f.guard, Some(Guard::NoVcs));
+                // The UI has no flags: its message names none (the screen offers `!`).
+                assert!(!f.message.contains("--allow"), "{}", f.message);
+            }
             other => panic!("expected a refusal, got {other:?}"),
         }
         let msgs = collect(

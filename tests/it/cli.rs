@@ -680,7 +680,6 @@ fn migrate_exit_status_tells_what_is_left() {
     // Manual tasks outside the repository remain, no finding: 3.
     let dir = repo(&[(".gitlab-ci.yml", BUILD_ONLY)]);
     let out = depriv()
-        .env_remove("CARGO")
         .args(["migrate", "--accept-defaults"])
         .arg(dir.path())
         .assert()
@@ -771,7 +770,6 @@ fn undo_after_an_edit_explains_the_next_step() {
     depriv().args(["migrate"]).arg(dir.path()).assert().code(3);
     std::fs::write(dir.path().join(".gitlab-ci.yml"), "edited: true\n").expect("edit");
     depriv()
-        .env_remove("CARGO")
         .arg("undo")
         .arg(dir.path())
         .assert()

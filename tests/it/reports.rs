@@ -525,7 +525,8 @@ fn migrate_report_writes_every_format() {
             .expect("run")
             .status
             .code();
-        assert!(matches!(code, Some(0 | 1)), "{ext}: exit {code:?}");
+        // 3: migrated, with the runner change left as a manual task.
+        assert!(matches!(code, Some(0 | 1 | 3)), "{ext}: exit {code:?}");
         let text = std::fs::read_to_string(&file).expect("report written");
         match ext {
             "md" => assert!(text.starts_with("# depriv assessment"), "{text}"),
@@ -547,7 +548,7 @@ fn migrate_report_writes_every_format() {
         .arg(dir.path())
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("not supported"));
+        .stderr(predicates::str::contains("r.txt"));
 }
 
 #[test]

@@ -126,7 +126,7 @@ mod tests {
         update(
             &mut m,
             Msg::Written(Err(WriteFailure {
-                message: "the working tree has uncommitted changes (.gitlab-ci.yml); commit or stash them, or pass --allow-dirty".into(),
+                message: "the working tree has uncommitted changes (.gitlab-ci.yml)".into(),
                 guard: Some(Guard::Dirty),
             })),
         );
