@@ -861,3 +861,19 @@ fn help_and_man_page_document_the_exit_status() {
         );
     }
 }
+
+#[test]
+fn no_progress_bar_without_a_terminal() {
+    let dir = repo(&[(".gitlab-ci.yml", BAD)]);
+    depriv()
+        .arg("scan")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr("");
+    depriv()
+        .args(["migrate", "--dry-run"])
+        .arg(dir.path())
+        .assert()
+        .stderr("");
+}

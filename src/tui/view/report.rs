@@ -29,9 +29,10 @@ pub fn summary(m: &Model, t: Theme) -> Vec<Line<'static>> {
         Some(w) if !w.files.is_empty() => {
             out.push(Line::styled(
                 format!(
-                    "Wrote {} file{}; `depriv undo {}` restores the originals.",
+                    "Wrote {} file{}; `{} undo {}` restores the originals.",
                     w.files.len(),
                     if w.files.len() == 1 { "" } else { "s" },
+                    m.invocation,
                     super::clean(&m.root)
                 ),
                 t.good(),
