@@ -714,6 +714,7 @@ fn migrate_exit_status_tells_what_is_left() {
     depriv()
         .arg("--accept-defaults")
         .arg(other.path())
+        .current_dir(other.path())
         .assert()
         .code(1);
     // Nothing to do: 0.
@@ -733,6 +734,7 @@ fn accept_defaults_takes_the_vcs_flags_its_hints_name() {
     depriv()
         .arg("--accept-defaults")
         .arg(dir.path())
+        .current_dir(dir.path())
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--allow-dirty"));
@@ -747,6 +749,7 @@ fn accept_defaults_takes_the_vcs_flags_its_hints_name() {
     depriv()
         .arg("--accept-defaults")
         .arg(plain.path())
+        .current_dir(plain.path())
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--allow-no-vcs"));
