@@ -722,6 +722,7 @@ fn migrate_exit_status_tells_what_is_left() {
     depriv()
         .arg("--accept-defaults")
         .arg(clean.path())
+        .current_dir(clean.path())
         .assert()
         .code(0);
 }
