@@ -224,9 +224,10 @@ pub fn summary(path: &Path) -> anyhow::Result<u8> {
     });
     if !result.findings.is_empty() || !result.diagnostics.is_empty() {
         let shown = path.display();
+        let d = super::invocation();
         let _ = writeln!(
             out,
-            "\nNext:\n  depriv scan {shown}                 details with source snippets\n  depriv scan {shown} --format sarif   for code scanning\n  depriv migrate {shown} --dry-run     what a migration would change"
+            "\nNext:\n  {d} scan {shown}                 details with source snippets\n  {d} scan {shown} --format sarif   for code scanning\n  {d} migrate {shown} --dry-run     what a migration would change"
         );
     }
     Ok(code(&result, failing))

@@ -881,3 +881,16 @@ fn no_progress_bar_without_a_terminal() {
         .assert()
         .stderr("");
 }
+
+#[test]
+fn commands_that_take_a_repository_say_so_for_a_file() {
+    let dir = repo(&[(".gitlab-ci.yml", BAD)]);
+    depriv()
+        .args(["migrate", "--dry-run"])
+        .arg(dir.path().join(".gitlab-ci.yml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "is a file: give the repository's directory",
+        ));
+}
