@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use depriv::config::{Config, Environment};
 use depriv::migrate::{self, FileChange, Preview, Strategy};
-use depriv::tui::keys::Action;
 use depriv::tui::model::Model;
-use depriv::tui::msg::{Input, Msg};
+use depriv::tui::msg::Msg;
 use depriv::tui::update::update;
 use depriv::tui::view::view;
+use depriv::tui::vocab::Action;
+use depriv::tui::vocab::Input;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

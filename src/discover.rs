@@ -1,6 +1,9 @@
 //! Discovery: a parallel, `.gitignore`-aware walk that picks the files depriv reads by name
-//! (never by reading every byte), and reading them with the size/UTF-8 guards. Symlinks are
-//! never followed.
+//! (never by reading every byte), and reading them with the size/UTF-8 guards. A symbolic
+//! link to a file inside the root is read at its target's path (so edits land in the real
+//! file), with the kind its own name implies; links that leave the root, dangling links, link
+//! loops, FIFOs, sockets and devices are skipped, each with a diagnostic whose message starts
+//! with [`SKIPPED`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -8,6 +11,14 @@ use std::sync::Mutex;
 use ignore::{WalkBuilder, WalkState};
 
 use crate::finding::{DiagLevel, Diagnostic};
+
+/// Prefix of every diagnostic about a file the walk skipped on purpose.
+pub const SKIPPED: &str = "skipped: ";
+
+/// Whether a diagnostic reports a file the walk skipped (see [`SKIPPED`]).
+pub fn is_skip(d: &Diagnostic) -> bool {
+    d.message.starts_with(SKIPPED)
+}
 
 /// Files larger than this are reported, not read.
 pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -39,6 +50,26 @@ pub enum Kind {
     Makefile,
     /// Drone, Woodpecker, Azure, Bitbucket, CircleCI, Buildkite.
     OtherCi,
+}
+
+impl Kind {
+    /// What the kind is read as, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::GitlabCi => "GitLab CI",
+            Kind::GithubWorkflow => "a GitHub Actions workflow",
+            Kind::GithubAction => "a GitHub action",
+            Kind::Jenkinsfile => "a Jenkinsfile",
+            Kind::Groovy => "Job DSL",
+            Kind::Compose => "a compose file",
+            Kind::Yaml => "YAML (Kubernetes or Helm values)",
+            Kind::Toml => "TOML (GitLab Runner config)",
+            Kind::DaemonJson => "Docker daemon.json",
+            Kind::Shell => "a shell script",
+            Kind::Makefile => "a Makefile",
+            Kind::OtherCi => "CI configuration (detect only)",
+        }
+    }
 }
 
 /// A file found by the walk.
@@ -132,6 +163,7 @@ pub fn classify(rel: &str) -> Option<Kind> {
 pub fn walk(root: &Path, exclude: &globset::GlobSet) -> (Vec<Candidate>, Vec<Diagnostic>) {
     let found = Mutex::new(Vec::new());
     let diags = Mutex::new(Vec::new());
+    let canon_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .follow_links(false)
@@ -146,53 +178,200 @@ pub fn walk(root: &Path, exclude: &globset::GlobSet) -> (Vec<Candidate>, Vec<Dia
     walker.run(|| {
         let found = &found;
         let diags = &diags;
+        let canon_root = &canon_root;
         Box::new(move |entry| {
+            let push_diag = |d: Diagnostic| {
+                if let Ok(mut v) = diags.lock() {
+                    v.push(d);
+                }
+            };
             let entry = match entry {
                 Ok(e) => e,
                 Err(err) => {
-                    if let Ok(mut d) = diags.lock() {
-                        d.push(Diagnostic {
-                            path: err_path(&err, root),
-                            line: 0,
-                            column: 0,
-                            level: DiagLevel::Warning,
-                            message: format!("cannot read: {err}"),
-                        });
-                    }
+                    push_diag(Diagnostic {
+                        path: err_path(&err, root),
+                        line: 0,
+                        column: 0,
+                        level: DiagLevel::Warning,
+                        message: format!("cannot read: {err}"),
+                    });
                     return WalkState::Continue;
                 }
             };
             let Some(ft) = entry.file_type() else {
                 return WalkState::Continue;
             };
-            if !ft.is_file() {
+            if ft.is_dir() {
                 return WalkState::Continue;
             }
             let Ok(rel) = entry.path().strip_prefix(root) else {
                 return WalkState::Continue;
             };
             let rel = rel_string(rel);
-            let Some(kind) = classify(&rel) else {
-                return WalkState::Continue;
-            };
             if exclude.is_match(&rel) {
                 return WalkState::Continue;
             }
-            if let Ok(mut f) = found.lock() {
-                f.push(Candidate {
+            let candidate = if ft.is_symlink() {
+                match follow(entry.path(), &rel, canon_root) {
+                    Followed::File { target, kind } => {
+                        if exclude.is_match(&target) {
+                            return WalkState::Continue;
+                        }
+                        push_diag(Diagnostic {
+                            path: rel.clone(),
+                            line: 0,
+                            column: 0,
+                            level: DiagLevel::Note,
+                            message: format!(
+                                "symbolic link to `{target}`: read there as {}",
+                                kind.describe()
+                            ),
+                        });
+                        Candidate {
+                            abs: canon_root.join(&target),
+                            rel: target,
+                            kind,
+                        }
+                    }
+                    Followed::Ignore => return WalkState::Continue,
+                    Followed::Skip(why) => {
+                        push_diag(skip(&rel, why));
+                        return WalkState::Continue;
+                    }
+                }
+            } else {
+                let Some(kind) = classify(&rel) else {
+                    return WalkState::Continue;
+                };
+                if !ft.is_file() {
+                    push_diag(skip(&rel, format!("not a regular file ({})", special(&ft))));
+                    return WalkState::Continue;
+                }
+                Candidate {
                     rel,
                     abs: entry.path().to_path_buf(),
                     kind,
-                });
+                }
+            };
+            if let Ok(mut f) = found.lock() {
+                f.push(candidate);
             }
             WalkState::Continue
         })
     });
     let mut found = found.into_inner().unwrap_or_default();
-    found.sort_by(|a, b| a.rel.cmp(&b.rel));
+    // A link and its target name the same file: keep the kind the link's name implies when
+    // the target's own name says less (`.gitlab-ci.yml` → `ci/main.yml`).
+    found.sort_by(|a, b| (&a.rel, a.kind == Kind::Yaml).cmp(&(&b.rel, b.kind == Kind::Yaml)));
+    found.dedup_by(|later, first| later.rel == first.rel);
     let mut diags = diags.into_inner().unwrap_or_default();
-    diags.sort_by(|a, b| a.path.cmp(&b.path));
+    diags.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     (found, diags)
+}
+
+fn skip(rel: &str, why: String) -> Diagnostic {
+    Diagnostic {
+        path: rel.to_string(),
+        line: 0,
+        column: 0,
+        level: DiagLevel::Warning,
+        message: format!("{SKIPPED}{why}"),
+    }
+}
+
+#[cfg(unix)]
+fn special(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "a device"
+    } else {
+        "not a file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special(_: &std::fs::FileType) -> &'static str {
+    "not a file"
+}
+
+/// What a symbolic link found by the walk leads to.
+enum Followed {
+    /// A regular file inside the root: its root-relative path and the kind to read it as.
+    File { target: String, kind: Kind },
+    /// Nothing depriv would read (a directory inside the root is walked at its real path).
+    Ignore,
+    /// Skipped, with the reason.
+    Skip(String),
+}
+
+/// Whether a chain of links leads back to itself.
+fn is_loop(link: &Path) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cur = link.to_path_buf();
+    for _ in 0..64 {
+        if !seen.insert(cur.clone()) {
+            return true;
+        }
+        let Ok(next) = std::fs::read_link(&cur) else {
+            return false;
+        };
+        cur = match cur.parent() {
+            Some(dir) => dir.join(next),
+            None => next,
+        };
+    }
+    true
+}
+
+fn follow(link: &Path, rel: &str, canon_root: &Path) -> Followed {
+    let shown = std::fs::read_link(link)
+        .map(|t| t.display().to_string())
+        .unwrap_or_default();
+    let target = match link.canonicalize() {
+        Ok(t) => t,
+        Err(_) if is_loop(link) => {
+            return Followed::Skip(format!("symbolic link loop (→ {shown})"));
+        }
+        Err(_) if classify(rel).is_none() => return Followed::Ignore,
+        Err(e) => return Followed::Skip(format!("dangling symbolic link (→ {shown}): {e}")),
+    };
+    let Ok(inside) = target.strip_prefix(canon_root) else {
+        return Followed::Skip(format!(
+            "symbolic link leaves the repository (→ {shown}); not followed"
+        ));
+    };
+    let meta = match std::fs::metadata(&target) {
+        Ok(m) => m,
+        Err(e) => return Followed::Skip(format!("cannot read the link's target: {e}")),
+    };
+    if meta.is_dir() {
+        // Its files are walked at their real paths; a link to an enclosing directory would
+        // only lead back there.
+        if link
+            .parent()
+            .is_some_and(|p| p.canonicalize().is_ok_and(|p| p.starts_with(&target)))
+        {
+            return Followed::Skip(format!(
+                "symbolic link loop: `{rel}` points to an enclosing directory (→ {shown})"
+            ));
+        }
+        return Followed::Ignore;
+    }
+    let target_rel = rel_string(inside);
+    let Some(kind) = classify(rel).or_else(|| classify(&target_rel)) else {
+        return Followed::Ignore;
+    };
+    if !meta.is_file() {
+        return Followed::Skip(format!("not a regular file (→ {shown})"));
+    }
+    Followed::File {
+        target: target_rel,
+        kind,
+    }
 }
 
 fn err_path(err: &ignore::Error, root: &Path) -> String {

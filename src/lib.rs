@@ -13,6 +13,7 @@
 pub mod config;
 pub mod discover;
 pub mod edit;
+pub mod exit;
 pub mod finding;
 pub mod migrate;
 pub mod model;

@@ -49,7 +49,8 @@ pub struct PipelineSummary {
 pub struct ScanResult {
     /// The root as the user gave it.
     pub root: String,
-    /// Number of files read and analysed.
+    /// Number of files read and analysed (a file that could not be read or parsed is not
+    /// counted: see [`ScanResult::failed`]).
     pub files_scanned: usize,
     /// Findings sorted by (path, line, column, rule).
     pub findings: Vec<Finding>,
@@ -128,6 +129,25 @@ impl ScanResult {
     /// Whether any diagnostic says a file could not be scanned.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(|d| d.level == DiagLevel::Error)
+    }
+
+    /// Files that could not be read or parsed: the first error of each.
+    pub fn failed(&self) -> Vec<&Diagnostic> {
+        let mut seen = BTreeSet::new();
+        self.diagnostics
+            .iter()
+            .filter(|d| d.level == DiagLevel::Error && seen.insert(d.path.as_str()))
+            .collect()
+    }
+
+    /// Files the walk skipped on purpose (links out of the root, loops, FIFOs, …), one
+    /// diagnostic each with the reason.
+    pub fn skipped(&self) -> Vec<&Diagnostic> {
+        let mut seen = BTreeSet::new();
+        self.diagnostics
+            .iter()
+            .filter(|d| discover::is_skip(d) && seen.insert(d.path.as_str()))
+            .collect()
     }
 }
 
@@ -315,6 +335,28 @@ fn read_diag(rel: &str, err: &ReadError, bytes: &[u8]) -> Diagnostic {
     }
 }
 
+/// A warning when anchors and merge keys nest beyond what is resolved (the keys merged from
+/// deeper levels are not read); one per file.
+fn merge_limit(sf: &SourceFile, y: &Yaml, out: &mut Vec<Diagnostic>) {
+    for id in 0..y.node_count() {
+        let Ok(id) = crate::source::yaml::NodeId::try_from(id) else {
+            break;
+        };
+        let merges = y
+            .own_entries(id)
+            .is_some_and(|e| e.iter().any(|&(k, _)| y.is_merge_key(k)));
+        if merges && let Err(e) = y.entries(id) {
+            out.push(surface::diag_at(
+                sf,
+                e.offset,
+                DiagLevel::Warning,
+                format!("{}; the keys merged beyond it are not read", e.message),
+            ));
+            return;
+        }
+    }
+}
+
 fn yaml_diag(sf: &SourceFile, e: &crate::source::yaml::YamlError, level: DiagLevel) -> Diagnostic {
     surface::diag_at(sf, e.offset, level, format!("invalid YAML: {}", e.message))
 }
@@ -343,7 +385,7 @@ pub fn scan_candidates(
     let projects: Vec<Vec<String>> = gl_units.iter().map(|u| u.files.clone()).collect();
     let mut outs: Vec<UnitOut> = gl_units
         .into_par_iter()
-        .map(|unit| scan_gitlab_unit(unit, loader, env))
+        .map(|unit| scan_gitlab_unit(unit, loader, env, &yaml_paths))
         .collect();
     let others: Vec<&Candidate> = cands
         .iter()
@@ -494,6 +536,7 @@ fn scan_gitlab_unit(
     unit: GlUnit,
     loader: &dyn Loader,
     env: &crate::config::Environment,
+    yaml_paths: &[String],
 ) -> UnitOut {
     let mut out = UnitOut::empty();
     let mut sfs: Vec<SourceFile> = Vec::new();
@@ -502,7 +545,11 @@ fn scan_gitlab_unit(
         match loader.load(rel) {
             Ok(text) => {
                 let sf = SourceFile::new(rel.clone(), text);
-                parsed.push(Yaml::parse(&sf.text));
+                let y = Yaml::parse(&sf.text);
+                if let Ok(y) = &y {
+                    merge_limit(&sf, y, &mut out.diagnostics);
+                }
+                parsed.push(y);
                 sfs.push(sf);
             }
             Err((e, bytes)) => {
@@ -536,7 +583,7 @@ fn scan_gitlab_unit(
             Err(_) => {}
         }
     }
-    out.scanned = sfs.len();
+    out.scanned = gl_files.len();
     let lowered = gitlab::lower(&gl_files);
     for (fid, off, level, msg) in lowered.diagnostics {
         if let Some(sf) = sfs.get(fid as usize) {
@@ -544,7 +591,21 @@ fn scan_gitlab_unit(
         }
     }
     for f in &gl_files {
-        let (_, notes) = gitlab::includes(f.y, f.id);
+        let (local, notes) = gitlab::includes(f.y, f.id);
+        for (pat, loc) in local {
+            if gitlab::match_includes(&pat, yaml_paths).is_empty()
+                && let Some(sf) = sfs.get(loc.file as usize)
+            {
+                out.diagnostics.push(surface::diag_at(
+                    sf,
+                    loc.span.start,
+                    DiagLevel::Warning,
+                    format!(
+                        "local include `{pat}` matches no file in the repository (missing, ignored or excluded): its jobs are not scanned"
+                    ),
+                ));
+            }
+        }
         for (loc, msg) in notes {
             if let Some(sf) = sfs.get(loc.file as usize) {
                 out.diagnostics
@@ -594,10 +655,12 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
                     };
                     out.diagnostics.push(yaml_diag(&sf, &e, level));
                     out.sources.push((sf.path.clone(), sf.text.clone()));
-                    out.scanned = 1;
+                    // A generic YAML file that does not parse is a warning: it was read.
+                    out.scanned = usize::from(level != DiagLevel::Error);
                     return out;
                 }
             };
+            merge_limit(&sf, &y, &mut out.diagnostics);
             match c.kind {
                 Kind::GithubWorkflow => surface::github::lower_workflow(&y, 0),
                 Kind::GithubAction => surface::github::lower_action(&y, 0),
@@ -793,7 +856,7 @@ fn finish(
     }
 }
 
-fn sort_diags(d: &mut [Diagnostic]) {
+pub(crate) fn sort_diags(d: &mut [Diagnostic]) {
     d.sort_by(|a, b| {
         (&a.path, a.line, a.column, &a.message).cmp(&(&b.path, b.line, b.column, &b.message))
     });

@@ -19,6 +19,11 @@ pub enum SessionError {
     /// The path does not exist or is not a directory.
     #[error("{0}: no such directory")]
     NotADirectory(String),
+    /// The path is a file (only `scan` takes one).
+    #[error(
+        "{0} is a file: give the repository's directory (`depriv scan` also takes a single file)"
+    )]
+    IsAFile(String),
     /// `.depriv.toml` is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -38,6 +43,9 @@ impl Session {
     /// Open `root` and read its `.depriv.toml`.
     pub fn open(root: &Path) -> Result<Session, SessionError> {
         let display_root = root.to_string_lossy().to_string();
+        if root.is_file() {
+            return Err(SessionError::IsAFile(display_root));
+        }
         if !root.is_dir() {
             return Err(SessionError::NotADirectory(display_root));
         }
@@ -116,6 +124,7 @@ impl Session {
                 .iter()
                 .cloned(),
         );
+        scan::sort_diags(&mut r.diagnostics);
         r
     }
 

@@ -91,6 +91,29 @@ impl Templates {
         Ok(Templates { overrides })
     }
 
+    /// Compile every overriding template and parse `versions.toml`, so a broken `--templates`
+    /// file is reported as such before anything is planned.
+    pub fn check(&self) -> Result<(), TemplateError> {
+        for (name, src) in &self.overrides {
+            if name == "versions.toml" {
+                toml_edit::de::from_str::<BTreeMap<String, String>>(src).map_err(|e| {
+                    TemplateError::Render {
+                        name: name.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+                continue;
+            }
+            let mut env = Environment::new();
+            env.add_template(name, src)
+                .map_err(|e| TemplateError::Render {
+                    name: name.clone(),
+                    message: format!("{e:#}"),
+                })?;
+        }
+        Ok(())
+    }
+
     /// Names of all templates.
     pub fn names() -> Vec<&'static str> {
         builtin().map(|(n, _)| *n).collect()

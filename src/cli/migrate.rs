@@ -81,7 +81,11 @@ impl MigrateArgs {
 pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
     let mut session = Session::open(&args.path).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(dir) = &args.templates {
-        session.set_templates(Templates::with_overrides(dir)?);
+        let t = Templates::with_overrides(dir)?;
+        t.check().map_err(|e| {
+            anyhow::anyhow!("--templates {}: {e}; nothing was planned", dir.display())
+        })?;
+        session.set_templates(t);
     }
     {
         let env = &mut session.config_mut().environment;
@@ -96,14 +100,10 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
         }
     }
     // Refuse a report format we cannot write before anything is written.
-    if let Some(r) = &args.report
-        && depriv::report::migration::ReportFormat::from_path(r).is_none()
-    {
-        bail!(
-            "report format of {} is not supported: use a .md, .json, .sarif or .html file",
-            r.display()
-        );
-    }
+    let report_format = match &args.report {
+        Some(r) => Some(super::output::report_format(None, Some(r))?),
+        None => None,
+    };
     if !args.dry_run {
         match write::recover(session.root()) {
             Ok(Some(r)) if r.conflicts.is_empty() => eprintln!(
@@ -120,10 +120,9 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
         }
         write::vcs_guard(session.root(), args.allow_dirty, args.allow_no_vcs)?;
     }
-    let scan = session.scan();
+    let scan = super::progress::scan(&session);
     // A file that cannot be parsed blocks only the pipelines that read it: the rest migrate,
     // and the error stays in the output and the exit code.
-    let parse_errors = scan.has_errors();
     for d in scan
         .diagnostics
         .iter()
@@ -134,6 +133,7 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
             d.message, d.path, d.line, d.column
         );
     }
+    let spinner = super::progress::Spinner::start("planning, rewriting and verifying");
     let mut plan = session.plan(&scan, args.strategy);
     if let Some(p) = &args.plan {
         let text =
@@ -154,15 +154,15 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
         std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
     }
     let preview = session.preview(&plan, &scan);
+    drop(spinner);
     let color = color.enabled(std::io::stdout().is_terminal());
     let mut out = std::io::stdout().lock();
     if args.dry_run {
         for c in &preview.changes {
             write_diff(&mut out, &c.unified_diff(), color)?;
         }
-    }
-    write!(out, "{}", summary(&preview))?;
-    if !args.dry_run {
+        write!(out, "{}", summary(&preview, false))?;
+    } else {
         let files: Vec<Replacement> = preview
             .changes
             .iter()
@@ -172,49 +172,62 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
                 after: c.after.as_bytes().to_vec(),
             })
             .collect();
+        // Write first: the summary then says what happened, not what would.
+        if !files.is_empty() {
+            write::write_all(session.root(), &files, &write::NoFaults)?;
+        }
+        write!(out, "{}", summary(&preview, true))?;
         if files.is_empty() {
             writeln!(
                 out,
                 "Nothing written: the repository is already migrated as far as depriv can take it."
             )?;
         } else {
-            write::write_all(session.root(), &files, &write::NoFaults)?;
             writeln!(
                 out,
-                "Wrote {} file{}. Undo with: depriv undo {}",
+                "Wrote {} file{}. Undo with: {} undo {}",
                 files.len(),
                 if files.len() == 1 { "" } else { "s" },
+                super::invocation(),
                 args.path.display()
             )?;
         }
     }
-    if let Some(r) = &args.report {
-        write_report(r, &session, &preview, !args.dry_run)?;
+    if let (Some(r), Some(format)) = (&args.report, report_format) {
+        write_report(r, format, &session, &preview, !args.dry_run)?;
         writeln!(out, "Report: {}", r.display())?;
     }
-    Ok(if parse_errors {
-        2
-    } else if preview.remaining.is_empty() {
-        0
-    } else {
-        1
-    })
+    let code = depriv::exit::after_migration(&scan, &preview);
+    if code != depriv::exit::OK {
+        writeln!(out, "{}", exit_line(code, args.dry_run))?;
+    }
+    Ok(code)
+}
+
+/// One line that says what the exit status means.
+fn exit_line(code: u8, dry_run: bool) -> &'static str {
+    match (code, dry_run) {
+        (depriv::exit::FINDINGS, false) => {
+            "Exit status 1: findings remain that depriv could not migrate (listed above)."
+        }
+        (depriv::exit::FINDINGS, true) => {
+            "Exit status 1: findings would remain that depriv cannot migrate (listed above)."
+        }
+        (depriv::exit::MANUAL, _) => {
+            "Exit status 3: no finding remains in the repository; the manual tasks above remain outside it."
+        }
+        _ => "",
+    }
 }
 
 fn write_report(
     path: &std::path::Path,
+    format: depriv::report::migration::ReportFormat,
     session: &Session,
     preview: &Preview,
     written: bool,
 ) -> anyhow::Result<()> {
-    use depriv::report::migration::{self, ReportFormat};
-    let Some(format) = ReportFormat::from_path(path) else {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        bail!(
-            "report format `.{ext}` is not supported: use a .md, .json, .sarif or .html file ({})",
-            path.display()
-        );
-    };
+    use depriv::report::migration;
     let report = migration::for_migrate(session, preview, written);
     std::fs::write(path, format.render(&report))
         .with_context(|| format!("cannot write {}", path.display()))
@@ -244,8 +257,8 @@ fn write_diff(out: &mut impl Write, diff: &str, color: bool) -> std::io::Result<
     Ok(())
 }
 
-/// The per-pipeline summary printed after the diff.
-pub fn summary(p: &Preview) -> String {
+/// The per-pipeline summary printed after the diff (`written`: after the files were written).
+pub fn summary(p: &Preview, written: bool) -> String {
     let mut s = String::new();
     if p.results.is_empty() {
         s.push_str("Nothing to migrate: no active findings.\n");
@@ -275,13 +288,20 @@ pub fn summary(p: &Preview) -> String {
         }
     }
     let files: usize = p.changes.len();
-    s.push_str(&format!(
-        "\n{} file{} would change; {} finding{} would remain.\n",
-        files,
-        if files == 1 { "" } else { "s" },
+    let findings = format!(
+        "{} finding{}",
         p.remaining.len(),
         if p.remaining.len() == 1 { "" } else { "s" }
-    ));
+    );
+    if written {
+        s.push_str(&format!("\n{findings} remain.\n"));
+    } else {
+        s.push_str(&format!(
+            "\n{} file{} would change; {findings} would remain.\n",
+            files,
+            if files == 1 { "" } else { "s" },
+        ));
+    }
     for f in &p.remaining {
         s.push_str(&format!(
             "  {} {} {}:{} ({})\n",

@@ -3,6 +3,8 @@
 
 mod completions;
 mod migrate;
+mod output;
+mod progress;
 mod report;
 mod rules;
 mod scan;
@@ -39,7 +41,14 @@ impl ColorChoice {
 
 /// Take CI pipelines off privileged Docker-in-Docker.
 #[derive(Debug, Parser)]
-#[command(name = "depriv", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "depriv",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true,
+    after_help = depriv::exit::HELP
+)]
 pub struct Cli {
     /// Repository to open (default: the current directory).
     pub path: Option<PathBuf>,
@@ -50,6 +59,12 @@ pub struct Cli {
     /// (same as `migrate --accept-defaults --report depriv-report.md`).
     #[arg(long)]
     pub accept_defaults: bool,
+    /// With --accept-defaults: allow a dirty working tree.
+    #[arg(long, requires = "accept_defaults")]
+    pub allow_dirty: bool,
+    /// With --accept-defaults: allow a directory outside version control.
+    #[arg(long, requires = "accept_defaults")]
+    pub allow_no_vcs: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -59,6 +74,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Find insecure Docker patterns in CI configuration.
+    #[command(after_help = depriv::exit::HELP)]
     Scan(scan::ScanArgs),
     /// List the rules with id, severity and surfaces.
     Rules,
@@ -68,6 +84,7 @@ pub enum Command {
         rule: String,
     },
     /// Plan and apply rewrites to de-privileged targets.
+    #[command(after_help = depriv::exit::HELP)]
     Migrate(migrate::MigrateArgs),
     /// Restore the bytes the last `migrate` replaced.
     Undo {
@@ -108,21 +125,70 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Report(args)) => report::run(args),
         Some(Command::Completions { shell }) => completions::completions(shell),
         Some(Command::Manpage { dir }) => completions::manpage(dir.as_deref()),
-        Some(Command::Undo { path }) => {
-            let r = depriv::write::undo(&path)?;
-            for (p, _, _) in &r.files {
-                println!("restored {p}");
-            }
-            Ok(0)
-        }
+        Some(Command::Undo { path }) => undo(&path),
         None if cli.accept_defaults => {
             let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
-            migrate::run(migrate::MigrateArgs::accept_defaults(path), cli.color)
+            let mut args = migrate::MigrateArgs::accept_defaults(path);
+            args.allow_dirty = cli.allow_dirty;
+            args.allow_no_vcs = cli.allow_no_vcs;
+            migrate::run(args, cli.color)
         }
         None if tui::interactive() => tui::run(cli.path, cli.color),
         None => {
             let path = cli.path.unwrap_or_else(|| PathBuf::from("."));
             scan::summary(&path)
         }
+    }
+}
+
+/// `depriv undo PATH`, with the next step when it refuses.
+fn undo(path: &std::path::Path) -> anyhow::Result<u8> {
+    match depriv::write::undo(path) {
+        Ok(r) => {
+            for (p, _, _) in &r.files {
+                println!("restored {p}");
+            }
+            Ok(depriv::exit::OK)
+        }
+        Err(depriv::write::WriteError::UndoConflict(files)) => {
+            let cmd = format!("{} undo {}", invocation(), path.display());
+            anyhow::bail!(
+                "refusing to undo: {} changed since the migration; undo restores every file or none, and would overwrite those edits\n\
+                 hint: if the migration is committed, set your edits aside with `git stash`, run `{cmd}`, then `git stash pop`;\n\
+                 hint: if it is not committed, `git diff` shows the migration and your edits together, and `git checkout -- <file>` \
+                 returns a file to its committed state (before the migration)",
+                files.join(", "),
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How the user runs depriv, for the commands we suggest: `cargo run --release --` when
+/// `cargo run` started this process from a checkout, else `depriv`.
+pub fn invocation() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let profile = exe
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match (parent_is_cargo(), profile.as_str()) {
+        (true, "release") => "cargo run --release --".to_string(),
+        (true, "debug") => "cargo run --".to_string(),
+        _ => "depriv".to_string(),
+    }
+}
+
+/// Whether the parent process is cargo (Linux: `/proc/PPID/comm`; elsewhere unknown, so no).
+fn parent_is_cargo() -> bool {
+    #[cfg(unix)]
+    {
+        let ppid = std::os::unix::process::parent_id();
+        std::fs::read_to_string(format!("/proc/{ppid}/comm")).is_ok_and(|c| c.trim() == "cargo")
+    }
+    #[cfg(not(unix))]
+    {
+        false
     }
 }

@@ -18,7 +18,7 @@ pub struct ReportArgs {
     /// Repository to report on.
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// Output format (default: from the --output extension, else md).
+    /// Output format [default: from the --output extension (.md, .json, .sarif, .html), else md].
     #[arg(long, value_enum)]
     pub format: Option<ReportFormat>,
     /// Write the report to FILE instead of stdout.
@@ -39,13 +39,15 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
-    let format = args
-        .format
-        .or_else(|| args.output.as_deref().and_then(ReportFormat::from_path))
-        .unwrap_or(ReportFormat::Md);
+    let format = super::output::report_format(args.format, args.output.as_deref())?;
     let mut session = Session::open(&args.path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let templates = match &args.templates {
-        Some(dir) => Templates::with_overrides(dir)?,
+        Some(dir) => {
+            let t = Templates::with_overrides(dir)?;
+            t.check()
+                .map_err(|e| anyhow::anyhow!("--templates {}: {e}", dir.display()))?;
+            t
+        }
         None => Templates::builtin(),
     };
     session.set_templates(templates.clone());

@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use depriv::exit;
 use depriv::finding::Severity;
 use depriv::report::baseline::Baseline;
 use depriv::report::{self, Format};
+use depriv::scan::ScanResult;
 use depriv::session::Session;
 
 use super::ColorChoice;
@@ -44,12 +46,12 @@ impl FailOn {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Repository to scan.
+    /// Repository to scan, or one file of it (scanned in its repository's context).
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format [default: from the --output extension (.txt, .json, .sarif), else text].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Write the output to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -70,16 +72,56 @@ pub struct ScanArgs {
     pub write_baseline: Option<PathBuf>,
 }
 
-fn open(path: &Path) -> anyhow::Result<Session> {
-    Session::open(path).map_err(|e| anyhow::anyhow!("{e}"))
+/// Open PATH's repository and scan it; for a file, keep what concerns that file.
+pub fn scan_target(path: &Path, progress: bool) -> anyhow::Result<ScanResult> {
+    let target = super::output::target(path);
+    let session = Session::open(&target.root).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut result = if progress {
+        super::progress::scan(&session)
+    } else {
+        session.scan()
+    };
+    if let Some(only) = &target.only {
+        narrow(&mut result, only, path)?;
+    }
+    Ok(result)
+}
+
+/// Keep the findings, diagnostics and pipelines of one file.
+fn narrow(r: &mut ScanResult, only: &str, given: &Path) -> anyhow::Result<()> {
+    let known = r.sources.contains_key(only)
+        || r.pipelines.iter().any(|p| p.path == only)
+        || r.diagnostics.iter().any(|d| d.path == only);
+    if !known && depriv::discover::classify(only).is_none() {
+        anyhow::bail!(
+            "{} is not a file depriv reads (CI configuration, compose, Kubernetes, runner config, daemon.json, shell script or Makefile)",
+            given.display()
+        );
+    }
+    r.findings
+        .retain(|f| f.path == only || f.pipeline_path.as_deref() == Some(only));
+    r.diagnostics.retain(|d| d.path == only);
+    r.pipelines.retain(|p| p.path == only);
+    r.files_scanned = usize::from(
+        !r.diagnostics
+            .iter()
+            .any(|d| d.level == depriv::finding::DiagLevel::Error || depriv::discover::is_skip(d)),
+    );
+    Ok(())
 }
 
 pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<u8> {
-    let session = open(&args.path)?;
-    let mut result = session.scan();
+    let format = super::output::scan_format(args.format, args.output.as_deref())?;
+    let mut result = scan_target(&args.path, true)?;
     if let Some(file) = &args.write_baseline {
-        std::fs::write(file, Baseline::from_scan(&result).to_json())
+        let b = Baseline::from_scan(&result);
+        std::fs::write(file, b.to_json())
             .with_context(|| format!("cannot write {}", file.display()))?;
+        eprintln!(
+            "Wrote baseline {}: {}.",
+            file.display(),
+            plural(b.findings.len(), "finding", "findings")
+        );
     }
     let baseline = match &args.baseline {
         None => None,
@@ -87,20 +129,28 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<u8> {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let b = Baseline::parse(&text).with_context(|| file.display().to_string())?;
-            if args.new_only {
-                let known = b.retain_new(&mut result);
-                if known > 0 {
-                    eprintln!(
-                        "note: {known} finding{} in the baseline not shown",
-                        if known == 1 { "" } else { "s" }
-                    );
+            let active: Vec<_> = result.findings.iter().filter(|f| !f.suppressed).collect();
+            let known = active.iter().filter(|f| b.contains(f)).count();
+            eprintln!(
+                "Baseline {}: {}, {} in the baseline, {} new{}.",
+                file.display(),
+                plural(active.len(), "finding", "findings"),
+                known,
+                active.len() - known,
+                if args.new_only && known > 0 {
+                    " (only the new ones are shown)"
+                } else {
+                    ""
                 }
+            );
+            if args.new_only {
+                b.retain_new(&mut result);
             }
             Some(b)
         }
     };
     let to_tty = args.output.is_none() && std::io::stdout().is_terminal();
-    let text = match args.format {
+    let text = match format {
         Format::Text => report::text::render(&result, color.enabled(to_tty), args.show_suppressed),
         Format::Json => report::json::render(&result),
         Format::Sarif => report::sarif::render(&result),
@@ -113,7 +163,8 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<u8> {
             out.write_all(text.as_bytes()).ok();
         }
     }
-    if args.output.is_some() || args.format != Format::Text {
+    if args.output.is_some() || format != Format::Text {
+        // The document went elsewhere: say on stderr what it holds.
         for d in result
             .diagnostics
             .iter()
@@ -121,21 +172,35 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<u8> {
         {
             eprintln!("error: {} ({}:{}:{})", d.message, d.path, d.line, d.column);
         }
+        eprint!("{}", report::text::summary_with(&result, false));
     }
     let failing = args.fail_on.threshold().is_some_and(|t| {
         result.findings.iter().any(|f| {
             !f.suppressed && f.severity >= t && !baseline.as_ref().is_some_and(|b| b.contains(f))
         })
     });
-    if result.has_errors() {
-        return Ok(2);
-    }
-    Ok(if failing { 1 } else { 0 })
+    Ok(code(&result, failing))
 }
 
+/// The scan's exit status (see [`depriv::exit`]): an unreadable or unparsable file wins.
+fn code(result: &ScanResult, failing: bool) -> u8 {
+    if result.has_errors() {
+        exit::ERROR
+    } else if failing {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `depriv [PATH]` without a terminal: the summary and the commands to run next. Exit
+/// status as `depriv scan PATH` with the default `--fail-on low`.
 pub fn summary(path: &Path) -> anyhow::Result<u8> {
-    let session = open(path)?;
-    let result = session.scan();
+    let result = scan_target(path, false)?;
     let mut by_pipeline: std::collections::BTreeMap<(String, String), usize> = Default::default();
     for f in result.findings.iter().filter(|f| !f.suppressed) {
         *by_pipeline
@@ -145,20 +210,25 @@ pub fn summary(path: &Path) -> anyhow::Result<u8> {
             ))
             .or_default() += 1;
     }
-    print!("{}", report::text::summary(&result));
+    // A closed pipe (`| head`) ends the output, not the process with a panic.
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", report::text::summary(&result));
     for ((p, name), n) in &by_pipeline {
-        println!(
-            "  {p}: {name} ({n} finding{})",
-            if *n == 1 { "" } else { "s" }
+        let _ = writeln!(out, "  {p}: {name} ({})", plural(*n, "finding", "findings"));
+    }
+    let failing = FailOn::Low.threshold().is_some_and(|t| {
+        result
+            .findings
+            .iter()
+            .any(|f| !f.suppressed && f.severity >= t)
+    });
+    if !result.findings.is_empty() || !result.diagnostics.is_empty() {
+        let shown = path.display();
+        let d = super::invocation();
+        let _ = writeln!(
+            out,
+            "\nNext:\n  {d} scan {shown}                 details with source snippets\n  {d} scan {shown} --format sarif   for code scanning\n  {d} migrate {shown} --dry-run     what a migration would change"
         );
     }
-    let shown = path.display();
-    println!(
-        "\nNext:\n  depriv scan {shown}                 details with source snippets\n  depriv scan {shown} --format sarif   for code scanning"
-    );
-    Ok(if result.findings.iter().any(|f| !f.suppressed) {
-        1
-    } else {
-        0
-    })
+    Ok(code(&result, failing))
 }

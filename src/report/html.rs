@@ -271,12 +271,12 @@ pub fn render(r: &Report) -> String {
         s,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} — {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         title,
-        escape(&r.root)
+        escape(&r.repository)
     );
     let _ = writeln!(
         s,
         "<h1>{title}</h1>\n<p class=\"muted\">Repository {} · {} · depriv {}</p>",
-        code(&r.root),
+        code(&r.repository),
         if r.written {
             "changes written"
         } else {

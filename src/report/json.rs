@@ -10,6 +10,10 @@ struct Doc<'a> {
     version: u32,
     root: &'a str,
     files_scanned: usize,
+    /// Files that could not be read or parsed (each has an `error` diagnostic).
+    files_failed: usize,
+    /// Files skipped on purpose (each has a `warning` diagnostic with the reason).
+    files_skipped: usize,
     findings: &'a [Finding],
     diagnostics: &'a [Diagnostic],
     pipelines: &'a [PipelineSummary],
@@ -21,6 +25,8 @@ pub fn render(r: &ScanResult) -> String {
         version: 1,
         root: &r.root,
         files_scanned: r.files_scanned,
+        files_failed: r.failed().len(),
+        files_skipped: r.skipped().len(),
         findings: &r.findings,
         diagnostics: &r.diagnostics,
         pipelines: &r.pipelines,

@@ -154,7 +154,7 @@ pub fn render_report(r: &Report) -> String {
     let _ = writeln!(
         s,
         "Repository {} · {} · {} · {} {} · {} {}\n",
-        code(&r.root),
+        code(&r.repository),
         if written {
             "changes written"
         } else {

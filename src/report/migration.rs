@@ -373,6 +373,8 @@ pub struct Report {
     pub tool: Tool,
     /// Repository root as given.
     pub root: String,
+    /// The repository's directory name (the heading names it; `root` may be `.`).
+    pub repository: String,
     /// Assessment or migration.
     pub mode: Mode,
     /// Whether the changes are on disk.
@@ -395,6 +397,9 @@ pub struct Report {
     pub remaining: Vec<FindingReport>,
     /// Report-level notes.
     pub notes: Vec<String>,
+    /// Problems with the input, as in `scan --format json`: files that could not be read or
+    /// parsed (`error`), files skipped (`warning`), includes not followed (`note`).
+    pub diagnostics: Vec<crate::finding::Diagnostic>,
 }
 
 /// What [`build`] needs.
@@ -822,6 +827,7 @@ pub fn build(i: &Inputs<'_>) -> Report {
             version: env!("CARGO_PKG_VERSION"),
         },
         root: i.root.to_string(),
+        repository: super::repository_name(i.root),
         mode: i.mode,
         written: i.written,
         environment: i.environment.clone(),
@@ -833,6 +839,7 @@ pub fn build(i: &Inputs<'_>) -> Report {
         files,
         remaining,
         notes,
+        diagnostics: i.before.diagnostics.clone(),
     }
 }
 

@@ -23,3 +23,14 @@ pub enum Format {
     /// SARIF 2.1.0.
     Sarif,
 }
+
+/// The name of the repository directory behind a root as given (`.` becomes the current
+/// directory's name), for report headings.
+pub fn repository_name(root: &str) -> String {
+    let path = std::path::Path::new(root);
+    path.canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| root.to_string())
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::finding::Severity;
+use crate::finding::{DiagLevel, Diagnostic, Severity};
 use crate::rules::{self, Rule};
 use crate::scan::ScanResult;
 
@@ -117,6 +117,7 @@ pub fn render(r: &ScanResult) -> String {
                 }
             },
             "originalUriBaseIds": { "%SRCROOT%": { "uri": "file:///" } },
+            "invocations": [invocation(&r.diagnostics)],
             "results": results,
             "columnKind": "unicodeCodePoints",
         }]
@@ -124,6 +125,41 @@ pub fn render(r: &ScanResult) -> String {
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// The run's `invocation`: it did not succeed when a file could not be read or parsed, and
+/// every diagnostic (a parse error, a skipped file, an include not followed) is a
+/// `toolExecutionNotification`, so code scanning shows that the result is incomplete.
+pub fn invocation(diagnostics: &[Diagnostic]) -> Value {
+    let notes: Vec<Value> = diagnostics.iter().map(notification).collect();
+    json!({
+        "executionSuccessful": !diagnostics.iter().any(|d| d.level == DiagLevel::Error),
+        "toolExecutionNotifications": notes,
+    })
+}
+
+fn notification(d: &Diagnostic) -> Value {
+    let level = match d.level {
+        DiagLevel::Error => "error",
+        DiagLevel::Warning => "warning",
+        DiagLevel::Note => "note",
+    };
+    let mut physical = json!({
+        "artifactLocation": { "uri": d.path, "uriBaseId": "%SRCROOT%" },
+    });
+    if d.line > 0
+        && let Some(o) = physical.as_object_mut()
+    {
+        o.insert(
+            "region".into(),
+            json!({ "startLine": d.line, "startColumn": d.column.max(1) }),
+        );
+    }
+    json!({
+        "level": level,
+        "message": { "text": d.message },
+        "locations": [{ "physicalLocation": physical }],
+    })
 }
 
 fn message(f: &crate::finding::Finding) -> String {

@@ -154,6 +154,7 @@ pub fn render(r: &Report) -> String {
                 }
             },
             "originalUriBaseIds": { "%SRCROOT%": { "uri": "file:///" } },
+            "invocations": [super::sarif::invocation(&r.diagnostics)],
             "results": results,
             "columnKind": "unicodeCodePoints",
             "properties": {

@@ -62,7 +62,7 @@ pub fn render(r: &ScanResult, color: bool, show_suppressed: bool) -> String {
             let _ = writeln!(out, "{lvl}: {} ({})", d.message, d.path);
         }
     }
-    out.push_str(&summary(r));
+    out.push_str(&summary_with(r, false));
     out
 }
 
@@ -119,40 +119,133 @@ fn render_one(renderer: &Renderer, sf: &SourceFile, f: &Finding) -> String {
     renderer.render(&[group])
 }
 
-/// The closing summary line.
+/// The closing summary: what was found in the files read, then (by name) the files that
+/// could not be read or parsed and the files skipped, with the reason. Used where the
+/// diagnostics are not printed above it (`depriv [PATH]` without a terminal).
 pub fn summary(r: &ScanResult) -> String {
+    summary_with(r, true)
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The closing summary; `detail` lists the files that failed or were skipped (the text
+/// report prints them as diagnostics above and only counts them here).
+pub fn summary_with(r: &ScanResult, detail: bool) -> String {
     let active: Vec<&Finding> = r.findings.iter().filter(|f| !f.suppressed).collect();
     let suppressed = r.findings.len() - active.len();
-    if active.is_empty() {
-        return format!(
-            "No insecure Docker patterns found in {} file{}{}.\n",
-            r.files_scanned,
-            if r.files_scanned == 1 { "" } else { "s" },
+    let failed = r.failed();
+    let skipped = r.skipped();
+    let files = plural(r.files_scanned, "file", "files");
+    let mut out = if active.is_empty() && failed.is_empty() && r.files_scanned == 0 {
+        if skipped.is_empty() {
+            format!(
+                "No CI configuration found {}: depriv reads GitLab CI, GitHub Actions, Jenkins, docker-compose, Kubernetes and Helm values, GitLab Runner config.toml, daemon.json, shell scripts and Makefiles.\n",
+                here(&r.root)
+            )
+        } else {
+            format!(
+                "No CI configuration read {}: every candidate file was skipped.\n",
+                here(&r.root)
+            )
+        }
+    } else if active.is_empty() && !failed.is_empty() {
+        format!(
+            "Scan incomplete: {} could not be read or parsed; {}{}.\n",
+            plural(failed.len(), "file", "files"),
+            if r.files_scanned == 0 {
+                "no other CI file was found".to_string()
+            } else {
+                format!("no findings in the {files} read")
+            },
             if suppressed > 0 {
                 format!(" ({suppressed} suppressed)")
             } else {
                 String::new()
             }
-        );
-    }
-    let mut by_sev = std::collections::BTreeMap::new();
-    for f in &active {
-        *by_sev
-            .entry(std::cmp::Reverse(f.severity))
-            .or_insert(0usize) += 1;
-    }
-    let parts: Vec<String> = by_sev.iter().map(|(s, n)| format!("{n} {}", s.0)).collect();
-    format!(
-        "Found {} finding{} ({}) in {} file{} scanned{}.\n",
-        active.len(),
-        if active.len() == 1 { "" } else { "s" },
-        parts.join(", "),
-        r.files_scanned,
-        if r.files_scanned == 1 { "" } else { "s" },
-        if suppressed > 0 {
-            format!(", {suppressed} suppressed")
-        } else {
-            String::new()
+        )
+    } else if active.is_empty() {
+        format!(
+            "No insecure Docker patterns found in {files}{}.\n",
+            if suppressed > 0 {
+                format!(" ({suppressed} suppressed)")
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        let mut by_sev = std::collections::BTreeMap::new();
+        for f in &active {
+            *by_sev
+                .entry(std::cmp::Reverse(f.severity))
+                .or_insert(0usize) += 1;
         }
-    )
+        let parts: Vec<String> = by_sev.iter().map(|(s, n)| format!("{n} {}", s.0)).collect();
+        format!(
+            "Found {} finding{} ({}) in {files} scanned{}.\n",
+            active.len(),
+            if active.len() == 1 { "" } else { "s" },
+            parts.join(", "),
+            if suppressed > 0 {
+                format!(", {suppressed} suppressed")
+            } else {
+                String::new()
+            }
+        )
+    };
+    if !failed.is_empty() {
+        if active.is_empty() {
+            if detail {
+                out.push_str("Not scanned:\n");
+            }
+        } else {
+            let _ = writeln!(
+                out,
+                "Not scanned: {} could not be read or parsed, so the result is incomplete{}",
+                plural(failed.len(), "file", "files"),
+                if detail { ":" } else { " (errors above)." }
+            );
+        }
+        if detail {
+            for d in &failed {
+                let _ = writeln!(out, "  {}", located(d));
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "Skipped: {}{}",
+            plural(skipped.len(), "file", "files"),
+            if detail { ":" } else { " (warnings above)." }
+        );
+        if detail {
+            for d in &skipped {
+                let _ = writeln!(out, "  {}", located(d));
+            }
+        }
+    }
+    out
+}
+
+fn here(root: &str) -> String {
+    if matches!(root, "." | "./" | "") {
+        "here".to_string()
+    } else {
+        format!("in {root}")
+    }
+}
+
+/// `path:line:col: message` (or `path: message` for a whole file).
+fn located(d: &crate::finding::Diagnostic) -> String {
+    let msg = d
+        .message
+        .strip_prefix(crate::discover::SKIPPED)
+        .unwrap_or(&d.message);
+    if d.line > 0 {
+        format!("{}:{}:{}: {msg}", d.path, d.line, d.column)
+    } else {
+        format!("{}: {msg}", d.path)
+    }
 }

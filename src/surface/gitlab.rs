@@ -193,6 +193,16 @@ impl<'a> Ctx<'a> {
             if parent == name {
                 continue;
             }
+            if depth + 1 > MAX_DEPTH && self.top.contains_key(&parent) {
+                self.diagnostics.push((
+                    loc.file,
+                    loc.span.start,
+                    DiagLevel::Warning,
+                    format!(
+                        "`extends: {parent}` nests deeper than {MAX_DEPTH} levels: what `{parent}` extends is not merged"
+                    ),
+                ));
+            }
             match self.resolve(&parent, depth + 1) {
                 Some(p) => {
                     base = Some(match base {

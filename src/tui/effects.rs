@@ -14,7 +14,8 @@ use crate::session::{ScanObserver, Session};
 use crate::write::{self, NoFaults, WriteError};
 
 use super::envfile;
-use super::msg::{Effect, Guard, Msg, Output, WriteFailure};
+use super::msg::{Effect, Msg, Output, WriteFailure};
+use super::vocab::Guard;
 
 /// Where the report is written (root-relative; `depriv-report.md` is the name
 /// `--accept-defaults` uses).
@@ -114,15 +115,23 @@ pub fn scan_with_progress(
 }
 
 fn failure(e: WriteError) -> WriteFailure {
-    let guard = match e {
-        WriteError::Dirty(_) => Some(Guard::Dirty),
-        WriteError::NoVcs(_) => Some(Guard::NoVcs),
-        _ => None,
+    // The guard's own advice names command-line flags; the UI offers `!` instead (the
+    // confirmation screen says so), so name only the reason here.
+    let (guard, message) = match &e {
+        WriteError::Dirty(files) => (
+            Some(Guard::Dirty),
+            format!(
+                "the working tree has uncommitted changes ({})",
+                files.join(", ")
+            ),
+        ),
+        WriteError::NoVcs(dir) => (
+            Some(Guard::NoVcs),
+            format!("{dir} is not under version control"),
+        ),
+        _ => (None, e.to_string()),
     };
-    WriteFailure {
-        message: e.to_string(),
-        guard,
-    }
+    WriteFailure { message, guard }
 }
 
 /// Write a root-relative output file, refusing to follow a symbolic link.
@@ -155,6 +164,10 @@ pub fn execute(session: &mut Session, e: Effect, send: &(dyn Fn(Msg) + Sync), ca
         }
         Effect::Preview { plan, scan } => {
             let p = session.preview(&plan, &scan);
+            let tasks = migration::for_migrate(session, &p, false)
+                .summary
+                .manual_tasks;
+            send(Msg::ManualTasks(tasks));
             send(Msg::previewed(p));
         }
         Effect::Write {
@@ -323,7 +336,12 @@ mod tests {
                 scan,
             },
         );
-        let Some(Msg::Previewed(preview, docs)) = msgs.into_iter().next() else {
+        let mut msgs = msgs.into_iter();
+        assert!(
+            matches!(msgs.next(), Some(Msg::ManualTasks(_))),
+            "the report's task count comes first"
+        );
+        let Some(Msg::Previewed(preview, docs)) = msgs.next() else {
             panic!("no preview");
         };
         assert_eq!(preview.results.len(), plan.pipelines.len());
@@ -393,7 +411,11 @@ mod tests {
             },
         );
         match msgs.first() {
-            Some(Msg::Written(Err(f))) => assert_eq!(f.guard, Some(Guard::NoVcs)),
+            Some(Msg::Written(Err(f))) => {
+                assert_eq!(f.guard, Some(Guard::NoVcs));
+                // The UI has no flags: its message names none (the screen offers `!`).
+                assert!(!f.message.contains("--allow"), "{}", f.message);
+            }
             other => panic!("expected a refusal, got {other:?}"),
         }
         let msgs = collect(

@@ -95,6 +95,48 @@ pub fn surface_name(s: Surface) -> &'static str {
     }
 }
 
+/// One part of a natural sort key: text, or a number compared by value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Chunk {
+    /// Digits, by value (then by length, so `02` sorts after `2`).
+    Num(u128, usize),
+    /// Anything else, case-insensitively.
+    Text(String),
+}
+
+/// A natural sort key: `job2` before `job10`.
+pub fn natural(s: &str) -> Vec<Chunk> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        let digit = c.is_ascii_digit();
+        let mut part = String::new();
+        while let Some(&d) = chars.peek() {
+            if d.is_ascii_digit() != digit {
+                break;
+            }
+            part.push(d);
+            chars.next();
+        }
+        out.push(if digit {
+            Chunk::Num(part.parse().unwrap_or(u128::MAX), part.len())
+        } else {
+            Chunk::Text(part.to_lowercase())
+        });
+    }
+    out
+}
+
+/// The order of pipelines everywhere in the UI (the overview and the target picker): by
+/// surface, then file, then name, naturally.
+pub fn order<'a>(
+    surface: Surface,
+    path: &'a str,
+    name: &'a str,
+) -> (Surface, Vec<Chunk>, Vec<Chunk>, &'a str, &'a str) {
+    (surface, natural(path), natural(name), path, name)
+}
+
 /// The findings of one pipeline that pass the filter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
@@ -145,8 +187,8 @@ pub fn sev_index(s: Severity) -> usize {
 /// One row of the pipelines list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Row {
-    /// A surface heading with its finding count.
-    Surface(Surface, usize),
+    /// A surface heading with its pipeline and finding counts.
+    Surface(Surface, usize, usize),
     /// A file heading.
     File(String),
     /// A pipeline (index into `Index::groups`).
@@ -193,19 +235,23 @@ impl Index {
                 *c += 1;
             }
         }
-        let groups: Vec<Group> = map.into_values().collect();
+        let mut groups: Vec<Group> = map.into_values().collect();
+        groups.sort_by(|a, b| {
+            order(a.surface, &a.path, &a.name).cmp(&order(b.surface, &b.path, &b.name))
+        });
         let mut rows = Vec::with_capacity(groups.len() * 2);
         let mut last_surface = None;
         let mut last_path: Option<&str> = None;
         for (gi, g) in groups.iter().enumerate() {
             if last_surface != Some(g.surface) {
-                let n = groups
-                    .iter()
-                    .skip(gi)
-                    .take_while(|x| x.surface == g.surface)
-                    .map(|x| x.findings.len())
-                    .sum();
-                rows.push(Row::Surface(g.surface, n));
+                let same = || {
+                    groups
+                        .iter()
+                        .skip(gi)
+                        .take_while(|x| x.surface == g.surface)
+                };
+                let n = same().map(|x| x.findings.len()).sum();
+                rows.push(Row::Surface(g.surface, same().count(), n));
                 last_surface = Some(g.surface);
                 last_path = None;
             }
@@ -335,7 +381,7 @@ mod tests {
         assert!(idx.shown > 0);
         assert!(matches!(
             idx.rows.first(),
-            Some(Row::Surface(Surface::GitlabCi, _))
+            Some(Row::Surface(Surface::GitlabCi, _, _))
         ));
         assert!(matches!(idx.rows.get(1), Some(Row::File(p)) if p == ".gitlab-ci.yml"));
         let names: Vec<&str> = idx.groups.iter().map(|g| g.name.as_str()).collect();
@@ -346,11 +392,28 @@ mod tests {
             .rows
             .iter()
             .filter_map(|r| match r {
-                Row::Surface(_, n) => Some(*n),
+                Row::Surface(_, _, n) => Some(*n),
                 _ => None,
             })
             .sum();
         assert_eq!(total, idx.shown);
+        // … and the number of pipelines.
+        let pipelines: usize = idx
+            .rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Surface(_, p, _) => Some(*p),
+                _ => None,
+            })
+            .sum();
+        assert_eq!(pipelines, idx.groups.len());
+    }
+
+    #[test]
+    fn natural_order_puts_job2_before_job10() {
+        let mut names = vec!["job10", "Job3", "job2", "job1", "build"];
+        names.sort_by_key(|n| natural(n));
+        assert_eq!(names, ["build", "job1", "job2", "Job3", "job10"]);
     }
 
     #[test]

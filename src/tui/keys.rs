@@ -6,88 +6,8 @@
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 
 use super::model::{Model, Overlay, Screen};
-use super::msg::{Input, Msg};
-
-/// What a key asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Quit (asks when decisions would be lost).
-    Quit,
-    /// Quit at once (Ctrl-C).
-    ForceQuit,
-    /// Show the help overlay.
-    Help,
-    /// Close the overlay.
-    CloseOverlay,
-    /// Take the highlighted choice and go forward.
-    Forward,
-    /// Go back one screen (or cancel).
-    Back,
-    /// Move up.
-    Up,
-    /// Move down.
-    Down,
-    /// One page up.
-    PageUp,
-    /// One page down.
-    PageDown,
-    /// To the top.
-    Top,
-    /// To the bottom.
-    Bottom,
-    /// Left (previous value, scroll left).
-    Left,
-    /// Right (next value, scroll right).
-    Right,
-    /// Next pane, pipeline or file.
-    NextPane,
-    /// Previous pane, pipeline or file.
-    PrevPane,
-    /// Open the finding's details.
-    Detail,
-    /// Next finding.
-    NextItem,
-    /// Previous finding.
-    PrevItem,
-    /// Type a search.
-    Search,
-    /// Cycle the minimum severity.
-    CycleSeverity,
-    /// Cycle the surface filter.
-    CycleSurface,
-    /// Cycle the rule filter.
-    CycleRule,
-    /// Show or hide suppressed findings.
-    ToggleSuppressed,
-    /// Clear every filter.
-    ClearFilter,
-    /// Change the highlighted answer.
-    Change,
-    /// Edit a text answer.
-    Edit,
-    /// Save the answers into `.depriv.toml`.
-    Save,
-    /// Apply the highlighted target to every pipeline like this one.
-    ApplyAll,
-    /// Skip the pipeline.
-    Skip,
-    /// Leave the pipeline to a person.
-    Manual,
-    /// Unified ↔ side-by-side.
-    ToggleMode,
-    /// Next hunk.
-    NextHunk,
-    /// Previous hunk.
-    PrevHunk,
-    /// Accept or skip the file.
-    ToggleFile,
-    /// Write despite the version-control guard.
-    Force,
-    /// Confirm quitting.
-    QuitYes,
-    /// Stay.
-    QuitNo,
-}
+use super::msg::Msg;
+use super::vocab::{Action, Input};
 
 /// A key, independent of the terminal library.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,7 +153,8 @@ pub static TABLE: &[Binding] = &[
     b(On(S::Environment), ESC, "esc", "back", Action::Back, true),
     // Target picker
     b(On(S::Targets), ENTER, "enter", "take", Action::Forward, true),
-    b(On(S::Targets), UPDOWN, "↑↓", "move", Action::Down, true),
+    b(On(S::Targets), &[K::Char('r')], "r", "rest ★", Action::AcceptRest, true),
+    b(On(S::Targets), UPDOWN, "↑↓", "move", Action::Down, false),
     b(On(S::Targets), &[K::Tab, K::Right, K::BackTab, K::Left], "tab", "next", Action::NextPane, true),
     b(On(S::Targets), &[K::Char('a')], "a", "all alike", Action::ApplyAll, true),
     b(On(S::Targets), &[K::Char('s')], "s", "skip", Action::Skip, true),
@@ -472,7 +393,7 @@ mod tests {
         assert!(bar(&m).iter().any(|(_, h)| *h == "clear filters"));
         let mut m = model(Screen::Confirm);
         assert_eq!(act(&m, K::Char('!')), None);
-        m.confirm.guard = Some(super::super::msg::Guard::Dirty);
+        m.confirm.guard = Some(super::super::vocab::Guard::Dirty);
         assert_eq!(act(&m, K::Char('!')), Some(Action::Force));
     }
 

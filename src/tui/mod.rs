@@ -18,6 +18,7 @@ pub mod msg;
 pub mod theme;
 pub mod update;
 pub mod view;
+pub mod vocab;
 
 use std::io::Stdout;
 use std::path::Path;
@@ -50,10 +51,13 @@ pub enum TuiError {
 }
 
 /// How to run the UI.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Options {
     /// Monochrome theme (`NO_COLOR`, `--color never`).
     pub mono: bool,
+    /// How the user runs depriv (`depriv`, `cargo run --release --`), for the commands the
+    /// UI suggests; empty means `depriv`.
+    pub invocation: String,
 }
 
 /// How the UI ended.
@@ -128,6 +132,9 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit, TuiError> {
     let session = Session::open(root)?;
     let env = session.config().environment.clone();
     let mut model = Model::new(&root.display().to_string(), env, opts.mono);
+    if !opts.invocation.is_empty() {
+        model.invocation = opts.invocation.clone();
+    }
     let rt = Runtime::start(session)?;
     let mut screen = TermGuard::enter()?;
     let size = screen.terminal.size()?;

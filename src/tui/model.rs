@@ -16,9 +16,8 @@ use crate::write::WriteReport;
 
 use super::diffdoc::DiffDoc;
 use super::index::{Filter, Index};
-use super::keys::Action;
 use super::layout;
-use super::msg::Guard;
+use super::vocab::{Action, Guard};
 
 /// The screens, in the order the flow visits them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,6 +318,12 @@ pub struct ChoiceRow {
     pub recommended: bool,
 }
 
+/// Whether depriv only detects on this pipeline's surface (Drone, Woodpecker, …): a target
+/// choice is recorded, but nothing is rewritten.
+pub fn detect_only(p: &PipelinePlan) -> bool {
+    p.pipeline.surface == crate::finding::Surface::Other
+}
+
 /// The choices for a pipeline: every target (feasible or not), then skip and manual.
 pub fn choices(p: &PipelinePlan) -> Vec<ChoiceRow> {
     let mut out: Vec<ChoiceRow> = p
@@ -329,7 +334,9 @@ pub fn choices(p: &PipelinePlan) -> Vec<ChoiceRow> {
             infeasible: o.infeasible.clone(),
             trade_off: o.trade_off,
             residual_risk: o.residual_risk,
-            recommended: o.target == p.recommended,
+            // A detect-only surface has no rewriter: no target is applied there, so none is
+            // recommended.
+            recommended: o.target == p.recommended && !detect_only(p),
         })
         .collect();
     out.push(ChoiceRow {
@@ -399,6 +406,10 @@ pub struct Model {
     pub written: Option<WriteReport>,
     /// Report screen.
     pub report: ReportState,
+    /// How the user runs depriv, for suggested commands (`depriv undo …`).
+    pub invocation: String,
+    /// Manual tasks the report of the current preview lists.
+    pub manual_tasks: Option<usize>,
 }
 
 impl Model {
@@ -432,6 +443,8 @@ impl Model {
             confirm: ConfirmState::default(),
             written: None,
             report: ReportState::default(),
+            invocation: "depriv".to_string(),
+            manual_tasks: None,
         }
     }
 
@@ -441,9 +454,15 @@ impl Model {
             || (self.screen == Screen::Environment && self.env.editing.is_some())
     }
 
-    /// Whether quitting now would lose decisions the user made.
+    /// Whether quitting now would lose work: decisions the user made, or a walk through the
+    /// targets, the diff or the confirmation that has not been written yet.
     pub fn decisions_at_risk(&self) -> bool {
-        self.written.is_none() && self.changed
+        self.written.is_none()
+            && (self.changed
+                || matches!(
+                    self.screen,
+                    Screen::Targets | Screen::Diff | Screen::Confirm
+                ))
     }
 
     /// The areas of the current terminal size.
@@ -456,6 +475,22 @@ impl Model {
         self.plan
             .as_ref()
             .and_then(|p| p.pipelines.get(self.targets.sel))
+    }
+
+    /// Manual tasks of the current preview, as the report counts them (a task shared by
+    /// several pipelines once).
+    pub fn manual_task_count(&self) -> usize {
+        if let Some(n) = self.manual_tasks {
+            return n;
+        }
+        let Some(p) = &self.preview else {
+            return 0;
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for t in p.results.iter().flat_map(|r| r.manual.iter()) {
+            seen.insert((&t.title, &t.location, &t.snippet));
+        }
+        seen.len()
     }
 
     /// Changes that will be written.

@@ -12,29 +12,7 @@ use crate::scan::ScanResult;
 use crate::write::{Replacement, WriteReport};
 
 use super::diffdoc::DiffDoc;
-use super::keys::Action;
-
-/// Text typed into a field (search, registry).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
-    /// A character.
-    Char(char),
-    /// Delete the last character.
-    Backspace,
-    /// Accept the text.
-    Submit,
-    /// Drop the edit.
-    Cancel,
-}
-
-/// Why a write was refused by the version-control guard (the user may override it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Guard {
-    /// Uncommitted changes.
-    Dirty,
-    /// Not under version control.
-    NoVcs,
-}
+use super::vocab::{Action, Guard, Input};
 
 /// A failed write: the engine's message (it names the file and the reason).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +62,9 @@ pub enum Msg {
     Written(Result<WriteReport, WriteFailure>),
     /// An output file was written (its root-relative path) or not (why).
     Saved(Output, Result<String, String>),
+    /// How many manual tasks the report of the coming preview lists (sent just before
+    /// [`Msg::Previewed`], so the UI counts what the report counts).
+    ManualTasks(usize),
 }
 
 impl Msg {

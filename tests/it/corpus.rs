@@ -4,8 +4,8 @@
 //! `DEPRIV_CORPUS_VERBOSE=1` lists every miss and false positive.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
+use crate::support::corpus_dir;
 use depriv::config::Config;
 use depriv::finding::Surface;
 use depriv::scan;
@@ -34,18 +34,12 @@ impl Counts {
     }
 }
 
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("DEPRIV_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"))
-}
-
 #[test]
 fn corpus_recall_and_precision() {
     let dir = corpus_dir();
     let Ok(manifest) = std::fs::read_to_string(dir.join("MANIFEST.tsv")) else {
         eprintln!(
-            "corpus not found at {}; skipping the accuracy check",
+            "skipped: corpus not found at {}; the accuracy check did not run",
             dir.display()
         );
         return;

@@ -18,7 +18,7 @@ use depriv::write::{self, Replacement};
 use predicates::prelude::PredicateBooleanExt;
 use serde_json::Value;
 
-use crate::support::{root, validators, write_tree};
+use crate::support::{chromium, root, validators, write_tree};
 
 fn depriv() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::cargo_bin("depriv").expect("binary");
@@ -379,20 +379,6 @@ fn sarif_reports_carry_fixes_and_pass_the_multitool() {
     }
 }
 
-fn chromium() -> Option<String> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        .map(str::to_string)
-}
-
 #[test]
 fn html_report_is_self_contained_and_renders_in_chromium() {
     let r = demo_assessment();
@@ -415,7 +401,7 @@ fn html_report_is_self_contained_and_renders_in_chromium() {
             std::env::var_os("CI").is_none_or(|v| v.is_empty()),
             "chromium is not installed (bash .ci/run installs it)"
         );
-        eprintln!("chromium not installed; skipping the HTML rendering check");
+        eprintln!("skipped: chromium is not installed; the HTML rendering check did not run");
         return;
     };
     let tmp = tempfile::tempdir().expect("tmp");
@@ -539,7 +525,8 @@ fn migrate_report_writes_every_format() {
             .expect("run")
             .status
             .code();
-        assert!(matches!(code, Some(0 | 1)), "{ext}: exit {code:?}");
+        // 3: migrated, with the runner change left as a manual task.
+        assert!(matches!(code, Some(0 | 1 | 3)), "{ext}: exit {code:?}");
         let text = std::fs::read_to_string(&file).expect("report written");
         match ext {
             "md" => assert!(text.starts_with("# depriv assessment"), "{text}"),
@@ -561,7 +548,7 @@ fn migrate_report_writes_every_format() {
         .arg(dir.path())
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("not supported"));
+        .stderr(predicates::str::contains("r.txt"));
 }
 
 #[test]

@@ -29,23 +29,116 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A directory of external validators, when installed (`DEPRIV_VALIDATORS`, or
-/// `target/validators`). Under CI a missing validator is a failure, elsewhere a skip.
-pub fn validators() -> Option<PathBuf> {
-    let dir = std::env::var_os("DEPRIV_VALIDATORS")
+/// Whether this is a CI run (`CI=true`, as `.ci/run` sets it): tools it installs must be
+/// there, so a missing one fails instead of skipping.
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The validators the tests run, by their name under `DIR/bin`.
+pub const VALIDATOR_BINS: &[&str] = &["check-jsonschema", "actionlint", "Sarif.Multitool"];
+
+/// Where the external validators are expected (`DEPRIV_VALIDATORS`, or `target/validators`).
+pub fn validators_dir() -> PathBuf {
+    std::env::var_os("DEPRIV_VALIDATORS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/validators"));
-    if dir.is_dir() {
-        return Some(dir);
+        .unwrap_or_else(|| root().join("target/validators"))
+}
+
+/// Whether every validator is installed: `Err` names what is missing.
+pub fn validators_status() -> Result<PathBuf, String> {
+    let dir = validators_dir();
+    let missing: Vec<&str> = VALIDATOR_BINS
+        .iter()
+        .copied()
+        .filter(|b| !dir.join("bin").join(b).exists())
+        .collect();
+    if missing.is_empty() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "{} not installed under {} (bash scripts/install-validators.sh installs them)",
+            missing.join(", "),
+            dir.join("bin").display()
+        ))
     }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "validators not installed at {} (run scripts/install-validators.sh)",
-            dir.display()
-        );
+}
+
+/// The directory of external validators, when installed. Under CI a missing validator is a
+/// failure, elsewhere a skip (listed by the `skipped` test binary).
+pub fn validators() -> Option<PathBuf> {
+    match validators_status() {
+        Ok(dir) => Some(dir),
+        Err(why) if ci() => panic!("CI=true: {why}"),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
     }
-    eprintln!("validators not installed at {}; skipping", dir.display());
-    None
+}
+
+/// The labelled corpus (`DEPRIV_CORPUS`, or `../shared/corpus` beside the checkout).
+pub fn corpus_dir() -> PathBuf {
+    std::env::var_os("DEPRIV_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/corpus"))
+}
+
+fn runs(cmd: &str, arg: &str) -> bool {
+    std::process::Command::new(cmd)
+        .arg(arg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A Chromium to render the HTML report with, when one is installed.
+pub fn chromium() -> Option<String> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| runs(c, "--version"))
+        .map(str::to_string)
+}
+
+/// Whether tmux (for the UI end-to-end tests) is installed.
+pub fn tmux() -> bool {
+    runs("tmux", "-V")
+}
+
+/// Every check that needs something outside cargo, and whether it can run (`Err`: why it is
+/// skipped).
+pub fn external_checks() -> Vec<(&'static str, Result<String, String>)> {
+    let corpus = corpus_dir();
+    vec![
+        (
+            "corpus accuracy (tests/it/corpus.rs)",
+            if corpus.join("MANIFEST.tsv").is_file() {
+                Ok(corpus.display().to_string())
+            } else {
+                Err(format!(
+                    "no corpus at {} (set DEPRIV_CORPUS)",
+                    corpus.display()
+                ))
+            },
+        ),
+        (
+            "external validators (tests/it/{validators,reports,migrate}.rs)",
+            validators_status().map(|d| d.display().to_string()),
+        ),
+        (
+            "HTML rendering in Chromium (tests/it/reports.rs)",
+            chromium().ok_or_else(|| "chromium is not installed".to_string()),
+        ),
+        (
+            "terminal UI end to end in tmux (tests/it/tui.rs)",
+            if tmux() {
+                Ok("tmux".to_string())
+            } else {
+                Err("tmux is not installed".to_string())
+            },
+        ),
+    ]
 }
 
 /// Write a tree of files under `dir`.

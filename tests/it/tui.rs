@@ -12,15 +12,12 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_depriv");
 
 fn tmux_available() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let ok = crate::support::tmux();
     if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
+        if crate::support::ci() {
             panic!("tmux is required for the UI end-to-end tests under CI (.ci/run installs it)");
         }
-        eprintln!("tmux not installed; skipping the UI end-to-end test");
+        eprintln!("skipped: tmux is not installed; the UI end-to-end test did not run");
     }
     ok
 }
@@ -324,5 +321,42 @@ fn the_diff_viewer_shows_what_dry_run_prints() {
     );
     if !m.diff.files.is_empty() {
         assert!(shown.contains("@@ "), "{shown}");
+    }
+}
+
+/// `depriv demo` on a terminal with the fast path: Enter, Enter, `r` (the recommended target
+/// for every pipeline), Enter to confirm, Enter to write, `q`. The walk-through ends in exit
+/// 0 (the demo keeps detect-only findings on purpose) and names the undo command.
+#[test]
+fn demo_fast_path_ends_in_exit_zero() {
+    if !tmux_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let t = Tmux::start("demo", tmp.path(), &["demo"]);
+    t.wait_for("Showing: all active findings");
+    t.keys(&["Enter"]);
+    t.wait_for("Where do the runners run?");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("r rest ★");
+    assert!(screen.contains("★ recommended"), "{screen}");
+    t.keys(&["r"]);
+    t.wait_for("would change");
+    t.keys(&["Enter"]);
+    t.wait_for("Confirm and write");
+    t.keys(&["Enter"]);
+    t.wait_for("What changed, what is left");
+    t.keys(&["q"]);
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(screen.contains("Undo with: depriv undo "), "{screen}");
+    // Remove the demo repository it made.
+    if let Some(dir) = screen
+        .lines()
+        .find_map(|l| l.strip_prefix("The demo repository is "))
+        .and_then(|l| l.split(" (delete").next())
+        && dir.contains("depriv-demo-")
+    {
+        let _ = std::fs::remove_dir_all(dir.trim());
     }
 }

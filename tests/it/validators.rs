@@ -63,3 +63,23 @@ fn sarif_passes_the_multitool_with_github_rules() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Under `CI=true` (as `.ci/run` runs) every tool a check needs is installed; elsewhere each
+/// missing one is reported with its reason (the `skipped` test binary prints the list).
+#[test]
+fn external_tools_are_there_under_ci_or_reported() {
+    let checks = crate::support::external_checks();
+    assert_eq!(checks.len(), 4);
+    for (name, r) in &checks {
+        match r {
+            Ok(with) => assert!(!with.is_empty(), "{name}"),
+            Err(why) => {
+                assert!(!why.is_empty(), "{name}");
+                assert!(
+                    !crate::support::ci() || name.starts_with("corpus"),
+                    "CI=true but {name} cannot run: {why}"
+                );
+            }
+        }
+    }
+}

@@ -263,10 +263,10 @@ fn explanation(m: &Model, width: usize, t: Theme) -> Vec<Line<'static>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::keys::Action;
     use crate::tui::msg::Msg;
     use crate::tui::update::update;
     use crate::tui::view::testing::{render, scanned_model};
+    use crate::tui::vocab::Action;
 
     #[test]
     fn snapshot_detail() {

@@ -138,8 +138,8 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
 
 fn no_changes(m: &Model, t: Theme) -> Vec<Line<'static>> {
     let mut out = vec![Line::raw("The plan changes no file in the repository.")];
-    if let Some(p) = &m.preview {
-        let manual: usize = p.results.iter().map(|r| r.manual.len()).sum();
+    if m.preview.is_some() {
+        let manual = m.manual_task_count();
         if manual > 0 {
             out.push(Line::raw(format!(
                 "{manual} manual task{} will be listed in the report.",
@@ -237,11 +237,11 @@ fn side_by_side(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::keys::Action;
     use crate::tui::model::Screen;
     use crate::tui::msg::Msg;
     use crate::tui::update::update;
     use crate::tui::view::testing::{previewed_model, render};
+    use crate::tui::vocab::Action;
 
     #[test]
     fn snapshot_diff_unified_and_side_by_side() {

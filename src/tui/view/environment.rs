@@ -11,6 +11,17 @@ use crate::tui::layout;
 use crate::tui::model::{ENV_CACHE, ENV_HOSTS, ENV_QUESTIONS, ENV_REGISTRY, ENV_SYSBOX, Model};
 use crate::tui::theme::Theme;
 
+/// Whether sysbox counts as installable: the answer, else the default for the hosts.
+pub fn sysbox_effective(env: &Environment) -> bool {
+    env.sysbox
+        .unwrap_or(env.runner_hosts != RunnerHosts::Managed)
+}
+
+/// Whether a registry build cache is used: the answer, else no.
+pub fn cache_effective(env: &Environment) -> bool {
+    env.build_cache.unwrap_or(false)
+}
+
 /// The question, its options (with which one is current) and the explanation of the answer.
 pub fn question(env: &Environment, i: usize) -> (&'static str, Vec<(&'static str, bool)>, String) {
     match i {
@@ -34,12 +45,14 @@ pub fn question(env: &Environment, i: usize) -> (&'static str, Vec<(&'static str
         ENV_SYSBOX => (
             "Sysbox on the runner hosts?",
             vec![
-                ("not asked", env.sysbox.is_none()),
-                ("installable", env.sysbox == Some(true)),
-                ("impossible", env.sysbox == Some(false)),
+                ("installable", sysbox_effective(env)),
+                ("impossible", !sysbox_effective(env)),
             ],
             match env.sysbox {
-                None => "Assumed possible on self-managed and Kubernetes hosts, not on managed.",
+                None if sysbox_effective(env) => {
+                    "Installable: the default for self-managed and Kubernetes hosts."
+                }
+                None => "Impossible: the default for managed runners.",
                 Some(true) => {
                     "Offered wherever jobs run containers; installing it is a manual task."
                 }
@@ -57,13 +70,9 @@ pub fn question(env: &Environment, i: usize) -> (&'static str, Vec<(&'static str
         ),
         ENV_CACHE => (
             "Registry build cache?",
-            vec![
-                ("not asked", env.build_cache.is_none()),
-                ("yes", env.build_cache == Some(true)),
-                ("no", env.build_cache == Some(false)),
-            ],
+            vec![("yes", cache_effective(env)), ("no", !cache_effective(env))],
             match env.build_cache {
-                None => "Not asked: templates keep their defaults.",
+                None => "No (the default): templates keep their defaults, no registry cache.",
                 Some(true) => "Templates that support it configure a registry build cache.",
                 Some(false) => "No registry build cache: every build starts cold.",
             }
@@ -142,11 +151,11 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::keys::Action;
     use crate::tui::model::Screen;
     use crate::tui::msg::Msg;
     use crate::tui::update::update;
     use crate::tui::view::testing::{render, scanned_model};
+    use crate::tui::vocab::Action;
 
     #[test]
     fn snapshot_environment() {
@@ -159,7 +168,7 @@ mod tests {
         update(&mut m, Msg::Action(Action::Down));
         update(&mut m, Msg::Action(Action::Edit));
         for c in "reg.example".chars() {
-            update(&mut m, Msg::Input(crate::tui::msg::Input::Char(c)));
+            update(&mut m, Msg::Input(crate::tui::vocab::Input::Char(c)));
         }
         insta::assert_snapshot!("environment_editing", render(&m, 100, 30));
     }

@@ -48,8 +48,22 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
     let mut lines = Vec::with_capacity(rows);
     for (i, row) in idx.rows.iter().enumerate().skip(offset).take(rows) {
         lines.push(match row {
-            Row::Surface(s, n) => Line::styled(
-                super::cut(&format!("{} ({n})", surface_name(*s)), 0, width),
+            Row::Surface(s, pipelines, n) => Line::styled(
+                super::cut(
+                    &format!(
+                        "{} · {} {} · {n} finding{}",
+                        surface_name(*s),
+                        pipelines,
+                        if *pipelines == 1 {
+                            "pipeline"
+                        } else {
+                            "pipelines"
+                        },
+                        if *n == 1 { "" } else { "s" }
+                    ),
+                    0,
+                    width,
+                ),
                 t.heading(),
             ),
             Row::File(p) => Line::styled(
@@ -199,10 +213,10 @@ fn finding_line(fd: &Finding, selected: bool, width: usize, t: Theme) -> Line<'s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::keys::Action;
     use crate::tui::msg::Msg;
     use crate::tui::update::update;
     use crate::tui::view::testing::{self, render};
+    use crate::tui::vocab::Action;
 
     pub(crate) fn scanned_model() -> Model {
         testing::scanned_model()

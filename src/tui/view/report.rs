@@ -29,9 +29,10 @@ pub fn summary(m: &Model, t: Theme) -> Vec<Line<'static>> {
         Some(w) if !w.files.is_empty() => {
             out.push(Line::styled(
                 format!(
-                    "Wrote {} file{}; `depriv undo {}` restores the originals.",
+                    "Wrote {} file{}; `{} undo {}` restores the originals.",
                     w.files.len(),
                     if w.files.len() == 1 { "" } else { "s" },
+                    m.invocation,
                     super::clean(&m.root)
                 ),
                 t.good(),
@@ -64,23 +65,34 @@ pub fn summary(m: &Model, t: Theme) -> Vec<Line<'static>> {
             )),
         ]));
     }
-    let tasks: Vec<_> = p
-        .results
-        .iter()
-        .flat_map(|r| r.manual.iter().map(move |t| (r, t)))
-        .collect();
-    if !tasks.is_empty() {
+    // One line per task, as the report lists them: a task shared by pipelines once.
+    let mut tasks: Vec<(&crate::rewrite::ManualTask, Vec<&str>)> = Vec::new();
+    for r in &p.results {
+        for task in &r.manual {
+            match tasks.iter_mut().find(|(x, _)| {
+                (&x.title, &x.location, &x.snippet) == (&task.title, &task.location, &task.snippet)
+            }) {
+                Some((_, names)) => names.push(&r.pipeline),
+                None => tasks.push((task, vec![&r.pipeline])),
+            }
+        }
+    }
+    let count = m.manual_task_count();
+    if count > 0 {
         out.push(Line::raw(""));
-        out.push(Line::styled(
-            format!("Left by hand ({})", tasks.len()),
-            t.heading(),
-        ));
-        for (r, task) in tasks {
+        out.push(Line::styled(format!("Left by hand ({count})"), t.heading()));
+        for (task, names) in &tasks {
             out.push(Line::raw(format!(
                 "  • {} — {} ({})",
                 super::clean(&task.title),
                 super::clean(&task.location),
-                super::clean(&r.pipeline)
+                super::clean(&names.join(", "))
+            )));
+        }
+        if count > tasks.len() {
+            out.push(Line::raw(format!(
+                "  • and {} for the runner hosts (in the report, with snippets)",
+                plural_tasks(count - tasks.len())
             )));
         }
     }
@@ -91,6 +103,10 @@ pub fn summary(m: &Model, t: Theme) -> Vec<Line<'static>> {
         if p.remaining.len() == 1 { "" } else { "s" }
     )));
     out
+}
+
+fn plural_tasks(n: usize) -> String {
+    format!("{n} task{}", if n == 1 { "" } else { "s" })
 }
 
 /// Draw the report screen.
@@ -139,11 +155,11 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
 
 #[cfg(test)]
 mod tests {
-    use crate::tui::keys::Action;
     use crate::tui::model::Screen;
     use crate::tui::msg::{Msg, Output};
     use crate::tui::update::update;
     use crate::tui::view::testing::{previewed_model, render};
+    use crate::tui::vocab::Action;
     use crate::write::WriteReport;
 
     #[test]

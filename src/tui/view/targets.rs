@@ -68,6 +68,7 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
         return;
     };
     let rows = choices(p);
+    let opt_width = layout::inner_cols(opts);
     let mut lines = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         let cur = r.choice == p.choice;
@@ -83,6 +84,9 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
             (None, true) => " ★ recommended".to_string(),
             (None, false) => String::new(),
         };
+        // Cut with `…` rather than letting the border clip the reason.
+        let used = radio.chars().count() + name.chars().count();
+        let tail = super::cut(&tail, 0, opt_width.saturating_sub(used));
         let style = if hl {
             t.selected()
         } else if r.infeasible.is_some() {
@@ -106,15 +110,20 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
     }
     f.render_widget(
         Paragraph::new(lines).block(super::block(
-            &super::cut(
-                &format!(
-                    "Target for {} · {}",
-                    super::clean(&p.pipeline.name),
-                    super::clean(&p.pipeline.path)
-                ),
-                0,
-                layout::inner_cols(opts).saturating_sub(2),
-            ),
+            &{
+                // Keep the end of the path (the file name) when the title is too long.
+                let room = layout::inner_cols(opts).saturating_sub(2);
+                let path = super::clean(&p.pipeline.path);
+                let file = path.rsplit('/').next().unwrap_or(&path).chars().count();
+                let keep = path.chars().count().min(file + 1);
+                let name_room = room
+                    .saturating_sub("Target for  · ".chars().count() + keep)
+                    .max(8);
+                let name = super::cut(&super::clean(&p.pipeline.name), 0, name_room);
+                let head = format!("Target for {name} · ");
+                let path = super::ellipsize_left(&path, room.saturating_sub(head.chars().count()));
+                format!("{head}{path}")
+            },
             true,
             t,
         )),
@@ -158,6 +167,12 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
                 t.dim(),
             ));
         }
+    }
+    if crate::tui::model::detect_only(p) {
+        lines.push(Line::styled(
+            "Detect only: depriv reports this CI system but does not rewrite it; whatever is chosen, it stays a task for a person.",
+            t.warn(),
+        ));
     }
     lines.push(Line::raw(""));
     let usage: Vec<&str> = p.pipeline.docker_usage.iter().map(|u| u.as_str()).collect();
@@ -203,11 +218,11 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
 
 #[cfg(test)]
 mod tests {
-    use crate::tui::keys::Action;
     use crate::tui::model::Screen;
     use crate::tui::msg::Msg;
     use crate::tui::update::update;
     use crate::tui::view::testing::{planned_model, render};
+    use crate::tui::vocab::Action;
 
     #[test]
     fn snapshot_targets() {
@@ -219,17 +234,47 @@ mod tests {
     #[test]
     fn snapshot_targets_infeasible_highlighted() {
         let mut m = planned_model();
-        // Move to an infeasible option of the first pipeline, if it has one.
-        let Some(i) = m.target_pipeline().and_then(|p| {
-            crate::tui::model::choices(p)
-                .iter()
-                .position(|c| c.infeasible.is_some())
+        // Move to an infeasible option of the first pipeline that has one.
+        let Some((k, i)) = m.plan.as_ref().and_then(|plan| {
+            plan.pipelines.iter().enumerate().find_map(|(k, p)| {
+                crate::tui::model::choices(p)
+                    .iter()
+                    .position(|c| c.infeasible.is_some())
+                    .map(|i| (k, i))
+            })
         }) else {
             panic!("fixture should have an infeasible target");
         };
+        m.targets.sel = k;
         m.targets.opt = i;
         update(&mut m, Msg::Action(Action::Forward));
-        assert_eq!(m.targets.sel, 0, "an infeasible target is refused");
+        assert_eq!(m.targets.sel, k, "an infeasible target is refused");
         insta::assert_snapshot!("targets_infeasible", render(&m, 100, 30));
+    }
+
+    #[test]
+    fn long_names_are_cut_with_an_ellipsis_keeping_the_file_name() {
+        let mut m = planned_model();
+        let Some(plan) = m.plan.as_mut() else {
+            panic!("a plan");
+        };
+        let Some(p) = plan.pipelines.first_mut() else {
+            panic!("a pipeline");
+        };
+        p.pipeline.path = "services/payments/ci/templates/very/deep/build.gitlab-ci.yml".into();
+        p.pipeline.name = "a-build-job-with-a-rather-long-name".into();
+        m.size = (80, 24);
+        let screen = render(&m, 80, 24);
+        let title = screen
+            .lines()
+            .find(|l| l.contains("Target for"))
+            .unwrap_or_default();
+        assert!(title.contains("…"), "{title}");
+        assert!(title.contains("build.gitlab-ci.yml"), "{title}");
+        // An option's reason never runs into the border: cut with `…`.
+        for l in screen.lines().filter(|l| l.contains('✗')) {
+            assert!(l.contains('…') || !l.contains("…│"), "{l}");
+        }
+        assert!(screen.contains("r rest ★"), "{screen}");
     }
 }
