@@ -358,3 +358,106 @@ fn infeasible_strategy_falls_back_with_a_reason() {
         runs.why
     );
 }
+
+/// The file name a manual-task snippet is scanned as (its surface), if it is a config file.
+fn snippet_file(lang: &str, snippet: &str) -> Option<&'static str> {
+    match lang {
+        "yaml" if snippet.contains("apiVersion:") || snippet.contains("template:") => {
+            Some("snippet/manifest.yaml")
+        }
+        "yaml" if snippet.lines().any(|l| l.starts_with("services:")) => {
+            Some("docker-compose.yml")
+        }
+        "toml" if snippet.contains("[runners") => Some("config.toml"),
+        "json" => Some("daemon.json"),
+        "groovy" => Some("Jenkinsfile"),
+        _ => None,
+    }
+}
+
+/// Active findings per (path, rule).
+fn active_counts(r: &depriv::scan::ScanResult) -> BTreeMap<(String, &'static str), usize> {
+    let mut m = BTreeMap::new();
+    for f in r.findings.iter().filter(|f| !f.suppressed) {
+        *m.entry((f.path.clone(), f.rule)).or_insert(0) += 1;
+    }
+    m
+}
+
+#[test]
+fn depriv_never_flags_what_it_writes() {
+    // Every target on every fixture and the demo: what depriv writes must not raise a finding
+    // the input did not have (the engine would otherwise drop the edits and say so), and the
+    // output re-scanned on its own must have no more findings per file and rule than before.
+    let mut failures = Vec::new();
+    for (name, dir) in repos() {
+        let before = Session::open(&dir).expect("open").scan();
+        let before_counts = active_counts(&before);
+        for t in depriv::plan::ALL_TARGETS {
+            let preview = run(&dir, strategy_of(t));
+            for r in &preview.results {
+                for n in &r.notes {
+                    if n.contains("re-scan still finds") {
+                        failures.push(format!(
+                            "{name} --strategy {}: {} {}: {n}",
+                            t.as_str(),
+                            r.path,
+                            r.pipeline
+                        ));
+                    }
+                }
+            }
+            // Snippets the report asks a person to apply are written by depriv too.
+            for r in &preview.results {
+                let had: Vec<&str> = before
+                    .findings
+                    .iter()
+                    .filter(|f| !f.suppressed)
+                    .filter(|f| {
+                        f.pipeline_path.as_deref().unwrap_or(&f.path) == r.path
+                            && f.pipeline.as_deref().unwrap_or("(global)") == r.pipeline
+                    })
+                    .map(|f| f.rule)
+                    .collect();
+                for m in &r.manual {
+                    let Some(file) = snippet_file(&m.lang, &m.snippet) else {
+                        continue;
+                    };
+                    let s = crate::support::scan_files(&[(file, &m.snippet)]);
+                    for f in s.findings.iter().filter(|f| !f.suppressed) {
+                        if !had.contains(&f.rule) {
+                            failures.push(format!(
+                                "{name} --strategy {}: {} {}: the snippet of `{}` raises {} at line {}",
+                                t.as_str(),
+                                r.path,
+                                r.pipeline,
+                                m.title,
+                                f.rule,
+                                f.line
+                            ));
+                        }
+                    }
+                }
+            }
+            let tmp = tempfile::tempdir().expect("tmp");
+            copy_dir(&dir, tmp.path());
+            for c in &preview.changes {
+                std::fs::write(tmp.path().join(&c.path), &c.after).expect("write");
+            }
+            let after = Session::open(tmp.path()).expect("open").scan();
+            for ((path, rule), n) in active_counts(&after) {
+                let was = before_counts
+                    .get(&(path.clone(), rule))
+                    .copied()
+                    .unwrap_or(0);
+                if n > was {
+                    failures.push(format!(
+                        "{name} --strategy {}: {path}: {n} × {rule} after, {was} before",
+                        t.as_str()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
