@@ -9,8 +9,11 @@ use std::path::Path;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
+/// The built-in pins.
+const BUILTIN_VERSIONS: &str = include_str!("../templates/versions.toml");
+
 /// Templates shared by every surface.
-static COMMON: &[(&str, &str)] = &[("versions.toml", include_str!("../templates/versions.toml"))];
+static COMMON: &[(&str, &str)] = &[("versions.toml", BUILTIN_VERSIONS)];
 
 /// Built-in template lists: (name relative to `templates/`, source). Each rewriter module owns
 /// the list of its surface.
@@ -109,10 +112,38 @@ impl Templates {
             .or_else(|| builtin().find(|(n, _)| *n == name).map(|(_, s)| *s))
     }
 
-    /// The pinned versions (from `versions.toml`).
+    /// The pinned versions: the built-in `versions.toml`, with every key of an overriding
+    /// `versions.toml` replacing the built-in one (a partial override keeps the other pins).
     pub fn versions(&self) -> Versions {
-        let src = self.source("versions.toml").unwrap_or("");
-        Versions(toml_edit::de::from_str(src).unwrap_or_default())
+        let mut v: BTreeMap<String, String> =
+            toml_edit::de::from_str(BUILTIN_VERSIONS).unwrap_or_default();
+        if let Some(o) = self.overrides.get("versions.toml") {
+            let o: BTreeMap<String, String> = toml_edit::de::from_str(o).unwrap_or_default();
+            v.extend(o);
+        }
+        Versions(v)
+    }
+
+    /// Check an overriding `versions.toml`: a TOML table of strings whose keys are known.
+    pub fn check_versions(&self) -> Result<(), TemplateError> {
+        let Some(o) = self.overrides.get("versions.toml") else {
+            return Ok(());
+        };
+        let err = |message: String| TemplateError::Render {
+            name: "versions.toml".into(),
+            message,
+        };
+        let o: BTreeMap<String, String> =
+            toml_edit::de::from_str(o).map_err(|e| err(e.to_string()))?;
+        let known: BTreeMap<String, String> =
+            toml_edit::de::from_str(BUILTIN_VERSIONS).unwrap_or_default();
+        match o.keys().find(|k| !known.contains_key(*k)) {
+            Some(k) => Err(err(format!(
+                "unknown key `{k}` (known: {})",
+                known.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Render `name` with `ctx` plus `v` (versions).
@@ -159,6 +190,89 @@ mod tests {
     fn versions_are_pinned() {
         let v = Templates::builtin().versions();
         assert!(v.0.get("buildkit").is_some_and(|s| s.contains("rootless")));
+    }
+
+    #[test]
+    fn a_partial_versions_override_keeps_the_other_pins() {
+        let mut t = Templates::builtin();
+        t.overrides
+            .insert("versions.toml".into(), "buildkit = \"mirror.example/buildkit:v1-rootless\"\n".into());
+        let v = t.versions();
+        assert_eq!(v.0["buildkit"], "mirror.example/buildkit:v1-rootless");
+        assert_eq!(v.0["dind"], Templates::builtin().versions().0["dind"]);
+        assert!(t.check_versions().is_ok());
+        let out = t
+            .render("compose/buildkitd-service.yml", &serde_json::json!({}))
+            .expect("renders with the default pins for the rest");
+        assert!(out.contains("mirror.example/buildkit:v1-rootless"));
+        t.overrides
+            .insert("versions.toml".into(), "buildkitt = \"x\"\n".into());
+        assert!(t.check_versions().is_err());
+    }
+
+    #[test]
+    fn every_pin_lives_in_versions_toml() {
+        let v = Templates::builtin().versions();
+        for key in [
+            "buildkit",
+            "kaniko",
+            "docker_cli",
+            "dind",
+            "dind_rootless",
+            "sysbox_runtime",
+            "sysbox",
+            "setup_buildx",
+            "build_push",
+            "login",
+            "setup_qemu",
+            "arc_runner",
+        ] {
+            assert!(v.0.contains_key(key), "versions.toml lacks {key}");
+        }
+        // No template writes an image or action pin of its own.
+        for name in Templates::names() {
+            let src = Templates::builtin().source(name).unwrap_or("").to_string();
+            for pin in [
+                "docker:29",
+                "docker:dind",
+                "moby/buildkit:v",
+                "kaniko:v",
+                "-action@v",
+                "actions-runner:",
+            ] {
+                assert!(
+                    name == "versions.toml" || !src.contains(pin),
+                    "{name} pins `{pin}` itself"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_template_writes_a_plaintext_listener() {
+        let t = Templates::builtin();
+        for name in Templates::names() {
+            let src = t.source(name).unwrap_or("");
+            assert!(!src.contains("2375"), "{name}: plaintext Docker port");
+            assert!(
+                !src.contains("DOCKER_TLS_CERTDIR=\"\"")
+                    && !src.contains("DOCKER_TLS_CERTDIR= ")
+                    && !src.contains("DOCKER_TLS_CERTDIR='"),
+                "{name}: TLS turned off"
+            );
+            for line in src.lines() {
+                if line.contains("--addr tcp://") {
+                    assert!(
+                        line.contains("--tlscacert") && line.contains("--tlscert"),
+                        "{name}: buildkitd on TCP without mTLS: {line}"
+                    );
+                    assert!(
+                        !line.contains("-p 127.0.0.1:1") && !line.contains("-p 0.0.0.0:"),
+                        "{name}: fixed host port: {line}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -463,8 +463,6 @@ fn task(title: &str, location: &str, lang: &str, snippet: String) -> ManualTask 
     }
 }
 
-const SYSBOX_VERSION: &str = "0.7.0";
-
 fn registry_task(t: Target, ctx: &HostContext) -> ManualTask {
     let (dir, what) = match t {
         Target::Kaniko => ("/kaniko/.docker", "kaniko"),
@@ -533,14 +531,14 @@ pub fn host_tasks(t: Target, ctx: &HostContext) -> Vec<ManualTask> {
                 "Install sysbox on the runner hosts",
                 "every runner host (Ubuntu/Debian, systemd, root)",
                 "sh",
-                format!(
-                    "# The installer restarts Docker: pause the runner and stop its containers first.\n\
-                     ARCH=$(dpkg --print-architecture)\n\
-                     curl -fsSLO \"https://downloads.nestybox.com/sysbox/releases/v{SYSBOX_VERSION}/sysbox-ce_{SYSBOX_VERSION}-0.linux_${{ARCH}}.deb\"\n\
-                     apt-get install -y jq \"./sysbox-ce_{SYSBOX_VERSION}-0.linux_${{ARCH}}.deb\"\n\
-                     systemctl is-active sysbox\n\
-                     docker info --format '{{{{json .Runtimes}}}}' | grep -q sysbox-runc"
-                ),
+                Templates::builtin()
+                    .render(
+                        "daemon/sysbox-install.sh",
+                        &serde_json::json!({ "where": "the runner hosts" }),
+                    )
+                    .unwrap_or_default()
+                    .trim_end()
+                    .to_string(),
             ));
             out.push(task(
                 "Check the sysbox-runc runtime in daemon.json (do not make it the default)",

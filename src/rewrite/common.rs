@@ -9,9 +9,6 @@ use crate::edit::Edit;
 use crate::finding::Finding;
 use crate::plan::Target;
 
-/// The Sysbox CE release the host snippets name (recipes §1).
-pub(crate) const SYSBOX_VERSION: &str = "0.7.0";
-
 /// Server certificate paths written into daemon.json (Docker's protect-access layout).
 pub(crate) const TLS_PATHS: [(&str, &str); 3] = [
     ("tlscacert", "/etc/docker/ca.pem"),
@@ -19,23 +16,15 @@ pub(crate) const TLS_PATHS: [(&str, &str); 3] = [
     ("tlskey", "/etc/docker/server-key.pem"),
 ];
 
-/// A pinned version from `templates/versions.toml`, with the built-in value as fallback.
+/// A pinned version from `templates/versions.toml` (an override's keys over the built-in
+/// ones, so every key of the built-in file is always there).
 pub(crate) fn ver(req: &Request<'_>, key: &str) -> String {
-    let fallback = match key {
-        "dind" => "docker:29-dind",
-        "dind_rootless" => "docker:29-dind-rootless",
-        "docker_cli" => "docker:29-cli",
-        "buildkit" => "moby/buildkit:v0.32.2-rootless",
-        "kaniko" => "ghcr.io/osscontainertools/kaniko:v1.28.3-debug",
-        "sysbox_runtime" => "sysbox-runc",
-        _ => "",
-    };
     req.templates
         .versions()
         .0
         .get(key)
         .cloned()
-        .unwrap_or_else(|| fallback.to_string())
+        .unwrap_or_default()
 }
 
 /// What a rewriter learnt besides its edits.
@@ -106,7 +95,7 @@ pub(crate) fn sysbox_host_task(req: &Request<'_>, where_: &str, side: &mut Side)
     let snippet = render(
         req,
         "daemon/sysbox-install.sh",
-        &serde_json::json!({ "sysbox_version": SYSBOX_VERSION, "where": where_ }),
+        &serde_json::json!({ "where": where_ }),
         side,
     );
     side.task(

@@ -80,6 +80,10 @@ pub static TEMPLATES: &[(&str, &str)] = &[
         "github/kaniko-container.yml",
         include_str!("../../templates/github/kaniko-container.yml"),
     ),
+    (
+        "github/dind-certs-copy.yml",
+        include_str!("../../templates/github/dind-certs-copy.yml"),
+    ),
 ];
 
 /// Port the rootless buildkitd listens on (recipes §8.2.3).
@@ -1131,9 +1135,14 @@ fn unmapped_build_flags(c: &Command) -> Vec<String> {
             None
         };
         if flag == "-o" || flag == "--output" {
+            // Only a plain push or load is what build-push-action's `push`/`load` carry; any
+            // other exporter option (compression, oci-mediatypes, a name, …) would be lost.
             let v = value.unwrap_or_default().to_ascii_lowercase();
             let parts: Vec<&str> = v.split(',').map(str::trim).collect();
-            if !(parts.contains(&"type=registry") || parts.contains(&"type=docker")) {
+            let plain = parts
+                .iter()
+                .all(|p| matches!(*p, "type=registry" | "type=docker" | "push=true"));
+            if !(parts.contains(&"type=registry") || parts.contains(&"type=docker")) || !plain {
                 out.push(t.to_string());
             }
             continue;
@@ -2099,7 +2108,7 @@ impl Renderer<'_, '_> {
             let head = self.head(carry, false, false);
             out.push_str(&self.cx.render(
                 "github/setup-buildx.yml",
-                &serde_json::json!({ "head": head, "endpoint": ep }),
+                &serde_json::json!({ "head": head, "endpoint": ep, "certs": "${{ env.BUILDKIT_CERTS }}" }),
                 w,
             )?);
         } else if !self.cx.steps.iter().any(|s| {
@@ -2465,7 +2474,7 @@ fn buildkit(cx: &Cx<'_>, w: &mut Work) {
     let endpoint = if hosted {
         None
     } else {
-        Some(format!("tcp://127.0.0.1:{BUILDKIT_PORT}"))
+        Some("${{ env.BUILDKIT_ENDPOINT }}".to_string())
     };
     // Convert the steps in a trial run: a refusal can still fall back (below).
     let mut trial = Work::default();
@@ -2549,7 +2558,7 @@ fn buildkit(cx: &Cx<'_>, w: &mut Work) {
             w.note("the docker-container buildx driver runs BuildKit privileged on the runner host: harmless on an ephemeral GitHub-hosted VM, not a de-privileging on self-hosted runners (recipes §11.13)");
         } else {
             w.note("rootless BuildKit runs with seccomp, AppArmor and /proc masks unconfined (recipes §6.2, §11.6): that residual risk is suppressed in the file with a reason");
-            w.note(format!("buildkitd listens on 127.0.0.1:{BUILDKIT_PORT} of the runner host without mTLS: only one such job per host at a time, and anything on the host can use it (recipes §6.6)"));
+            w.note("buildkitd listens on a random loopback port of the runner host and only with mutual TLS, with certificates made for this job (github.com/moby/buildkit#expose-buildkit-as-a-tcp-service)");
             w.note("the runner host needs a Docker daemon to start buildkitd, as it did for the dind service");
             w.task(
                 "Enable user namespaces on the self-hosted runner hosts for rootless BuildKit",
@@ -2593,6 +2602,24 @@ fn kaniko(cx: &Cx<'_>, w: &mut Work) {
             "{}: a composite action cannot choose the container its steps run in",
             cx.path
         ));
+        return;
+    }
+    if !cx.hosted() {
+        // kaniko runs as the job container, and the runner mounts the host's Docker socket
+        // into every job container: on a self-hosted runner that hands the job the host.
+        w.abort(format!(
+            "{}: job `{}` runs on a self-hosted runner, which mounts the host's Docker socket into the kaniko job container ({RUNNER_SOCKET_SOURCE}); choose buildkit for this job, or run the runners under sysbox",
+            cx.path, cx.req.pipeline.name
+        ));
+        w.task(
+            &format!(
+                "Job `{}`: move to buildkit (kaniko would run as a job container, which gets the host's Docker socket on a self-hosted runner)",
+                cx.req.pipeline.name
+            ),
+            &cx.location(),
+            "",
+            "",
+        );
         return;
     }
     if let Some(c) = &cx.container
@@ -2666,6 +2693,7 @@ fn kaniko(cx: &Cx<'_>, w: &mut Work) {
     w.note("kaniko upstream is archived (2025-06-03); this uses the maintained osscontainertools fork (recipes §5.1, §11.3)");
     w.note("kaniko runs as root inside its container and its RUN steps can read the registry credentials in /kaniko/.docker (recipes §11.4)");
     w.note("other commands of the job now run in the kaniko debug image, which only has BusyBox");
+    w.note(format!("the runner mounts the host's Docker socket into the kaniko job container too ({RUNNER_SOCKET_SOURCE}); on an ephemeral GitHub-hosted VM that reaches only the job's own VM"));
 }
 
 fn indent_plain(s: &str, n: usize) -> String {
@@ -2769,7 +2797,7 @@ fn sysbox(cx: &Cx<'_>, w: &mut Work) {
     if let Some(c) = &cx.container {
         ctrs.push(c);
     }
-    let mut socket_removed_from_container = false;
+    let mut socket_in_job_container = false;
     let mut changed = false;
     for c in &ctrs {
         let (_, _, v) = c.entry;
@@ -2833,11 +2861,14 @@ fn sysbox(cx: &Cx<'_>, w: &mut Work) {
                     })
                 })
                 .collect();
-            if !doomed.is_empty() {
+            if !doomed.is_empty() && c.name.is_none() {
+                // The runner mounts the host's socket into every job container on Linux
+                // whatever `volumes:` says (actions/runner
+                // src/Runner.Worker/Container/ContainerInfo.cs): deleting this line would
+                // change nothing, so it stays and the finding stays with it.
+                socket_in_job_container = true;
+            } else if !doomed.is_empty() {
                 changed = true;
-                if c.name.is_none() {
-                    socket_removed_from_container = true;
-                }
                 if doomed.len() == list.len() {
                     w.edits.push(remove_entry(cx, v, vk, vols));
                 } else {
@@ -2872,9 +2903,8 @@ fn sysbox(cx: &Cx<'_>, w: &mut Work) {
             changed = true;
         }
     }
-    // The job container used the host's daemon: give it one of its own under sysbox.
-    if socket_removed_from_container && !cx.services.iter().any(|s| s.daemon) {
-        add_sysbox_dind(cx, w);
+    if cx.container.is_some() && !cx.hosted() {
+        job_container_socket_task(cx, socket_in_job_container, w);
     }
     if !changed {
         return;
@@ -2894,87 +2924,59 @@ fn sysbox(cx: &Cx<'_>, w: &mut Work) {
     w.note("sysbox needs a host install and is supported best-effort (recipes §11.10); it rejects privileged and host namespaces, which were removed (recipes §11.11)");
 }
 
-/// Add a `docker` dind service under sysbox with TLS, and point the job at it.
-fn add_sysbox_dind(cx: &Cx<'_>, w: &mut Work) {
-    let Some(c) = &cx.container else {
-        return;
-    };
-    let certs = format!("dind-certs-{JOB_SUFFIX}");
-    let Some(svc) = cx.render(
-        "github/sysbox-dind-service.yml",
-        &serde_json::json!({ "certs": certs }),
-        w,
-    ) else {
-        return;
-    };
-    // Pushed after the container's volume edits: both may insert at the end of `container:`.
-    let svc_edit = match cx.services_entry {
-        Some((_, sv)) if is_block_map(cx.y, sv) => cx.ed.append_to_map(sv, &svc),
-        Some(_) => {
-            w.abort(format!(
-                "{}: `services:` of job `{}` is not a block mapping",
-                cx.path, cx.req.pipeline.name
-            ));
-            return;
-        }
-        None => {
-            let text = format!("services:\n{}", indent_plain(&svc, 2));
-            let (_, k, v) = c.entry;
-            cx.ed.insert_after_entry(cx.job, k, v, &text)
-        }
-    };
-    // The job container mounts the client certificates.
-    let (_, _, cv) = c.entry;
-    if is_block_map(cx.y, cv) {
-        let vol = format!("- {certs}:/certs/client");
-        match own_get(cx.y, cv, "volumes") {
-            Some((_, vols)) if is_block_seq(cx.y, vols) => {
-                let items = cx.y.seq(vols).unwrap_or(&[]);
-                let all_socket = items.iter().all(|i| {
-                    scalar(cx.y, *i).is_some_and(|s| {
-                        crate::rules::is_socket_path(crate::rules::volume_source(s))
-                    })
-                });
-                if all_socket {
-                    // The sysbox pass removes the whole `volumes:`; write a new one after it.
-                    if let Some((vk, _)) = own_get(cx.y, cv, "volumes") {
-                        let r = cx.ed.entry_lines(vk, vols);
-                        let col = cx.ed.column(cx.y.span(vk).start);
-                        let text = cx.ed.indent(&format!("volumes:\n  {vol}"), col);
-                        w.edits.push(Edit::insert(cx.path, r.end, text));
-                    }
-                } else if let Some(last) = items.last() {
-                    let col = cx.dash_col(*last).unwrap_or(0);
-                    let r = cx.item_lines(*last);
-                    w.edits
-                        .push(Edit::insert(cx.path, r.end, cx.ed.indent(&vol, col)));
-                }
-            }
-            _ => {
-                w.edits
-                    .push(cx.ed.append_to_map(cv, &format!("volumes:\n  {vol}")));
-            }
-        }
+/// Where the runner mounts the host's Docker socket into job containers.
+pub(crate) const RUNNER_SOCKET_SOURCE: &str =
+    "actions/runner src/Runner.Worker/Container/ContainerInfo.cs";
+
+/// A self-hosted job with a `container:` keeps the host's Docker socket: the runner mounts it
+/// into every job container. Say so, and offer what removes the daemon from reach.
+fn job_container_socket_task(cx: &Cx<'_>, explicit: bool, w: &mut Work) {
+    let job = cx.req.pipeline.name.as_str();
+    let arc = cx
+        .render("kube/arc-dind-sysbox.yaml", &serde_json::json!({}), w)
+        .unwrap_or_default();
+    let dind = cx
+        .req
+        .templates
+        .versions()
+        .0
+        .get("dind")
+        .cloned()
+        .unwrap_or_default();
+    let runtime = cx
+        .req
+        .templates
+        .versions()
+        .0
+        .get("sysbox_runtime")
+        .cloned()
+        .unwrap_or_default();
+    let snippet = format!(
+        "# Option 1 (recommended): run the runners themselves under sysbox, so the Docker daemon a\n\
+         # job container reaches is the runner pod's own. actions-runner-controller values\n\
+         # (gha-runner-scale-set, charts/gha-runner-scale-set/values.yaml; see docs/targets/sysbox.md\n\
+         # \"Install sysbox on the Kubernetes nodes\"):\n{arc}\n\
+         # Option 2: drop `container:` from job `{job}` and run what needs containers in a daemon of\n\
+         # its own under sysbox (a service `docker` with image {dind}, options --runtime={runtime},\n\
+         # DOCKER_TLS_CERTDIR=/certs), started with `docker run --rm -v \"$PWD:/w\" -w /w IMAGE …` from\n\
+         # the steps. This only helps when the runner user cannot reach the host's daemon itself.\n"
+    );
+    let what = if explicit {
+        "deleting its `/var/run/docker.sock` volume would not remove the mount"
     } else {
-        w.abort(format!(
-            "{}: the job container of `{}` is not a block mapping",
-            cx.path, cx.req.pipeline.name
-        ));
-        return;
-    }
-    w.edits.push(svc_edit);
-    let Some(tls) = cx.render(
-        "github/docker-tls-env.yml",
-        &serde_json::json!({ "cert_path": "/certs/client" }),
-        w,
-    ) else {
-        return;
+        "every job container gets it"
     };
-    let env_text = format!("DOCKER_HOST: tcp://docker:2376\n{tls}");
-    set_job_env(cx, &env_text, w);
-    w.note("the job container used the host's Docker daemon through its socket; it now gets its own daemon, a `docker:dind` service run by sysbox-runc with TLS (recipes §3.6, §7.1)");
-    w.note("the client certificates travel through a per-job named volume; sysbox's handling of volume ownership is UNVERIFIED for this setup, check the first run");
-    w.note("containers the job starts now run inside the `docker` service: ports they publish are reached at `docker:<port>`, not `localhost`");
+    w.task(
+        &format!(
+            "Job `{job}`: its `container:` keeps the host's Docker socket — the runner mounts /var/run/docker.sock into every job container on Linux ({RUNNER_SOCKET_SOURCE}), so {what}; run the runners under sysbox or drop the job container"
+        ),
+        &cx.location(),
+        &snippet,
+        "yaml",
+    );
+    w.note(format!(
+        "docker-socket-mount stays for job `{job}`: the runner mounts the host's Docker socket into every job container ({RUNNER_SOCKET_SOURCE})"
+    ));
 }
 
 /// Add entries to the job's `env` (creating it after `runs-on`), replacing `DOCKER_HOST` and
@@ -3247,17 +3249,29 @@ fn harden_tls(cx: &Cx<'_>, daemons: &[&Ctr], w: &mut Work) {
     if !switched || clients.is_empty() {
         return;
     }
-    // Certificates: a named volume for a job container, a host directory for host steps.
+    // Certificates: a named volume for a job container, a host directory for host steps. The
+    // rootless daemon (UID 1000) cannot write a host directory Docker creates as root, so it
+    // always gets a named volume, and host steps copy the client certificates out of it.
     let in_container = cx.container.as_ref().is_some_and(|c| !c.daemon);
+    let rootless = cx.req.target == Target::Rootless;
     let (source, cert_path) = if in_container {
         (
             format!("dind-certs-{JOB_SUFFIX}"),
             "/certs/client".to_string(),
         )
+    } else if rootless {
+        (
+            format!("dind-certs-{JOB_SUFFIX}"),
+            format!("/tmp/dind-certs-{JOB_SUFFIX}"),
+        )
     } else {
         let p = format!("/tmp/dind-certs-{JOB_SUFFIX}");
         (p.clone(), p)
     };
+    if rootless && !in_container {
+        let service = daemons.iter().find_map(|d| d.name.clone()).unwrap_or_default();
+        copy_certs_step(cx, &service, &cert_path, w);
+    }
     for s in daemons {
         let (_, _, v) = s.entry;
         if !is_block_map(cx.y, v) {
@@ -3315,10 +3329,39 @@ fn harden_tls(cx: &Cx<'_>, daemons: &[&Ctr], w: &mut Work) {
         "the dind client certificates are shared through {} (recipes §7.1, §11.16)",
         if in_container {
             "a per-job named volume mounted at /certs/client"
+        } else if rootless {
+            "a per-job named volume (the rootless daemon runs as UID 1000 and cannot write a root-owned host directory), copied to a per-job directory under /tmp by the first step"
         } else {
             "a per-job directory under /tmp on the runner host"
         }
     ));
+}
+
+/// Insert, as the job's first step, the step that copies the rootless dind's client
+/// certificates from its service container to `dir` on the runner host.
+fn copy_certs_step(cx: &Cx<'_>, service: &str, dir: &str, w: &mut Work) {
+    let Some(step) = cx.render(
+        "github/dind-certs-copy.yml",
+        &serde_json::json!({ "service": service, "dir": dir }),
+        w,
+    ) else {
+        return;
+    };
+    let first = cx
+        .steps_seq
+        .and_then(|s| cx.y.seq(s).and_then(|items| items.first().copied()));
+    match first {
+        Some(item) => {
+            let col = cx.dash_col(item).unwrap_or(0);
+            let at = cx.item_lines(item).start;
+            w.edits
+                .push(Edit::insert(cx.path, at, cx.ed.indent(&step, col)));
+        }
+        None => w.abort(format!(
+            "{}: job `{}` has no block list of steps to copy the dind certificates in",
+            cx.path, cx.req.pipeline.name
+        )),
+    }
 }
 
 /// Append `- item` to the sequence `key` of `map` (creating it), unless an equal item is there.

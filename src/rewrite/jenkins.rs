@@ -524,7 +524,7 @@ fn rewrite_file(
                         {
                             match map_edit(path, text, i, 0..i.value.len(), &common::ver(req, "dind_rootless"), nl) {
                                 Some(e) => edits.push(e),
-                                None => side.task("replace the dind image by docker:29-dind-rootless by hand", &loc, String::new(), ""),
+                                None => side.task(format!("replace the dind image by {} by hand", common::ver(req, "dind_rootless")), &loc, String::new(), ""),
                             }
                         }
                         for g in findings.iter().filter(|g| g.rule == "privileged-dind" && within(&args.span, g.span.start)) {
@@ -572,7 +572,7 @@ fn rewrite_file(
                         {
                             match map_edit(path, text, i, 0..i.value.len(), &common::ver(req, "dind_rootless"), nl) {
                                 Some(e) => edits.push(e),
-                                None => side.task("replace the dind image by docker:29-dind-rootless by hand", &loc, String::new(), ""),
+                                None => side.task(format!("replace the dind image by {} by hand", common::ver(req, "dind_rootless")), &loc, String::new(), ""),
                             }
                         }
                         side.kept.push(f.fingerprint.clone());

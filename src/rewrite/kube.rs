@@ -1043,7 +1043,7 @@ fn arc_sysbox(
     }
     let runner_image = p
         .text_of(runner, "image")
-        .unwrap_or_else(|| "ghcr.io/actions/actions-runner:latest".into());
+        .unwrap_or_else(|| common::ver(req, "arc_runner"));
     let init = common::render(
         req,
         "kube/arc-dind-init.yaml",
@@ -1146,7 +1146,7 @@ pub(crate) fn sysbox_cluster_tasks(req: &Request<'_>, what: &str, side: &mut Sid
     let install = common::render(
         req,
         "kube/sysbox-install.sh",
-        &serde_json::json!({ "sysbox_version": common::SYSBOX_VERSION, "what": what }),
+        &serde_json::json!({ "what": what }),
         side,
     );
     side.task(
