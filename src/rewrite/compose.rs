@@ -304,6 +304,33 @@ fn certs_volume_of(p: &YamlPlan<'_>, d: &Svc) -> Option<(String, String)> {
     })
 }
 
+/// The rootless daemon keeps its data in `/home/rootless/.local/share/docker`, not
+/// `/var/lib/docker` (docker-library/docker Dockerfile-dind-rootless.template): a storage
+/// volume follows it, or the daemon would write into the container's own layer.
+fn rootless_storage(p: &mut YamlPlan<'_>, s: &Svc, side: &mut Side) {
+    for (it, _, target) in volumes(p, s.map) {
+        if target.trim_end_matches('/') != "/var/lib/docker" {
+            continue;
+        }
+        let r = p.y().resolve(it);
+        if p.is_map(r) {
+            if let Some(t) = p.value(r, "target") {
+                p.set_scalar(t, ROOTLESS_DATA);
+            }
+        } else if let Some(v) = p.y().str(r) {
+            let new = v.replacen(":/var/lib/docker", &format!(":{ROOTLESS_DATA}"), 1);
+            p.set_scalar(it, yaml_scalar(&new));
+        }
+        side.note(format!(
+            "service `{}`: its Docker storage volume moves from /var/lib/docker to {ROOTLESS_DATA}, where the rootless daemon keeps its data",
+            s.name
+        ));
+    }
+}
+
+/// Data directory of the rootless dind image.
+const ROOTLESS_DATA: &str = "/home/rootless/.local/share/docker";
+
 /// What the client service `c` needs to reach daemon `d` (existing or new) over TLS.
 struct Wiring<'m> {
     daemon: Option<&'m Svc>,
@@ -458,6 +485,7 @@ fn plan_service(
             && let Some(v) = p.value(s.map, "image")
         {
             p.set_scalar(v, yaml_scalar(&common::ver(req, "dind_rootless")));
+            rootless_storage(p, s, side);
         }
         // Clients that reach this daemon over plaintext TCP move with it.
         for c in &m.svcs {
@@ -736,6 +764,19 @@ mod tests {
         assert_eq!(st, vec!["migrated", "partial"]);
         let run = testkit::check(&[("docker-compose.yml", DEMO)], Strategy::Rootless);
         assert!(run.files["docker-compose.yml"].contains("image: docker:29-dind-rootless\n"));
+    }
+
+    #[test]
+    fn rootless_storage_moves_to_the_rootless_data_dir() {
+        let src = "services:\n  docker:\n    image: docker:29-dind\n    privileged: true\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n    volumes:\n      - docker-data:/var/lib/docker\n      - certs:/certs/client\nvolumes:\n  docker-data: {}\n  certs: {}\n";
+        let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Rootless);
+        let out = &run.files["docker-compose.yml"];
+        assert!(out.contains("image: docker:29-dind-rootless\n"), "{out}");
+        assert!(
+            out.contains("      - docker-data:/home/rootless/.local/share/docker\n"),
+            "{out}"
+        );
+        assert!(!out.contains("/var/lib/docker"));
     }
 
     #[test]

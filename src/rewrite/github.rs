@@ -3673,12 +3673,32 @@ jobs:
           make prepare
       - name: Start rootless BuildKit
         run: |
-          # depriv: ignore[seccomp-unconfined] rootless BuildKit needs seccomp and AppArmor unconfined (recipes §6.2)
-          docker run -d --name buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }} --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined -p 127.0.0.1:1234:1234 moby/buildkit:v0.32.2-rootless --addr tcp://0.0.0.0:1234
+          # mTLS certificates for this job only (CA, server for 127.0.0.1, client)
+          d=\"$RUNNER_TEMP/buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}\"
+          mkdir -m 700 -p \"$d/server\"
+          cd \"$d\"
+          openssl req -x509 -newkey rsa:3072 -nodes -days 1 -subj /CN=buildkit-ca -keyout ca-key.pem -out ca.pem 2>/dev/null
+          openssl req -newkey rsa:3072 -nodes -subj /CN=buildkitd -keyout server/key.pem -out server.csr 2>/dev/null
+          printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext
+          openssl x509 -req -days 1 -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -extfile server.ext -out server/cert.pem 2>/dev/null
+          openssl req -newkey rsa:3072 -nodes -subj /CN=buildx -keyout client-key.pem -out client.csr 2>/dev/null
+          printf 'extendedKeyUsage=clientAuth\\n' > client.ext
+          openssl x509 -req -days 1 -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -extfile client.ext -out client.pem 2>/dev/null
+          cp ca.pem server/ca.pem && chmod 0644 server/key.pem && rm -f ca-key.pem ./*.csr ./*.ext ./*.srl
+          # depriv: ignore[seccomp-unconfined] rootless BuildKit needs seccomp and AppArmor unconfined (github.com/moby/buildkit/blob/master/docs/rootless.md); see docs/targets/buildkit.md \"Residual risk\"
+          docker create --name buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }} --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined -p 127.0.0.1::1234 moby/buildkit:v0.32.2-rootless --addr tcp://0.0.0.0:1234 --tlscacert /certs/ca.pem --tlscert /certs/cert.pem --tlskey /certs/key.pem
+          docker cp \"$d/server\" buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}:/certs
+          docker start buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}
+          echo \"BUILDKIT_ENDPOINT=tcp://$(docker port buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }} 1234/tcp | head -n 1)\" >> \"$GITHUB_ENV\"
+          echo \"BUILDKIT_CERTS=$d\" >> \"$GITHUB_ENV\"
       - uses: docker/setup-buildx-action@v4
         with:
           driver: remote
-          endpoint: tcp://127.0.0.1:1234
+          endpoint: ${{ env.BUILDKIT_ENDPOINT }}
+          driver-opts: |
+            cacert=${{ env.BUILDKIT_CERTS }}/ca.pem
+            cert=${{ env.BUILDKIT_CERTS }}/client.pem
+            key=${{ env.BUILDKIT_CERTS }}/client-key.pem
       - uses: docker/build-push-action@v7
         with:
           context: app
@@ -3686,7 +3706,7 @@ jobs:
           push: false
       - name: Stop rootless BuildKit
         if: always()
-        run: docker rm -f buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}
+        run: docker rm -f buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}; rm -rf \"$RUNNER_TEMP/buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}\"
       - run: |
           # report
           ./scripts/report.sh
@@ -3776,29 +3796,18 @@ on: [push]
 jobs:
   test:
     runs-on: [self-hosted]
-    env:
-      DOCKER_HOST: tcp://docker:2376
-      DOCKER_TLS_VERIFY: \"1\"
-      DOCKER_CERT_PATH: /certs/client
     container:
       image: node:22
       options: >-
         --runtime=sysbox-runc
         --cpus 2
       volumes:
+        - /var/run/docker.sock:/var/run/docker.sock
         - /cache:/cache
-        - dind-certs-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}:/certs/client
     services:
       ui:
         image: joxit/docker-registry-ui:2.5.7
         options: --runtime=sysbox-runc
-      docker:
-        image: docker:29-dind
-        options: --runtime=sysbox-runc
-        env:
-          DOCKER_TLS_CERTDIR: /certs
-        volumes:
-          - dind-certs-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}:/certs/client
     steps:
       - run: npm test
 ";
@@ -3811,13 +3820,23 @@ jobs:
         ] {
             let (out, o) = run(&src, "test", Target::Sysbox);
             assert_eq!(out, want);
-            assert_eq!(o.addressed.len(), 4);
+            assert_eq!(o.addressed.len(), 3);
             assert!(
                 o.manual
                     .iter()
                     .any(|m| m.lang == "json" && m.snippet.contains("sysbox-runc"))
             );
-            assert!(active(WF, &out, "test").is_empty());
+            // The runner mounts the host's socket into every job container: deleting the
+            // volume line would not remove it, so the finding stays, with a task that does.
+            assert_eq!(active(WF, &out, "test"), vec!["docker-socket-mount"]);
+            let task = o
+                .manual
+                .iter()
+                .find(|m| m.title.contains("keeps the host's Docker socket"))
+                .expect("a task for the job container");
+            assert!(task.title.contains(RUNNER_SOCKET_SOURCE));
+            assert!(task.snippet.contains("runtimeClassName: sysbox-runc"));
+            assert!(o.notes.iter().any(|n| n.contains("docker-socket-mount stays")));
         }
         // GitHub-hosted runners cannot install sysbox.
         let (out, o) = run(HOSTED, "image", Target::Sysbox);
@@ -3841,7 +3860,7 @@ jobs:
         ports:
           - 2376:2376
         volumes:
-          - /tmp/dind-certs-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}:/certs/client
+          - dind-certs-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}:/certs/client
     env:
       DOCKER_HOST: tcp://localhost:2376
       DOCKER_TLS_VERIFY: \"1\"
@@ -3867,8 +3886,23 @@ jobs:
             let (tls, o) = run(&src, "image", Target::Tls);
             assert_eq!(
                 head(&tls),
-                want.replace("docker:29-dind-rootless", "docker:dind")
+                want.replace("docker:29-dind-rootless", "docker:dind").replace(
+                    "- dind-certs-${{ github.run_id }}",
+                    "- /tmp/dind-certs-${{ github.run_id }}"
+                )
             );
+            // The rootless daemon runs as UID 1000: its certificate directory must be a named
+            // volume (a host directory is created root-owned), copied out by the first step.
+            for line in out.lines().filter(|l| l.ends_with(":/certs/client")) {
+                let src = line.trim().trim_start_matches("- ");
+                assert!(!src.starts_with(['/', '.', '~', '$']), "{line}");
+            }
+            let steps = out.split("    steps:").nth(1).unwrap_or("");
+            assert!(
+                steps.trim_start().starts_with("# The rootless dind service keeps its certificates"),
+                "{steps}"
+            );
+            assert!(steps.contains("docker cp \"${{ job.services['docker'].id }}:/certs/client/.\""));
             assert_eq!(o.addressed.len(), 3);
             idempotent(WF, &tls, "image", Target::Tls);
         }
@@ -3904,8 +3938,7 @@ jobs:
           /kaniko/executor \\
             --context \"${GITHUB_WORKSPACE}\" \\
             --dockerfile \"${GITHUB_WORKSPACE}/Dockerfile\" \\
-            --destination \"registry.example.com/app:${{ github.sha }}\" \\
-            --skip-unused-stages
+            --destination \"registry.example.com/app:${{ github.sha }}\"
 ";
 
     #[test]
@@ -3938,12 +3971,32 @@ runs:
     - name: Start rootless BuildKit
       shell: bash
       run: |
-        # depriv: ignore[seccomp-unconfined] rootless BuildKit needs seccomp and AppArmor unconfined (recipes §6.2)
-        docker run -d --name buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }} --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined -p 127.0.0.1:1234:1234 moby/buildkit:v0.32.2-rootless --addr tcp://0.0.0.0:1234
+        # mTLS certificates for this job only (CA, server for 127.0.0.1, client)
+        d=\"$RUNNER_TEMP/buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}\"
+        mkdir -m 700 -p \"$d/server\"
+        cd \"$d\"
+        openssl req -x509 -newkey rsa:3072 -nodes -days 1 -subj /CN=buildkit-ca -keyout ca-key.pem -out ca.pem 2>/dev/null
+        openssl req -newkey rsa:3072 -nodes -subj /CN=buildkitd -keyout server/key.pem -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext
+        openssl x509 -req -days 1 -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -extfile server.ext -out server/cert.pem 2>/dev/null
+        openssl req -newkey rsa:3072 -nodes -subj /CN=buildx -keyout client-key.pem -out client.csr 2>/dev/null
+        printf 'extendedKeyUsage=clientAuth\\n' > client.ext
+        openssl x509 -req -days 1 -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -extfile client.ext -out client.pem 2>/dev/null
+        cp ca.pem server/ca.pem && chmod 0644 server/key.pem && rm -f ca-key.pem ./*.csr ./*.ext ./*.srl
+        # depriv: ignore[seccomp-unconfined] rootless BuildKit needs seccomp and AppArmor unconfined (github.com/moby/buildkit/blob/master/docs/rootless.md); see docs/targets/buildkit.md \"Residual risk\"
+        docker create --name buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }} --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined -p 127.0.0.1::1234 moby/buildkit:v0.32.2-rootless --addr tcp://0.0.0.0:1234 --tlscacert /certs/ca.pem --tlscert /certs/cert.pem --tlskey /certs/key.pem
+        docker cp \"$d/server\" buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}:/certs
+        docker start buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}
+        echo \"BUILDKIT_ENDPOINT=tcp://$(docker port buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }} 1234/tcp | head -n 1)\" >> \"$GITHUB_ENV\"
+        echo \"BUILDKIT_CERTS=$d\" >> \"$GITHUB_ENV\"
     - uses: docker/setup-buildx-action@v4
       with:
         driver: remote
-        endpoint: tcp://127.0.0.1:1234
+        endpoint: ${{ env.BUILDKIT_ENDPOINT }}
+        driver-opts: |
+          cacert=${{ env.BUILDKIT_CERTS }}/ca.pem
+          cert=${{ env.BUILDKIT_CERTS }}/client.pem
+          key=${{ env.BUILDKIT_CERTS }}/client-key.pem
     - uses: docker/build-push-action@v7
       with:
         context: .
@@ -3953,8 +4006,26 @@ runs:
     - name: Stop rootless BuildKit
       if: always()
       shell: bash
-      run: docker rm -f buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}
+      run: docker rm -f buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}; rm -rf \"$RUNNER_TEMP/buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}\"
 ";
+
+    #[test]
+    fn kaniko_is_refused_on_self_hosted_runners() {
+        // kaniko would run as the job container, which the runner gives the host's socket.
+        let src = KANIKO.replace("runs-on: ubuntu-24.04", "runs-on: [self-hosted, linux]");
+        let (out, o) = run(&src, "image", Target::Kaniko);
+        assert_eq!(out, src);
+        assert!(o.edits.is_empty());
+        assert!(
+            o.notes
+                .iter()
+                .chain(o.manual.iter().map(|m| &m.title))
+                .any(|n| n.contains("host's Docker socket")),
+            "{:?} {:?}",
+            o.notes,
+            o.manual
+        );
+    }
 
     #[test]
     fn composite_action_steps_are_rewritten() {

@@ -2876,7 +2876,7 @@ mod tests {
         let got = out.get(".gitlab-ci.yml").cloned().unwrap_or_default();
         assert_eq!(
             got,
-            "build:\n  stage: build\n  image: {name: ghcr.io/osscontainertools/kaniko:v1.28.3-debug, entrypoint: [\"\"]}\n  variables:\n    IMAGE: app\n  script:\n    - mkdir -p /kaniko/.docker\n    - echo \"{\\\"auths\\\":{\\\"$CI_REGISTRY\\\":{\\\"auth\\\":\\\"$(printf '%s:%s' \"$CI_REGISTRY_USER\" \"$CI_REGISTRY_PASSWORD\" | base64 | tr -d '\\n')\\\"}}}\" > /kaniko/.docker/config.json\n    - |\n      /kaniko/executor \\\n        --context \"${CI_PROJECT_DIR}\" \\\n        --dockerfile \"${CI_PROJECT_DIR}/Dockerfile\" \\\n        --destination \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" \\\n        --skip-unused-stages\n"
+            "build:\n  stage: build\n  image: {name: ghcr.io/osscontainertools/kaniko:v1.28.3-debug, entrypoint: [\"\"]}\n  variables:\n    IMAGE: app\n  script:\n    - mkdir -p /kaniko/.docker\n    - echo \"{\\\"auths\\\":{\\\"$CI_REGISTRY\\\":{\\\"auth\\\":\\\"$(printf '%s:%s' \"$CI_REGISTRY_USER\" \"$CI_REGISTRY_PASSWORD\" | base64 | tr -d '\\n')\\\"}}}\" > /kaniko/.docker/config.json\n    - |\n      /kaniko/executor \\\n        --context \"${CI_PROJECT_DIR}\" \\\n        --dockerfile \"${CI_PROJECT_DIR}/Dockerfile\" \\\n        --destination \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\"\n"
         );
         assert_eq!(status(&p, "build"), Status::Migrated);
         let r = p.results.iter().find(|r| r.pipeline == "build").expect("r");

@@ -1400,6 +1400,17 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
             && let Some(v) = p.value(d.map, "image")
         {
             p.set_scalar(v, yaml_scalar(&common::ver(req, "dind_rootless")));
+            // The rootless daemon keeps its data in /home/rootless/.local/share/docker
+            // (docker-library/docker Dockerfile-dind-rootless.template).
+            for (it, _, path) in mounts(p, d.map) {
+                let m = p.y().resolve(it);
+                if path.trim_end_matches('/') == "/var/lib/docker"
+                    && let Some(mp) = p.value(m, "mountPath")
+                {
+                    p.set_scalar(mp, "/home/rootless/.local/share/docker");
+                    side.note("the dind storage volume moves from /var/lib/docker to /home/rootless/.local/share/docker, where the rootless daemon keeps its data");
+                }
+            }
         }
     }
     if matches!(t, Target::Rootless | Target::Tls) {
@@ -1682,6 +1693,19 @@ mod tests {
             run2.files["pod.yaml"],
             run.files["pod.yaml"].replace('\n', "\r\n")
         );
+    }
+
+    #[test]
+    fn rootless_storage_mount_moves_to_the_rootless_data_dir() {
+        let src = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: ci\nspec:\n  containers:\n    - name: dind\n      image: docker:29-dind\n      securityContext:\n        privileged: true\n      volumeMounts:\n        - name: data\n          mountPath: /var/lib/docker\n  volumes:\n    - name: data\n      emptyDir: {}\n";
+        let run = testkit::check(&[("pod.yaml", src)], Strategy::Rootless);
+        let out = &run.files["pod.yaml"];
+        assert!(out.contains("image: docker:29-dind-rootless"), "{out}");
+        assert!(
+            out.contains("mountPath: /home/rootless/.local/share/docker\n"),
+            "{out}"
+        );
+        assert!(!out.contains("/var/lib/docker"), "{out}");
     }
 
     #[test]
