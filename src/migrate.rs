@@ -144,10 +144,14 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             shared_with: shared.into_iter().collect(),
         });
     }
-    MigrationPlan {
+    let mut plan = MigrationPlan {
         environment: env.clone(),
         pipelines,
+    };
+    if strategy == Strategy::Auto {
+        crate::plan_conflicts::resolve_runner_conflicts(&mut plan);
     }
+    plan
 }
 
 fn synthetic_summary(
