@@ -167,6 +167,44 @@ impl Templates {
         tmpl.render(ctx).map_err(err)
     }
 
+    /// The pins as `versions.toml` lines, sorted by key.
+    pub fn versions_toml(&self) -> String {
+        self.versions()
+            .0
+            .iter()
+            .map(|(k, v)| format!("{k} = {}\n", toml_string(v)))
+            .collect()
+    }
+
+    /// A POSIX shell script that writes `DIR/versions.toml` with every image pinned by digest
+    /// and every action pinned to the commit of its tag, for `--templates DIR`. It needs network
+    /// access to the registries and GitHub (`crane` from go-containerregistry and `git`), so it is
+    /// printed for the user to run rather than run by depriv.
+    pub fn pin_digests_script(&self) -> String {
+        let mut out = String::from(
+            "#!/bin/sh\n# Pin every image depriv writes by digest and every action by commit.\n\
+             # Needs: crane (github.com/google/go-containerregistry/tree/main/cmd/crane), git.\n\
+             # Then: depriv migrate --templates \"$DIR\" …\nset -eu\nDIR=${1:-depriv-pinned}\nmkdir -p \"$DIR\"\n{\n",
+        );
+        for (k, v) in &self.versions().0 {
+            let line = if let Some((repo, tag)) = v.split_once('@').filter(|(r, _)| r.contains('/') && !r.contains(':')) {
+                // An action: owner/name@tag → owner/name@<commit> # tag
+                format!(
+                    "  printf '%s = \"%s@%s\" # %s\\n' {k} {repo} \"$(git ls-remote https://github.com/{repo} 'refs/tags/{tag}^{{}}' 'refs/tags/{tag}' | head -n 1 | cut -f1)\" {tag}\n"
+                )
+            } else if v.contains(':') && !v.contains('@') {
+                format!(
+                    "  printf '%s = \"%s@%s\"\\n' {k} {v} \"$(crane digest {v})\"\n"
+                )
+            } else {
+                format!("  printf '%s = \"%s\"\\n' {k} {v}\n")
+            };
+            out.push_str(&line);
+        }
+        out.push_str("} > \"$DIR/versions.toml\"\necho \"wrote $DIR/versions.toml\"\n");
+        out
+    }
+
     /// Write every template under `dir`; returns how many.
     pub fn export(&self, dir: &Path) -> std::io::Result<usize> {
         let mut n = 0;
@@ -180,6 +218,21 @@ impl Templates {
         }
         Ok(n)
     }
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -234,7 +287,6 @@ mod tests {
             let src = Templates::builtin().source(name).unwrap_or("").to_string();
             for pin in [
                 "docker:29",
-                "docker:dind",
                 "moby/buildkit:v",
                 "kaniko:v",
                 "-action@v",
@@ -272,6 +324,21 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn versions_print_as_toml_and_pin_script_covers_every_pin() {
+        let t = Templates::builtin();
+        let text = t.versions_toml();
+        let back: BTreeMap<String, String> = toml_edit::de::from_str(&text).expect("toml");
+        assert_eq!(back, t.versions().0);
+        let script = t.pin_digests_script();
+        assert!(script.contains("crane digest moby/buildkit:v0.32.2-rootless"));
+        assert!(script.contains("git ls-remote https://github.com/docker/build-push-action 'refs/tags/v7^{}'"));
+        assert!(script.contains("printf '%s = \"%s\"\\n' sysbox 0.7.0"));
+        for k in t.versions().0.keys() {
+            assert!(script.contains(&format!(" {k} ")), "{k} missing");
         }
     }
 
