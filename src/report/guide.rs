@@ -1,6 +1,6 @@
 //! What depriv knows about each target beyond the rewrite itself: what it is, host
 //! requirements, residual risk, the host preparation tasks (with their exact snippets) and the
-//! troubleshooting notes (the pitfalls of the recipes). Reports draw on it, and [`render`] turns
+//! troubleshooting notes (the known pitfalls, each with its upstream source). Reports draw on it, and [`render`] turns
 //! it into the per-target guide behind `depriv explain TARGET` and `docs/targets/*.md`, whose
 //! example pipelines come from running the migration engine (and so its templates) on small
 //! built-in examples.

@@ -1,4 +1,4 @@
-//! Rewrites for docker-compose files (recipes §8.4, §3.5, §7.1). Sysbox: `privileged: true`
+//! Rewrites for docker-compose files (https://github.com/compose-spec/compose-spec/blob/main/05-services.md; https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; https://hub.docker.com/_/docker; docs/targets/sysbox.md; docs/targets/tls.md). Sysbox: `privileged: true`
 //! becomes `runtime: sysbox-runc` on the same line, host namespaces (`network_mode`, `pid`,
 //! `userns_mode: host`), SYS_ADMIN/ALL capabilities and unconfined profiles go. Docker daemons
 //! get TLS (`DOCKER_TLS_CERTDIR: /certs`, no plaintext `--host`, no published 2375); a CI client
@@ -546,7 +546,7 @@ fn sysbox_service(req: &Request<'_>, p: &mut YamlPlan<'_>, s: &Svc, side: &mut S
         {
             p.remove(k);
             side.note(format!(
-                "service `{}` loses `{key}: host`: sysbox rejects host namespaces (recipes §3.5)",
+                "service `{}` loses `{key}: host`: sysbox rejects host namespaces (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md)",
                 s.name
             ));
         }
@@ -567,7 +567,7 @@ fn sysbox_service(req: &Request<'_>, p: &mut YamlPlan<'_>, s: &Svc, side: &mut S
     }
     if p.value(s.map, "devices").is_some() {
         side.note(format!(
-            "service `{}` passes host devices: inside sysbox they show as nobody:nogroup and mknod is not available (recipes §3.5)",
+            "service `{}` passes host devices: inside sysbox they show as nobody:nogroup and mknod is not available (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md)",
             s.name
         ));
     }
@@ -614,7 +614,7 @@ fn client(
         for a in at("plaintext-docker-daemon") {
             side.task(
                 format!(
-                    "`{host}` is not a service of this file: enable TLS on that daemon (tcp://{host}:2376, client certificates, recipes §7.3) and set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH here"
+                    "`{host}` is not a service of this file: enable TLS on that daemon (tcp://{host}:2376, client certificates, https://docs.docker.com/engine/security/protect-access/; docs/targets/tls.md) and set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH here"
                 ),
                 &a,
                 String::new(),

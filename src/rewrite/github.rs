@@ -5,22 +5,26 @@
 //!   pointed at it; `docker login/build/tag/push` commands of `run:` steps become
 //!   `docker/login-action`, `docker/setup-buildx-action` and `docker/build-push-action` steps
 //!   (emulator registration becomes `docker/setup-qemu-action`; other commands of a step stay,
-//!   split around the new steps). GitHub-hosted jobs use buildx's default driver (recipes
-//!   §8.2.2); other jobs get a rootless `buildkitd` started on the runner host for the `remote`
-//!   driver (recipes §8.2.3, started by a `run:` step because `services.*.command` is not
-//!   accepted by actionlint). A command with no safe mapping leaves the job alone (a manual
+//!   split around the new steps). GitHub-hosted jobs use buildx's default driver
+//!   (https://docs.docker.com/build/ci/github-actions/); other jobs get a rootless `buildkitd` started on the runner host for the `remote`
+//!   driver (https://docs.docker.com/build/builders/drivers/remote/), started by a `run:` step
+//!   because `services.*.command` is not accepted by actionlint, listening with mutual TLS on a
+//!   random loopback port. A command with no safe mapping leaves the job alone (a manual
 //!   task), except on a GitHub-hosted VM, where the commands stay and use the VM's own Docker.
-//! - `kaniko`: the job runs in the kaniko image as its `container:` and the docker commands
-//!   become executor runs via [`super::translate`] (recipes §9, §10) — only for jobs without
+//! - `kaniko` (GitHub-hosted jobs only: a job container gets the host's socket on self-hosted
+//!   runners): the job runs in the kaniko image as its `container:` and the docker commands
+//!   become executor runs via [`super::translate`] (https://docs.docker.com/reference/cli/docker/buildx/build/; https://github.com/moby/buildkit#imageregistry) — only for jobs without
 //!   JavaScript actions, which cannot run in that image.
 //! - `sysbox`: `--privileged` in container/service `options` (and in `docker run` steps) becomes
-//!   `--runtime=sysbox-runc`, host-namespace options and Docker socket mounts go; a job container
-//!   that used the host's socket gets a sysbox-run dind service with TLS (recipes §3).
+//!   `--runtime=sysbox-runc`, host-namespace options and service socket mounts go. A job
+//!   container keeps the host's socket whatever its `volumes:` say (the runner mounts it into
+//!   every job container, actions/runner src/Runner.Worker/Container/ContainerInfo.cs), so its
+//!   finding stays and a manual task offers runners under sysbox instead.
 //! - `rootless`: the dind service image becomes `v.dind_rootless`, with TLS (still privileged,
-//!   recipes §4).
+//!   https://docs.docker.com/engine/security/rootless/tips/; docs/targets/rootless.md).
 //! - `tls`: dind keeps running privileged but listens with TLS on 2376; clients get
 //!   `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH` and the client certificates through a per-job
-//!   volume (recipes §7.1).
+//!   volume (https://hub.docker.com/_/docker; docs/targets/tls.md).
 //!
 //! Which findings are addressed is decided by re-scanning the edited text: a finding counts
 //! only when it is gone (or carries a suppression with a reason).
@@ -86,7 +90,7 @@ pub static TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Port the rootless buildkitd listens on (recipes §8.2.3).
+/// Port the rootless buildkitd listens on (https://docs.docker.com/build/builders/drivers/remote/; docs/targets/buildkit.md).
 const BUILDKIT_PORT: &str = "1234";
 /// A per-job suffix for names on a shared runner host (containers, volumes, paths).
 const JOB_SUFFIX: &str =
@@ -1644,7 +1648,7 @@ impl Cx<'_> {
             plans.insert(i, plan);
             all_vars.insert(i, vars);
         }
-        // `docker tag`/`docker push` of built images fold into those builds (recipes §10.2).
+        // `docker tag`/`docker push` of built images fold into those builds (https://github.com/moby/buildkit#imageregistry).
         let brefs: Vec<&DockerBuild> = builds.iter().map(|x| &x.3).collect();
         let trefs: Vec<&DockerTag> = tags.iter().collect();
         let prefs: Vec<(&DockerPush, bool)> = pushes.iter().map(|(p, a)| (p, *a)).collect();
@@ -1692,7 +1696,7 @@ impl Cx<'_> {
 
 impl Cx<'_> {
     /// kaniko: the docker commands become executor runs and one step writing `config.json`
-    /// with every login, translated by [`translate`] (recipes §9, §10).
+    /// with every login, translated by [`translate`] (https://docs.docker.com/reference/cli/docker/buildx/build/; https://github.com/moby/buildkit#imageregistry).
     fn plan_kaniko(&self, scripts: &[Script], notes: &mut Vec<String>) -> Result<JobPlan, String> {
         let ctx_vars = self.context_vars(scripts);
         let mut plans: BTreeMap<usize, ScriptPlan> = BTreeMap::new();
@@ -2431,7 +2435,7 @@ impl Cx<'_> {
 // ---------------------------------------------------------------------------------------------
 // Targets
 
-/// recipes §3.3: the runtime entry every sysbox host's daemon.json needs.
+/// https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; docs/targets/sysbox.md: the runtime entry every sysbox host's daemon.json needs.
 const SYSBOX_DAEMON_JSON: &str =
     "{\n  \"runtimes\": {\n    \"sysbox-runc\": { \"path\": \"/usr/bin/sysbox-runc\" }\n  }\n}\n";
 
@@ -2513,7 +2517,7 @@ fn buildkit(cx: &Cx<'_>, w: &mut Work) {
         }
         Err(e) if hosted && !daemon_gone && !explicit_daemon(&scripts) => {
             // On a GitHub-hosted VM the commands work against the runner's own Docker once
-            // the dind service is gone (recipes §8.2.2).
+            // the dind service is gone (https://docs.docker.com/build/ci/github-actions/; docs/targets/buildkit.md).
             w.note(format!(
                 "{e}; its docker commands stay and use the hosted runner's own Docker"
             ));
@@ -2555,15 +2559,15 @@ fn buildkit(cx: &Cx<'_>, w: &mut Work) {
     remove_dind_env(cx, w);
     if jp.builds > 0 {
         if hosted {
-            w.note("the docker-container buildx driver runs BuildKit privileged on the runner host: harmless on an ephemeral GitHub-hosted VM, not a de-privileging on self-hosted runners (recipes §11.13)");
+            w.note("the docker-container buildx driver runs BuildKit privileged on the runner host: harmless on an ephemeral GitHub-hosted VM, not a de-privileging on self-hosted runners (https://github.com/docker/buildx/blob/master/driver/docker-container/driver.go; docs/targets/buildkit.md)");
         } else {
-            w.note("rootless BuildKit runs with seccomp, AppArmor and /proc masks unconfined (recipes §6.2, §11.6): that residual risk is suppressed in the file with a reason");
+            w.note("rootless BuildKit runs with seccomp, AppArmor and /proc masks unconfined (https://github.com/moby/buildkit/blob/master/docs/rootless.md; https://kubernetes.io/docs/concepts/security/pod-security-standards/; docs/targets/buildkit.md): that residual risk is suppressed in the file with a reason");
             w.note("buildkitd listens on a random loopback port of the runner host and only with mutual TLS, with certificates made for this job (github.com/moby/buildkit#expose-buildkit-as-a-tcp-service)");
             w.note("the runner host needs a Docker daemon to start buildkitd, as it did for the dind service");
             w.task(
                 "Enable user namespaces on the self-hosted runner hosts for rootless BuildKit",
                 "every self-hosted runner host",
-                "# rootless BuildKit needs user namespaces (recipes §6.2, §11.7)\nsysctl user.max_user_namespaces    # must be greater than 0\n# Ubuntu 24.04 and later also restrict them through AppArmor:\nsudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0\n",
+                "# rootless BuildKit needs user namespaces (https://github.com/moby/buildkit/blob/master/docs/rootless.md; docs/targets/buildkit.md)\nsysctl user.max_user_namespaces    # must be greater than 0\n# Ubuntu 24.04 and later also restrict them through AppArmor:\nsudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0\n",
                 "sh",
             );
         }
@@ -2573,7 +2577,7 @@ fn buildkit(cx: &Cx<'_>, w: &mut Work) {
         .values()
         .any(|p| p.gens.iter().any(|(_, g)| matches!(g, Gen::Qemu { .. })))
     {
-        w.note("docker/setup-qemu-action registers emulators with a privileged one-off container on the runner host (recipes §6.4, §11.21)");
+        w.note("docker/setup-qemu-action registers emulators with a privileged one-off container on the runner host (https://github.com/moby/buildkit/blob/master/docs/multi-platform.md; docs/targets/buildkit.md)");
     }
 }
 
@@ -2690,8 +2694,8 @@ fn kaniko(cx: &Cx<'_>, w: &mut Work) {
             None => w.edits.push(cx.ed.append_to_map(cx.job, &text)),
         },
     }
-    w.note("kaniko upstream is archived (2025-06-03); this uses the maintained osscontainertools fork (recipes §5.1, §11.3)");
-    w.note("kaniko runs as root inside its container and its RUN steps can read the registry credentials in /kaniko/.docker (recipes §11.4)");
+    w.note("kaniko upstream is archived (2025-06-03); this uses the maintained osscontainertools fork (https://github.com/osscontainertools/kaniko; https://github.com/GoogleContainerTools/kaniko; docs/targets/kaniko.md)");
+    w.note("kaniko runs as root inside its container and its RUN steps can read the registry credentials in /kaniko/.docker (https://github.com/GoogleContainerTools/kaniko/issues/105; docs/targets/kaniko.md)");
     w.note("other commands of the job now run in the kaniko debug image, which only has BusyBox");
     w.note(format!("the runner mounts the host's Docker socket into the kaniko job container too ({RUNNER_SOCKET_SOURCE}); on an ephemeral GitHub-hosted VM that reaches only the job's own VM"));
 }
@@ -2912,7 +2916,7 @@ fn sysbox(cx: &Cx<'_>, w: &mut Work) {
     w.task(
         "Install sysbox on the self-hosted runner hosts (systemd, kernel ≥ 5.12 or shiftfs; .deb packages for Ubuntu/Debian, e.g. sysbox-ce_0.7.0-0.linux_amd64.deb)",
         "every self-hosted runner host",
-        "# recipes §3.2: install the sysbox-ce package of your distribution, then check\nsystemctl status sysbox-mgr sysbox-fs\n",
+        "# https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; docs/targets/sysbox.md: install the sysbox-ce package of your distribution, then check\nsystemctl status sysbox-mgr sysbox-fs\n",
         "sh",
     );
     w.task(
@@ -2921,7 +2925,7 @@ fn sysbox(cx: &Cx<'_>, w: &mut Work) {
         SYSBOX_DAEMON_JSON,
         "json",
     );
-    w.note("sysbox needs a host install and is supported best-effort (recipes §11.10); it rejects privileged and host namespaces, which were removed (recipes §11.11)");
+    w.note("sysbox needs a host install and is supported best-effort (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; docs/targets/sysbox.md); it rejects privileged and host namespaces, which were removed (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md)");
 }
 
 /// Where the runner mounts the host's Docker socket into job containers.
@@ -3076,8 +3080,8 @@ fn rootless(cx: &Cx<'_>, w: &mut Work) {
         }
     }
     harden_tls(cx, &daemons, w);
-    w.note("rootless dind is still privileged: seccomp, AppArmor and mount masks need --privileged, so privileged-dind stays (recipes §4.1, §11.1)");
-    w.note("rootless Docker cannot publish ports below 1024 (recipes §11.19); the runner host needs user namespaces (recipes §4.4)");
+    w.note("rootless dind is still privileged: seccomp, AppArmor and mount masks need --privileged, so privileged-dind stays (https://docs.docker.com/engine/security/rootless/tips/; docs/targets/rootless.md)");
+    w.note("rootless Docker cannot publish ports below 1024 (https://docs.docker.com/engine/security/rootless/troubleshoot/; docs/targets/rootless.md); the runner host needs user namespaces (https://docs.docker.com/engine/security/rootless/troubleshoot/; docs/targets/rootless.md)");
 }
 
 fn tls(cx: &Cx<'_>, w: &mut Work) {
@@ -3093,7 +3097,7 @@ fn tls(cx: &Cx<'_>, w: &mut Work) {
         return;
     }
     harden_tls(cx, &daemons, w);
-    w.note("TLS hardening only: the dind daemon stays privileged (recipes §7.1, §11.16)");
+    w.note("TLS hardening only: the dind daemon stays privileged (https://hub.docker.com/_/docker; docs/targets/tls.md)");
 }
 
 /// A mapping entry: (mapping, key, value).
@@ -3326,7 +3330,7 @@ fn harden_tls(cx: &Cx<'_>, daemons: &[&Ctr], w: &mut Work) {
         add_env_entries(cx, &tls, w);
     }
     w.note(format!(
-        "the dind client certificates are shared through {} (recipes §7.1, §11.16)",
+        "the dind client certificates are shared through {} (https://hub.docker.com/_/docker; docs/targets/tls.md)",
         if in_container {
             "a per-job named volume mounted at /certs/client"
         } else if rootless {
@@ -3655,7 +3659,7 @@ jobs:
             assert_eq!(out, want);
             assert_eq!(o.addressed.len(), 4, "{:?}", o.notes);
             assert!(o.manual.is_empty());
-            assert!(o.notes.iter().any(|n| n.contains("§11.13")));
+            assert!(o.notes.iter().any(|n| n.contains("docker-container/driver.go")));
             assert!(active(WF, &out, "image").is_empty());
         }
     }
@@ -4033,7 +4037,7 @@ runs:
         let (out, o) = run_at(path, ACTION, "build", Target::Buildkit);
         assert_eq!(out, ACTION_OUT);
         assert_eq!(o.addressed.len(), 1);
-        assert!(o.notes.iter().any(|n| n.contains("§11.21")));
+        assert!(o.notes.iter().any(|n| n.contains("multi-platform.md")));
         assert!(active(path, &out, "build").is_empty());
         let (out, _) = run_at(path, &crlf(ACTION), "build", Target::Buildkit);
         assert_eq!(out, crlf(ACTION_OUT));

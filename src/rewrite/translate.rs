@@ -1,10 +1,10 @@
 //! Command translation: `docker build/login/tag/push` → `buildctl-daemonless.sh build` or
-//! `/kaniko/executor`, with every flag mapping of the recipes; unmappable flags are reported.
+//! `/kaniko/executor`, with every flag mapping of `docker buildx build` (docs.docker.com/reference/cli/docker/buildx/build/); unmappable flags are reported.
 //!
 //! Pure functions over the records of [`crate::source::docker_cmd`]: a build becomes one
-//! builder invocation (recipes §9), `docker tag`/`docker push` of a built image fold into that
-//! invocation's destinations (§10.2), and `docker login` becomes a registry `config.json` entry
-//! (§10.1, Docker Hub under `https://index.docker.io/v1/`). Anything without a safe mapping is
+//! builder invocation (https://docs.docker.com/reference/cli/docker/buildx/build/), `docker tag`/`docker push` of a built image fold into that
+//! invocation's destinations, and `docker login` becomes a registry `config.json` entry
+//! (Docker Hub under `https://index.docker.io/v1/`). Anything without a safe mapping is
 //! returned in [`Translation::unmapped`] so the caller can leave a manual task; flags that are
 //! dropped on purpose are explained in [`Translation::notes`]. Values are re-quoted for a POSIX
 //! shell; a value that cannot be re-quoted faithfully is reported as unmapped, never guessed.
@@ -33,7 +33,7 @@ impl Builder {
     }
 }
 
-/// The key Docker Hub credentials must use in `config.json` (recipes §10.1, pitfall 17).
+/// The key Docker Hub credentials must use in `config.json` (https://github.com/moby/buildkit#imageregistry, pitfall 17).
 pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
 /// A translated command.
@@ -969,7 +969,7 @@ pub struct Folded {
 /// Fold tags and pushes into builds: a `docker tag A B` where A is built here makes B another
 /// name of that build; a `docker push X` of such a name pushes it (`all_tags`: every name of
 /// that repository). Tags and pushes of images not built here are left unfolded (promotion or
-/// a push of an image from an earlier job: not a build, see recipes §10.2).
+/// a push of an image from an earlier job: not a build, see https://github.com/moby/buildkit#imageregistry).
 pub fn fold(
     builds: &[&DockerBuild],
     tags: &[&DockerTag],
@@ -1171,7 +1171,7 @@ pub fn login(script: &str, l: &DockerLogin) -> Result<(Range<usize>, Auth), Stri
     ))
 }
 
-/// Commands that write `config.json` with every credential (recipes §8.1.2, §8.1.3, §10.1).
+/// Commands that write `config.json` with every credential (https://docs.gitlab.com/ci/docker/using_buildkit/; https://github.com/osscontainertools/kaniko; https://github.com/moby/buildkit#imageregistry; docs/targets/buildkit.md; docs/targets/kaniko.md).
 pub fn auth_commands(builder: Builder, auths: &[Auth]) -> Vec<String> {
     let dir = builder.docker_config_dir();
     let entries: Vec<String> = auths
