@@ -108,26 +108,22 @@ pub fn resolve_runner_conflicts(plan: &mut MigrationPlan) -> Vec<String> {
             continue;
         };
         let conflict = format!(
-            "the runner configured in {runner} moves to sysbox, and rootless BuildKit cannot start there: it needs a nested user namespace, which sysbox does not support (github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md \"Troubleshooting\")"
+            "the runner configured in {runner} moves to sysbox, and rootless BuildKit cannot start there: it needs a nested user namespace, which sysbox does not support (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md, Troubleshooting)"
         );
-        let msg = match replacement(p, ci) {
+        let why = match replacement(p, ci) {
             Some((t, how)) => {
                 p.choice = Choice::from(t);
-                format!(
-                    "{}: {} instead of buildkit, because {conflict}; {how}",
-                    p.pipeline.name,
-                    t.as_str()
-                )
+                format!("{} instead of buildkit, because {conflict}; {how}", t.as_str())
             }
             None => format!(
-                "{}: stays on buildkit although {conflict}; run this job on a runner without sysbox",
-                p.pipeline.name
+                "stays on buildkit although {conflict}; run this job on a runner without sysbox"
             ),
         };
+        let msg = format!("{}: {why}", p.pipeline.name);
         p.why = if p.why.is_empty() {
-            msg.clone()
+            why
         } else {
-            format!("{}; {msg}", p.why)
+            format!("{}; {why}", p.why)
         };
         out.push(msg);
     }
