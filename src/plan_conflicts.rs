@@ -68,10 +68,7 @@ fn replacement(p: &PipelinePlan, ci: Ci) -> Option<(Target, &'static str)> {
                 Target::Sysbox,
                 "its dind service runs unprivileged under the runner's sysbox runtime",
             ),
-            (
-                Target::Kaniko,
-                "kaniko needs no user namespace of its own",
-            ),
+            (Target::Kaniko, "kaniko needs no user namespace of its own"),
         ],
         // A GitHub job on an ARC runner under sysbox talks to the runner pod's Docker daemon;
         // a privileged container started there is privileged only inside the sysbox container
@@ -81,10 +78,7 @@ fn replacement(p: &PipelinePlan, ci: Ci) -> Option<(Target, &'static str)> {
             "its dind service is privileged only inside the runner's sysbox container",
         )],
     };
-    candidates
-        .iter()
-        .copied()
-        .find(|(t, _)| feasible(p, *t))
+    candidates.iter().copied().find(|(t, _)| feasible(p, *t))
 }
 
 /// Move jobs off rootless BuildKit where a runner of their CI system goes to sysbox. Returns one
@@ -113,7 +107,10 @@ pub fn resolve_runner_conflicts(plan: &mut MigrationPlan) -> Vec<String> {
         let why = match replacement(p, ci) {
             Some((t, how)) => {
                 p.choice = Choice::from(t);
-                format!("{} instead of buildkit, because {conflict}; {how}", t.as_str())
+                format!(
+                    "{} instead of buildkit, because {conflict}; {how}",
+                    t.as_str()
+                )
             }
             None => format!(
                 "stays on buildkit although {conflict}; run this job on a runner without sysbox"

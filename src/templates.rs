@@ -187,15 +187,16 @@ impl Templates {
              # Then: depriv migrate --templates \"$DIR\" …\nset -eu\nDIR=${1:-depriv-pinned}\nmkdir -p \"$DIR\"\n{\n",
         );
         for (k, v) in &self.versions().0 {
-            let line = if let Some((repo, tag)) = v.split_once('@').filter(|(r, _)| r.contains('/') && !r.contains(':')) {
+            let line = if let Some((repo, tag)) = v
+                .split_once('@')
+                .filter(|(r, _)| r.contains('/') && !r.contains(':'))
+            {
                 // An action: owner/name@tag → owner/name@<commit> # tag
                 format!(
                     "  printf '%s = \"%s@%s\" # %s\\n' {k} {repo} \"$(git ls-remote https://github.com/{repo} 'refs/tags/{tag}^{{}}' 'refs/tags/{tag}' | head -n 1 | cut -f1)\" {tag}\n"
                 )
             } else if v.contains(':') && !v.contains('@') {
-                format!(
-                    "  printf '%s = \"%s@%s\"\\n' {k} {v} \"$(crane digest {v})\"\n"
-                )
+                format!("  printf '%s = \"%s@%s\"\\n' {k} {v} \"$(crane digest {v})\"\n")
             } else {
                 format!("  printf '%s = \"%s\"\\n' {k} {v}\n")
             };
@@ -248,8 +249,10 @@ mod tests {
     #[test]
     fn a_partial_versions_override_keeps_the_other_pins() {
         let mut t = Templates::builtin();
-        t.overrides
-            .insert("versions.toml".into(), "buildkit = \"mirror.example/buildkit:v1-rootless\"\n".into());
+        t.overrides.insert(
+            "versions.toml".into(),
+            "buildkit = \"mirror.example/buildkit:v1-rootless\"\n".into(),
+        );
         let v = t.versions();
         assert_eq!(v.0["buildkit"], "mirror.example/buildkit:v1-rootless");
         assert_eq!(v.0["dind"], Templates::builtin().versions().0["dind"]);
@@ -335,10 +338,43 @@ mod tests {
         assert_eq!(back, t.versions().0);
         let script = t.pin_digests_script();
         assert!(script.contains("crane digest moby/buildkit:v0.32.2-rootless"));
-        assert!(script.contains("git ls-remote https://github.com/docker/build-push-action 'refs/tags/v7^{}'"));
+        assert!(script.contains(
+            "git ls-remote https://github.com/docker/build-push-action 'refs/tags/v7^{}'"
+        ));
         assert!(script.contains("printf '%s = \"%s\"\\n' sysbox 0.7.0"));
         for k in t.versions().0.keys() {
             assert!(script.contains(&format!(" {k} ")), "{k} missing");
+        }
+    }
+
+    #[test]
+    fn limits_users_must_see_reach_the_rendered_output() {
+        // `{# #}` comments vanish when rendered: what users must know is a YAML/TOML comment.
+        let t = Templates::builtin();
+        let ctx = serde_json::json!({ "where": "x", "commands": [] });
+        for (name, needles) in [
+            (
+                "gitlab/runner-buildkit-kubernetes.toml",
+                &["Kubernetes >= 1.30", "Pod Security", "RUNNER-WIDE"][..],
+            ),
+            ("gitlab/runner-buildkit-docker.toml", &["RUNNER-WIDE"][..]),
+            (
+                "kube/buildkit-job.yaml",
+                &["Kubernetes >= 1.30", "Pod Security", "DOCKER_CONFIG"][..],
+            ),
+            (
+                "jenkins/buildkit-pod.groovy",
+                &["Kubernetes >= 1.30", "Pod Security"][..],
+            ),
+            (
+                "gitlab/runner-sysbox-kubernetes.toml",
+                &["Kubernetes >= 1.30"][..],
+            ),
+        ] {
+            let out = t.render(name, &ctx).expect(name);
+            for n in needles {
+                assert!(out.contains(n), "{name} lacks `{n}`:\n{out}");
+            }
         }
     }
 

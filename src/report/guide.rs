@@ -81,47 +81,146 @@ pub fn residual_level(t: Target) -> Severity {
 pub fn sources(t: Target) -> &'static [(&'static str, &'static str)] {
     match t {
         Target::Sysbox => &[
-            ("`runtime: sysbox-runc`, `--runtime=sysbox-runc`; `privileged`, host namespaces removed", "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md"),
-            ("install package (amd64, arm64), `daemon.json` `runtimes` entry", "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md, `nestybox/sysbox:docs/arch-compat.md`"),
-            ("Kubernetes: `sysbox-deploy-k8s`, RuntimeClass, `hostUsers: false`", "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-k8s.md, `nestybox/sysbox:sysbox-k8s-manifests/sysbox-install.yaml`"),
-            ("official `docker:dind` without `--privileged`, TLS on 2376", "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/dind.md, https://hub.docker.com/_/docker"),
-            ("GitLab Runner `runtime`, `runtime_class_name`, `pod_spec` patch", "https://docs.gitlab.com/runner/configuration/advanced-configuration/, https://docs.gitlab.com/runner/executors/kubernetes/"),
-            ("per-runner runtime, not Docker's default runtime", "https://github.com/nestybox/sysbox/issues/122"),
-            ("GitHub job containers always get the host's socket", "`actions/runner:src/Runner.Worker/Container/ContainerInfo.cs`"),
-            ("actions-runner-controller runners under sysbox (`template.spec.runtimeClassName`)", "`actions/actions-runner-controller:charts/gha-runner-scale-set/values.yaml`, https://docs.github.com/en/actions/how-tos/manage-runners/use-actions-runner-controller/deploy-runner-scale-sets"),
-            ("no rootless BuildKit on a sysbox runner (nested user namespaces)", "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md"),
-            ("Jenkins dind sidecar", "https://www.jenkins.io/doc/book/pipeline/docker/, `jenkinsci/kubernetes-plugin:examples/dind.groovy`"),
+            (
+                "`runtime: sysbox-runc`, `--runtime=sysbox-runc`; `privileged`, host namespaces removed",
+                "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md",
+            ),
+            (
+                "install package (amd64, arm64), `daemon.json` `runtimes` entry",
+                "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md, `nestybox/sysbox:docs/arch-compat.md`",
+            ),
+            (
+                "Kubernetes: `sysbox-deploy-k8s`, RuntimeClass, `hostUsers: false`",
+                "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-k8s.md, `nestybox/sysbox:sysbox-k8s-manifests/sysbox-install.yaml`",
+            ),
+            (
+                "official `docker:dind` without `--privileged`, TLS on 2376",
+                "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/dind.md, https://hub.docker.com/_/docker",
+            ),
+            (
+                "GitLab Runner `runtime`, `runtime_class_name`, `pod_spec` patch",
+                "https://docs.gitlab.com/runner/configuration/advanced-configuration/, https://docs.gitlab.com/runner/executors/kubernetes/",
+            ),
+            (
+                "per-runner runtime, not Docker's default runtime",
+                "https://github.com/nestybox/sysbox/issues/122",
+            ),
+            (
+                "GitHub job containers always get the host's socket",
+                "`actions/runner:src/Runner.Worker/Container/ContainerInfo.cs`",
+            ),
+            (
+                "actions-runner-controller runners under sysbox (`template.spec.runtimeClassName`)",
+                "`actions/actions-runner-controller:charts/gha-runner-scale-set/values.yaml`, https://docs.github.com/en/actions/how-tos/manage-runners/use-actions-runner-controller/deploy-runner-scale-sets",
+            ),
+            (
+                "no rootless BuildKit on a sysbox runner (nested user namespaces)",
+                "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md",
+            ),
+            (
+                "Jenkins dind sidecar",
+                "https://www.jenkins.io/doc/book/pipeline/docker/, `jenkinsci/kubernetes-plugin:examples/dind.groovy`",
+            ),
         ],
         Target::Rootless => &[
-            ("`docker:dind-rootless` still `--privileged`", "https://docs.docker.com/engine/security/rootless/tips/, https://hub.docker.com/_/docker"),
-            ("certificates in a named volume on `/certs/client` (UID 1000 must write `client/key.pem`)", "`docker-library/docker:Dockerfile-cli.template` (`/certs/client` mode 1777), `docker-library/docker:dockerd-entrypoint.sh`"),
-            ("storage at `/home/rootless/.local/share/docker`", "`docker-library/docker:Dockerfile-dind-rootless.template`"),
-            ("GitLab `services_privileged`, `allowed_privileged_services`", "https://docs.gitlab.com/runner/executors/docker/"),
-            ("user namespaces, ports below 1024", "https://docs.docker.com/engine/security/rootless/troubleshoot/"),
+            (
+                "`docker:dind-rootless` still `--privileged`",
+                "https://docs.docker.com/engine/security/rootless/tips/, https://hub.docker.com/_/docker",
+            ),
+            (
+                "certificates in a named volume on `/certs/client` (UID 1000 must write `client/key.pem`)",
+                "`docker-library/docker:Dockerfile-cli.template` (`/certs/client` mode 1777), `docker-library/docker:dockerd-entrypoint.sh`",
+            ),
+            (
+                "storage at `/home/rootless/.local/share/docker`",
+                "`docker-library/docker:Dockerfile-dind-rootless.template`",
+            ),
+            (
+                "GitLab `services_privileged`, `allowed_privileged_services`",
+                "https://docs.gitlab.com/runner/executors/docker/",
+            ),
+            (
+                "user namespaces, ports below 1024",
+                "https://docs.docker.com/engine/security/rootless/troubleshoot/",
+            ),
         ],
         Target::Kaniko => &[
-            ("image `ghcr.io/osscontainertools/kaniko:*-debug`, no `--skip-unused-stages`", "https://github.com/osscontainertools/kaniko"),
-            ("upstream archived", "https://github.com/GoogleContainerTools/kaniko"),
-            ("`--destination`, `--cache-repo` (a repository, no tag), `--custom-platform`, `--digest-file`, `--compression`", "`GoogleContainerTools/kaniko:cmd/executor/cmd/root.go`, https://github.com/osscontainertools/kaniko"),
-            ("`/kaniko/.docker/config.json`, Docker Hub key `https://index.docker.io/v1/`", "https://github.com/osscontainertools/kaniko"),
-            ("GitHub: only on GitHub-hosted runners (a job container gets the host's socket)", "`actions/runner:src/Runner.Worker/Container/ContainerInfo.cs`"),
-            ("Jenkins pod template", "`jenkinsci/kubernetes-plugin:examples/kaniko.groovy`"),
+            (
+                "image `ghcr.io/osscontainertools/kaniko:*-debug`, no `--skip-unused-stages`",
+                "https://github.com/osscontainertools/kaniko",
+            ),
+            (
+                "upstream archived",
+                "https://github.com/GoogleContainerTools/kaniko",
+            ),
+            (
+                "`--destination`, `--cache-repo` (a repository, no tag), `--custom-platform`, `--digest-file`, `--compression`",
+                "`GoogleContainerTools/kaniko:cmd/executor/cmd/root.go`, https://github.com/osscontainertools/kaniko",
+            ),
+            (
+                "`/kaniko/.docker/config.json`, Docker Hub key `https://index.docker.io/v1/`",
+                "https://github.com/osscontainertools/kaniko",
+            ),
+            (
+                "GitHub: only on GitHub-hosted runners (a job container gets the host's socket)",
+                "`actions/runner:src/Runner.Worker/Container/ContainerInfo.cs`",
+            ),
+            (
+                "Jenkins pod template",
+                "`jenkinsci/kubernetes-plugin:examples/kaniko.groovy`",
+            ),
         ],
         Target::Buildkit => &[
-            ("`moby/buildkit:*-rootless`, seccomp/AppArmor unconfined, `--oci-worker-no-process-sandbox`", "https://github.com/moby/buildkit/blob/master/docs/rootless.md"),
-            ("`buildctl-daemonless.sh`, `BUILDKITD_FLAGS`", "`moby/buildkit:examples/buildctl-daemonless/buildctl-daemonless.sh`"),
-            ("`docker build` flag translation (`--opt`, `--output`, `shm-size` in bytes, joined `ulimit`)", "https://docs.docker.com/reference/cli/docker/buildx/build/, `docker/buildx:build/opt.go`, `moby/buildkit:frontend/dockerui/config.go`"),
-            ("buildkitd over TCP only with mTLS (GitHub self-hosted), a Unix socket otherwise (compose)", "https://github.com/moby/buildkit#expose-buildkit-as-a-tcp-service"),
-            ("setup-buildx `remote` driver with client certificates", "https://docs.docker.com/build/builders/drivers/remote/, https://docs.docker.com/build/ci/github-actions/configure-builder/"),
-            ("GitLab job image with `entrypoint: [\"\"]`, runner-wide `security_opt`", "https://docs.gitlab.com/ci/docker/using_buildkit/, https://docs.gitlab.com/runner/configuration/advanced-configuration/"),
-            ("Kubernetes Job, `DOCKER_CONFIG` from a Secret, `appArmorProfile` (K8s ≥ 1.30)", "`moby/buildkit:examples/kubernetes/job.rootless.yaml`, `moby/buildkit:examples/kubernetes/README.md`"),
-            ("Pod Security level `privileged` for Unconfined seccomp", "https://kubernetes.io/docs/concepts/security/pod-security-standards/"),
-            ("GitHub-hosted: build-push-action with the default driver", "https://docs.docker.com/build/ci/github-actions/, `docker/buildx:driver/docker-container/driver.go`"),
+            (
+                "`moby/buildkit:*-rootless`, seccomp/AppArmor unconfined, `--oci-worker-no-process-sandbox`",
+                "https://github.com/moby/buildkit/blob/master/docs/rootless.md",
+            ),
+            (
+                "`buildctl-daemonless.sh`, `BUILDKITD_FLAGS`",
+                "`moby/buildkit:examples/buildctl-daemonless/buildctl-daemonless.sh`",
+            ),
+            (
+                "`docker build` flag translation (`--opt`, `--output`, `shm-size` in bytes, joined `ulimit`)",
+                "https://docs.docker.com/reference/cli/docker/buildx/build/, `docker/buildx:build/opt.go`, `moby/buildkit:frontend/dockerui/config.go`",
+            ),
+            (
+                "buildkitd over TCP only with mTLS (GitHub self-hosted), a Unix socket otherwise (compose)",
+                "https://github.com/moby/buildkit#expose-buildkit-as-a-tcp-service",
+            ),
+            (
+                "setup-buildx `remote` driver with client certificates",
+                "https://docs.docker.com/build/builders/drivers/remote/, https://docs.docker.com/build/ci/github-actions/configure-builder/",
+            ),
+            (
+                "GitLab job image with `entrypoint: [\"\"]`, runner-wide `security_opt`",
+                "https://docs.gitlab.com/ci/docker/using_buildkit/, https://docs.gitlab.com/runner/configuration/advanced-configuration/",
+            ),
+            (
+                "Kubernetes Job, `DOCKER_CONFIG` from a Secret, `appArmorProfile` (K8s ≥ 1.30)",
+                "`moby/buildkit:examples/kubernetes/job.rootless.yaml`, `moby/buildkit:examples/kubernetes/README.md`",
+            ),
+            (
+                "Pod Security level `privileged` for Unconfined seccomp",
+                "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
+            ),
+            (
+                "GitHub-hosted: build-push-action with the default driver",
+                "https://docs.docker.com/build/ci/github-actions/, `docker/buildx:driver/docker-container/driver.go`",
+            ),
         ],
         Target::Tls => &[
-            ("`DOCKER_TLS_CERTDIR=/certs`, port 2376, shared `/certs/client`", "https://hub.docker.com/_/docker, https://docs.gitlab.com/ci/docker/using_docker_build/"),
-            ("`DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` for the Kubernetes executor", "https://docs.gitlab.com/ci/docker/using_docker_build/"),
-            ("daemon.json `tlsverify` and certificates", "https://docs.docker.com/engine/security/protect-access/"),
+            (
+                "`DOCKER_TLS_CERTDIR=/certs`, port 2376, shared `/certs/client`",
+                "https://hub.docker.com/_/docker, https://docs.gitlab.com/ci/docker/using_docker_build/",
+            ),
+            (
+                "`DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` for the Kubernetes executor",
+                "https://docs.gitlab.com/ci/docker/using_docker_build/",
+            ),
+            (
+                "daemon.json `tlsverify` and certificates",
+                "https://docs.docker.com/engine/security/protect-access/",
+            ),
         ],
     }
 }

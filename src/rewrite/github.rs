@@ -3273,7 +3273,10 @@ fn harden_tls(cx: &Cx<'_>, daemons: &[&Ctr], w: &mut Work) {
         (p.clone(), p)
     };
     if rootless && !in_container {
-        let service = daemons.iter().find_map(|d| d.name.clone()).unwrap_or_default();
+        let service = daemons
+            .iter()
+            .find_map(|d| d.name.clone())
+            .unwrap_or_default();
         copy_certs_step(cx, &service, &cert_path, w);
     }
     for s in daemons {
@@ -3659,7 +3662,11 @@ jobs:
             assert_eq!(out, want);
             assert_eq!(o.addressed.len(), 4, "{:?}", o.notes);
             assert!(o.manual.is_empty());
-            assert!(o.notes.iter().any(|n| n.contains("docker-container/driver.go")));
+            assert!(
+                o.notes
+                    .iter()
+                    .any(|n| n.contains("docker-container/driver.go"))
+            );
             assert!(active(WF, &out, "image").is_empty());
         }
     }
@@ -3840,7 +3847,11 @@ jobs:
                 .expect("a task for the job container");
             assert!(task.title.contains(RUNNER_SOCKET_SOURCE));
             assert!(task.snippet.contains("runtimeClassName: sysbox-runc"));
-            assert!(o.notes.iter().any(|n| n.contains("docker-socket-mount stays")));
+            assert!(
+                o.notes
+                    .iter()
+                    .any(|n| n.contains("docker-socket-mount stays"))
+            );
         }
         // GitHub-hosted runners cannot install sysbox.
         let (out, o) = run(HOSTED, "image", Target::Sysbox);
@@ -3890,10 +3901,11 @@ jobs:
             let (tls, o) = run(&src, "image", Target::Tls);
             assert_eq!(
                 head(&tls),
-                want.replace("docker:29-dind-rootless", "docker:dind").replace(
-                    "- dind-certs-${{ github.run_id }}",
-                    "- /tmp/dind-certs-${{ github.run_id }}"
-                )
+                want.replace("docker:29-dind-rootless", "docker:dind")
+                    .replace(
+                        "- dind-certs-${{ github.run_id }}",
+                        "- /tmp/dind-certs-${{ github.run_id }}"
+                    )
             );
             // The rootless daemon runs as UID 1000: its certificate directory must be a named
             // volume (a host directory is created root-owned), copied out by the first step.
@@ -3903,10 +3915,14 @@ jobs:
             }
             let steps = out.split("    steps:").nth(1).unwrap_or("");
             assert!(
-                steps.trim_start().starts_with("# The rootless dind service keeps its certificates"),
+                steps
+                    .trim_start()
+                    .starts_with("# The rootless dind service keeps its certificates"),
                 "{steps}"
             );
-            assert!(steps.contains("docker cp \"${{ job.services['docker'].id }}:/certs/client/.\""));
+            assert!(
+                steps.contains("docker cp \"${{ job.services['docker'].id }}:/certs/client/.\"")
+            );
             assert_eq!(o.addressed.len(), 3);
             idempotent(WF, &tls, "image", Target::Tls);
         }

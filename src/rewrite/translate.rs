@@ -358,7 +358,10 @@ pub fn ram_in_bytes(v: &str) -> Option<u64> {
     let (num, mult) = match s.char_indices().last() {
         Some((i, c)) if "kmgtp".contains(c) => {
             let exp = "kmgtp".find(c).unwrap_or(0) as u32 + 1;
-            (s.get(..i).unwrap_or("").trim_end(), 1024u64.checked_pow(exp)?)
+            (
+                s.get(..i).unwrap_or("").trim_end(),
+                1024u64.checked_pow(exp)?,
+            )
         }
         _ => (s, 1),
     };
@@ -598,9 +601,10 @@ fn buildkit(input: &BuildInput<'_>) -> Translation {
                     }
                     for (k, x) in &parts {
                         match k.as_str() {
-                            "name" if input.push.is_empty() => {
-                                a.unmapped(format!("{} (name= without a tag to push)", flag_text(&f)))
-                            }
+                            "name" if input.push.is_empty() => a.unmapped(format!(
+                                "{} (name= without a tag to push)",
+                                flag_text(&f)
+                            )),
                             "type" | "name" | "push" => {}
                             k if IMAGE_OUTPUT_KEYS.contains(&k) || k.starts_with("annotation") => {
                                 let kv = format!("{k}={x}");
@@ -613,8 +617,11 @@ fn buildkit(input: &BuildInput<'_>) -> Translation {
                     }
                 } else {
                     match part(&parts, "type") {
-                        Some("local" | "tar" | "oci" | "docker") if part(&parts, "dest").is_some() => {
-                            let csv: Vec<String> = parts.iter().map(|(k, x)| format!("{k}={x}")).collect();
+                        Some("local" | "tar" | "oci" | "docker")
+                            if part(&parts, "dest").is_some() =>
+                        {
+                            let csv: Vec<String> =
+                                parts.iter().map(|(k, x)| format!("{k}={x}")).collect();
                             extra_outputs.push((csv.join(","), flag_text(&f)));
                         }
                         _ => a.unmapped(flag_text(&f)),
@@ -659,8 +666,13 @@ fn buildkit(input: &BuildInput<'_>) -> Translation {
             }
             "--progress" if v == "quiet" => a.parts.push("--progress plain".into()),
             "--progress" => a.opt("--progress", &v, &flag_text(&f)),
-            "--rm" | "--force-rm" | "--builder" | "--disable-content-trust" | "--compress"
-            | "--debug" | "--isolation" => a.note(format!(
+            "--rm"
+            | "--force-rm"
+            | "--builder"
+            | "--disable-content-trust"
+            | "--compress"
+            | "--debug"
+            | "--isolation" => a.note(format!(
                 "`{}` dropped: it has no meaning for buildctl",
                 flag_text(&f)
             )),
@@ -925,8 +937,14 @@ fn kaniko(input: &BuildInput<'_>) -> Translation {
                 ));
             }
             "--quiet" => a.parts.push("--verbosity=error".into()),
-            "--progress" | "--rm" | "--force-rm" | "--builder" | "--disable-content-trust"
-            | "--compress" | "--debug" | "--isolation" => a.note(format!(
+            "--progress"
+            | "--rm"
+            | "--force-rm"
+            | "--builder"
+            | "--disable-content-trust"
+            | "--compress"
+            | "--debug"
+            | "--isolation" => a.note(format!(
                 "`{}` dropped: it has no meaning for kaniko",
                 flag_text(&f)
             )),
@@ -1344,7 +1362,6 @@ mod tests {
         assert!(t.one_line().contains("--verbosity=error"));
     }
 
-
     /// What a `docker build` flag becomes.
     #[derive(Clone, Copy, Debug)]
     enum Want {
@@ -1361,12 +1378,32 @@ mod tests {
     /// docker/buildx/build/) plus the legacy builder flags it still accepts: an example use,
     /// then what BuildKit and kaniko make of it. Builds push `r/app:1` unless noted.
     const FLAG_TABLE: &[(&str, &str, Want, Want)] = &[
-        ("--add-host", "--add-host db:10.0.0.1", Part("--opt add-hosts=db=10.0.0.1"), Unmapped),
-        ("--allow", "--allow network.host", Part("--allow network.host"), Unmapped),
+        (
+            "--add-host",
+            "--add-host db:10.0.0.1",
+            Part("--opt add-hosts=db=10.0.0.1"),
+            Unmapped,
+        ),
+        (
+            "--allow",
+            "--allow network.host",
+            Part("--allow network.host"),
+            Unmapped,
+        ),
         ("--annotation", "--annotation a=b", Unmapped, Unmapped),
         ("--attest", "--attest type=sbom", Unmapped, Unmapped),
-        ("--build-arg", "--build-arg V=1", Part("--opt build-arg:V=1"), Part("--build-arg V=1")),
-        ("--build-context", "--build-context x=../x", Unmapped, Unmapped),
+        (
+            "--build-arg",
+            "--build-arg V=1",
+            Part("--opt build-arg:V=1"),
+            Part("--build-arg V=1"),
+        ),
+        (
+            "--build-context",
+            "--build-context x=../x",
+            Unmapped,
+            Unmapped,
+        ),
         ("--builder", "--builder b", Dropped, Dropped),
         (
             "--cache-from",
@@ -1381,7 +1418,12 @@ mod tests {
             Part("--cache=true --cache-repo r/c"),
         ),
         ("--call", "--call outline", Unmapped, Unmapped),
-        ("--cgroup-parent", "--cgroup-parent p", Part("--opt cgroup-parent=p"), Unmapped),
+        (
+            "--cgroup-parent",
+            "--cgroup-parent p",
+            Part("--opt cgroup-parent=p"),
+            Unmapped,
+        ),
         ("--check", "--check", Unmapped, Unmapped),
         ("--debug", "--debug", Dropped, Dropped),
         (
@@ -1390,16 +1432,56 @@ mod tests {
             Part("--local dockerfile=ci --opt filename=App.Dockerfile"),
             Part("--dockerfile ci/App.Dockerfile"),
         ),
-        ("--iidfile", "--iidfile id.txt", Part("--metadata-file id.txt"), Part("--digest-file id.txt")),
-        ("--label", "--label a=b", Part("--opt label:a=b"), Part("--label a=b")),
+        (
+            "--iidfile",
+            "--iidfile id.txt",
+            Part("--metadata-file id.txt"),
+            Part("--digest-file id.txt"),
+        ),
+        (
+            "--label",
+            "--label a=b",
+            Part("--opt label:a=b"),
+            Part("--label a=b"),
+        ),
         ("--load", "--load", Dropped, Dropped),
-        ("--metadata-file", "--metadata-file m.json", Part("--metadata-file m.json"), Unmapped),
-        ("--network", "--network none", Part("--opt force-network-mode=none"), Unmapped),
+        (
+            "--metadata-file",
+            "--metadata-file m.json",
+            Part("--metadata-file m.json"),
+            Unmapped,
+        ),
+        (
+            "--network",
+            "--network none",
+            Part("--opt force-network-mode=none"),
+            Unmapped,
+        ),
         ("--no-cache", "--no-cache", Part("--no-cache"), Dropped),
-        ("--no-cache-filter", "--no-cache-filter s", Part("--opt no-cache=s"), Unmapped),
-        ("--output", "-o type=local,dest=out", Part("--output type=local,dest=out"), Unmapped),
-        ("--output", "-o ./out", Part("--output type=local,dest=./out"), Unmapped),
-        ("--output", "--output type=oci,dest=img.tar", Part("--output type=oci,dest=img.tar"), Part("--oci-layout-path img.tar")),
+        (
+            "--no-cache-filter",
+            "--no-cache-filter s",
+            Part("--opt no-cache=s"),
+            Unmapped,
+        ),
+        (
+            "--output",
+            "-o type=local,dest=out",
+            Part("--output type=local,dest=out"),
+            Unmapped,
+        ),
+        (
+            "--output",
+            "-o ./out",
+            Part("--output type=local,dest=./out"),
+            Unmapped,
+        ),
+        (
+            "--output",
+            "--output type=oci,dest=img.tar",
+            Part("--output type=oci,dest=img.tar"),
+            Part("--oci-layout-path img.tar"),
+        ),
         (
             "--output",
             "--output type=registry,compression=zstd",
@@ -1412,20 +1494,65 @@ mod tests {
             Part("--output type=image,name=r/app:1,push=true,oci-mediatypes=true"),
             Unmapped,
         ),
-        ("--platform", "--platform linux/arm64", Part("--opt platform=linux/arm64"), Part("--custom-platform linux/arm64")),
+        (
+            "--platform",
+            "--platform linux/arm64",
+            Part("--opt platform=linux/arm64"),
+            Part("--custom-platform linux/arm64"),
+        ),
         ("--policy", "--policy filename=p.rego", Unmapped, Unmapped),
-        ("--progress", "--progress plain", Part("--progress plain"), Dropped),
+        (
+            "--progress",
+            "--progress plain",
+            Part("--progress plain"),
+            Dropped,
+        ),
         ("--provenance", "--provenance=false", Dropped, Dropped),
         ("--provenance", "--provenance=mode=max", Unmapped, Unmapped),
-        ("--pull", "--pull", Part("--opt image-resolve-mode=pull"), Dropped),
-        ("--push", "--push", Part("push=true"), Part("--destination r/app:1")),
-        ("--quiet", "-q", Part("--progress plain"), Part("--verbosity=error")),
+        (
+            "--pull",
+            "--pull",
+            Part("--opt image-resolve-mode=pull"),
+            Dropped,
+        ),
+        (
+            "--push",
+            "--push",
+            Part("push=true"),
+            Part("--destination r/app:1"),
+        ),
+        (
+            "--quiet",
+            "-q",
+            Part("--progress plain"),
+            Part("--verbosity=error"),
+        ),
         ("--sbom", "--sbom=false", Dropped, Dropped),
-        ("--secret", "--secret id=s,src=f", Part("--secret id=s,src=f"), Part("--secret id=s,src=f")),
-        ("--shm-size", "--shm-size 2g", Part("--opt shm-size=2147483648"), Unmapped),
+        (
+            "--secret",
+            "--secret id=s,src=f",
+            Part("--secret id=s,src=f"),
+            Part("--secret id=s,src=f"),
+        ),
+        (
+            "--shm-size",
+            "--shm-size 2g",
+            Part("--opt shm-size=2147483648"),
+            Unmapped,
+        ),
         ("--ssh", "--ssh default", Part("--ssh default"), Unmapped),
-        ("--tag", "-t r/app:1", Part("name=r/app:1"), Part("--destination r/app:1")),
-        ("--target", "--target t", Part("--opt target=t"), Part("--target t")),
+        (
+            "--tag",
+            "-t r/app:1",
+            Part("name=r/app:1"),
+            Part("--destination r/app:1"),
+        ),
+        (
+            "--target",
+            "--target t",
+            Part("--opt target=t"),
+            Part("--target t"),
+        ),
         (
             "--ulimit",
             "--ulimit nofile=1024:2048 --ulimit nproc=512",
@@ -1439,27 +1566,47 @@ mod tests {
         ("--cpu-shares", "-c 512", Unmapped, Unmapped),
         ("--cpuset-cpus", "--cpuset-cpus 0-1", Unmapped, Unmapped),
         ("--cpuset-mems", "--cpuset-mems 0", Unmapped, Unmapped),
-        ("--disable-content-trust", "--disable-content-trust", Dropped, Dropped),
+        (
+            "--disable-content-trust",
+            "--disable-content-trust",
+            Dropped,
+            Dropped,
+        ),
         ("--force-rm", "--force-rm", Dropped, Dropped),
         ("--isolation", "--isolation default", Dropped, Dropped),
         ("--memory", "-m 1g", Unmapped, Unmapped),
         ("--memory-swap", "--memory-swap 2g", Unmapped, Unmapped),
         ("--rm", "--rm", Dropped, Dropped),
-        ("--security-opt", "--security-opt seccomp=unconfined", Unmapped, Unmapped),
+        (
+            "--security-opt",
+            "--security-opt seccomp=unconfined",
+            Unmapped,
+            Unmapped,
+        ),
         ("--squash", "--squash", Unmapped, Unmapped),
         ("--stream", "--stream", Unmapped, Unmapped),
     ];
 
-    fn check_want(builder: Builder, usage: &str, want: Want, t: &Translation) -> Result<(), String> {
+    fn check_want(
+        builder: Builder,
+        usage: &str,
+        want: Want,
+        t: &Translation,
+    ) -> Result<(), String> {
         let line = t.one_line();
         let flag = usage.split([' ', '=']).next().unwrap_or(usage);
         let named = |s: &String| s.contains(flag);
-        let ctx = format!("{builder:?} `{usage}` → {line}\n unmapped {:?}\n notes {:?}", t.unmapped, t.notes);
+        let ctx = format!(
+            "{builder:?} `{usage}` → {line}\n unmapped {:?}\n notes {:?}",
+            t.unmapped, t.notes
+        );
         match want {
             Part(p) if line.contains(p) && !t.unmapped.iter().any(named) => Ok(()),
             Dropped
                 if !t.unmapped.iter().any(named)
-                    && t.notes.iter().any(|n| n.contains(flag) || n.contains(&usage.replace(' ', "` `"))) =>
+                    && t.notes
+                        .iter()
+                        .any(|n| n.contains(flag) || n.contains(&usage.replace(' ', "` `"))) =>
             {
                 Ok(())
             }
@@ -1477,7 +1624,11 @@ mod tests {
             } else {
                 format!("docker build {usage} -t r/app:1 .")
             };
-            let push: &[&str] = if *usage == "--load" { &[] } else { &["r/app:1"] };
+            let push: &[&str] = if *usage == "--load" {
+                &[]
+            } else {
+                &["r/app:1"]
+            };
             for (builder, want) in [(Builder::Buildkit, *bk), (Builder::Kaniko, *kan)] {
                 let a = analyze_script(&script);
                 let b = a.builds.first().expect("a build");
@@ -1526,9 +1677,20 @@ mod tests {
         assert_eq!(cache_repo("localhost:5000/c:x"), "localhost:5000/c");
         assert_eq!(cache_repo("r/c@sha256:abc"), "r/c");
         assert_eq!(cache_repo("$CI_REGISTRY_IMAGE:cache"), "$CI_REGISTRY_IMAGE");
-        assert_eq!(cache_repo("${CI_REGISTRY_IMAGE}/cache"), "${CI_REGISTRY_IMAGE}/cache");
-        let t = tr(Builder::Kaniko, "docker build --cache-from r/c:cache -t a .", &["a"]);
-        assert!(t.one_line().ends_with("--cache-repo r/c"), "{}", t.one_line());
+        assert_eq!(
+            cache_repo("${CI_REGISTRY_IMAGE}/cache"),
+            "${CI_REGISTRY_IMAGE}/cache"
+        );
+        let t = tr(
+            Builder::Kaniko,
+            "docker build --cache-from r/c:cache -t a .",
+            &["a"],
+        );
+        assert!(
+            t.one_line().ends_with("--cache-repo r/c"),
+            "{}",
+            t.one_line()
+        );
         assert!(!t.one_line().contains("r/c:cache"));
         assert!(!t.one_line().contains("--skip-unused-stages"));
     }

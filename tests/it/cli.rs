@@ -261,7 +261,10 @@ fn environment_flags_change_the_recommendation() {
 fn templates_versions_prints_the_pins_with_partial_overrides() {
     let out = depriv().args(["templates", "versions"]).assert().code(0);
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(text.contains("buildkit = \"moby/buildkit:v0.32.2-rootless\"\n"), "{text}");
+    assert!(
+        text.contains("buildkit = \"moby/buildkit:v0.32.2-rootless\"\n"),
+        "{text}"
+    );
     assert!(text.contains("sysbox = \"0.7.0\"\n"), "{text}");
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(
@@ -275,7 +278,10 @@ fn templates_versions_prints_the_pins_with_partial_overrides() {
         .assert()
         .code(0);
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(text.contains("dind = \"mirror.example/docker:29-dind\"\n"), "{text}");
+    assert!(
+        text.contains("dind = \"mirror.example/docker:29-dind\"\n"),
+        "{text}"
+    );
     assert!(text.contains("kaniko = \"ghcr.io/osscontainertools/kaniko:v1.28.3-debug\"\n"));
     let out = depriv()
         .args(["templates", "versions", "--pin-digests"])

@@ -399,9 +399,7 @@ fn snippet_file(lang: &str, snippet: &str) -> Option<&'static str> {
         "yaml" if snippet.contains("apiVersion:") || snippet.contains("template:") => {
             Some("snippet/manifest.yaml")
         }
-        "yaml" if snippet.lines().any(|l| l.starts_with("services:")) => {
-            Some("docker-compose.yml")
-        }
+        "yaml" if snippet.lines().any(|l| l.starts_with("services:")) => Some("docker-compose.yml"),
         "toml" if snippet.contains("[runners") => Some("config.toml"),
         "json" => Some("daemon.json"),
         "groovy" => Some("Jenkinsfile"),
