@@ -2913,10 +2913,17 @@ fn sysbox(cx: &Cx<'_>, w: &mut Work) {
     if !changed {
         return;
     }
+    let install = cx
+        .render(
+            "daemon/sysbox-install.sh",
+            &serde_json::json!({ "where": "every self-hosted runner host" }),
+            w,
+        )
+        .unwrap_or_default();
     w.task(
-        "Install sysbox on the self-hosted runner hosts (systemd, kernel ≥ 5.12 or shiftfs; .deb packages for Ubuntu/Debian, e.g. sysbox-ce_0.7.0-0.linux_amd64.deb)",
+        "Install sysbox on the self-hosted runner hosts (systemd, kernel ≥ 5.12 or shiftfs; .deb packages for Ubuntu/Debian, amd64 and arm64)",
         "every self-hosted runner host",
-        "# https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; docs/targets/sysbox.md: install the sysbox-ce package of your distribution, then check\nsystemctl status sysbox-mgr sysbox-fs\n",
+        &install,
         "sh",
     );
     w.task(

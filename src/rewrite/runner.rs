@@ -648,7 +648,7 @@ fn docker_executor(
             if needs_runtime {
                 common::sysbox_host_task(req, where_, side);
                 side.note("keep runc as the Docker default runtime on the runner host; the per-runner `runtime` key selects sysbox (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; https://github.com/nestybox/sysbox/issues/122; docs/targets/sysbox.md)");
-                side.note("jobs keep the standard TLS dind service (docker:29-dind with DOCKER_TLS_CERTDIR=/certs); it runs unprivileged under sysbox (https://docs.gitlab.com/runner/configuration/advanced-configuration/; docs/targets/sysbox.md)");
+                side.note(format!("jobs keep the standard TLS dind service ({} with DOCKER_TLS_CERTDIR=/certs); it runs unprivileged under sysbox (https://docs.gitlab.com/runner/configuration/advanced-configuration/; docs/targets/sysbox.md)", common::ver(req, "dind")));
             }
         }
         Target::Rootless => {
@@ -709,7 +709,7 @@ fn docker_executor(
                     }
                 }
                 socket_and_certs(r, d, true, true);
-                side.note("jobs must use the docker:29-dind-rootless service with DOCKER_TLS_CERTDIR=/certs; only that service runs privileged (https://docs.gitlab.com/runner/executors/docker/; docs/targets/rootless.md)");
+                side.note(format!("jobs must use the {} service with DOCKER_TLS_CERTDIR=/certs; only that service runs privileged (https://docs.gitlab.com/runner/executors/docker/; docs/targets/rootless.md)", common::ver(req, "dind_rootless")));
             }
         }
         Target::Tls => {
@@ -913,7 +913,7 @@ fn kube_executor(
             );
             super::kube::sysbox_cluster_tasks(req, "the runner's job pods", side);
             if !socket_tables.is_empty() {
-                side.note("jobs that used the node's Docker socket must use a docker:29-dind service with TLS (DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH=/certs/client); it runs unprivileged under sysbox (https://docs.gitlab.com/runner/configuration/advanced-configuration/; docs/targets/sysbox.md)");
+                side.note(format!("jobs that used the node's Docker socket must use a {} service with TLS (DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH=/certs/client); it runs unprivileged under sysbox (https://docs.gitlab.com/runner/configuration/advanced-configuration/; docs/targets/sysbox.md)", common::ver(req, "dind")));
             }
         }
         Target::Tls => {
