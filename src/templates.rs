@@ -379,6 +379,42 @@ mod tests {
     }
 
     #[test]
+    fn whole_file_templates_rescan_clean() {
+        // What depriv writes as a whole file or snippet must not be flagged by depriv: a
+        // relaxation a target needs carries a suppression with its reason.
+        let t = Templates::builtin();
+        let ctx = serde_json::json!({ "where": "x", "commands": ["buildctl-daemonless.sh build"] });
+        for (name, as_file) in [
+            ("compose/buildkitd-service.yml", "docker-compose.yml"),
+            ("kube/buildkit-job.yaml", "k8s/job.yaml"),
+            ("kube/kaniko-job.yaml", "k8s/job.yaml"),
+            ("kube/runtimeclass.yaml", "k8s/rc.yaml"),
+            ("gitlab/runner-buildkit-docker.toml", "config.toml"),
+            ("gitlab/runner-buildkit-kubernetes.toml", "config.toml"),
+            ("gitlab/runner-sysbox-docker.toml", "config.toml"),
+            ("gitlab/runner-sysbox-kubernetes.toml", "config.toml"),
+            ("gitlab/runner-tls-docker.toml", "config.toml"),
+            ("gitlab/runner-tls-kubernetes.toml", "config.toml"),
+        ] {
+            let text = t.render(name, &ctx).expect(name);
+            let text = if as_file == "config.toml" && !text.contains("[[runners]]") {
+                format!("[[runners]]\n  executor = \"docker\"\n{text}")
+            } else {
+                text
+            };
+            let files = BTreeMap::from([(as_file.to_string(), text.clone())]);
+            let r = crate::scan::scan_memory(files, &crate::config::Config::default());
+            let active: Vec<String> = r
+                .findings
+                .iter()
+                .filter(|f| !f.suppressed)
+                .map(|f| format!("{}@{}", f.rule, f.line))
+                .collect();
+            assert!(active.is_empty(), "{name}: {active:?}\n{text}");
+        }
+    }
+
+    #[test]
     fn strict_undefined_is_an_error() {
         let mut t = Templates::builtin();
         t.overrides

@@ -3692,8 +3692,9 @@ jobs:
       - name: Start rootless BuildKit
         run: |
           # mTLS certificates for this job only (CA, server for 127.0.0.1, client)
+          umask 077
           d=\"$RUNNER_TEMP/buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}\"
-          mkdir -m 700 -p \"$d/server\"
+          mkdir -p \"$d/server\"
           cd \"$d\"
           openssl req -x509 -newkey rsa:3072 -nodes -days 1 -subj /CN=buildkit-ca -keyout ca-key.pem -out ca.pem 2>/dev/null
           openssl req -newkey rsa:3072 -nodes -subj /CN=buildkitd -keyout server/key.pem -out server.csr 2>/dev/null
@@ -3702,7 +3703,8 @@ jobs:
           openssl req -newkey rsa:3072 -nodes -subj /CN=buildx -keyout client-key.pem -out client.csr 2>/dev/null
           printf 'extendedKeyUsage=clientAuth\\n' > client.ext
           openssl x509 -req -days 1 -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -extfile client.ext -out client.pem 2>/dev/null
-          cp ca.pem server/ca.pem && chmod 0644 server/key.pem && rm -f ca-key.pem ./*.csr ./*.ext ./*.srl
+          # the daemon (UID 1000) reads its files after `docker cp` makes them root-owned
+          cp ca.pem server/ca.pem && chmod 0644 server/*.pem && rm -f ca-key.pem ./*.csr ./*.ext ./*.srl
           # depriv: ignore[seccomp-unconfined] rootless BuildKit needs seccomp and AppArmor unconfined (github.com/moby/buildkit/blob/master/docs/rootless.md); see docs/targets/buildkit.md \"Residual risk\"
           docker create --name buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }} --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined -p 127.0.0.1::1234 moby/buildkit:v0.32.2-rootless --addr tcp://0.0.0.0:1234 --tlscacert /certs/ca.pem --tlscert /certs/cert.pem --tlskey /certs/key.pem
           docker cp \"$d/server\" buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}:/certs
@@ -3999,8 +4001,9 @@ runs:
       shell: bash
       run: |
         # mTLS certificates for this job only (CA, server for 127.0.0.1, client)
+        umask 077
         d=\"$RUNNER_TEMP/buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}\"
-        mkdir -m 700 -p \"$d/server\"
+        mkdir -p \"$d/server\"
         cd \"$d\"
         openssl req -x509 -newkey rsa:3072 -nodes -days 1 -subj /CN=buildkit-ca -keyout ca-key.pem -out ca.pem 2>/dev/null
         openssl req -newkey rsa:3072 -nodes -subj /CN=buildkitd -keyout server/key.pem -out server.csr 2>/dev/null
@@ -4009,7 +4012,8 @@ runs:
         openssl req -newkey rsa:3072 -nodes -subj /CN=buildx -keyout client-key.pem -out client.csr 2>/dev/null
         printf 'extendedKeyUsage=clientAuth\\n' > client.ext
         openssl x509 -req -days 1 -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -extfile client.ext -out client.pem 2>/dev/null
-        cp ca.pem server/ca.pem && chmod 0644 server/key.pem && rm -f ca-key.pem ./*.csr ./*.ext ./*.srl
+        # the daemon (UID 1000) reads its files after `docker cp` makes them root-owned
+        cp ca.pem server/ca.pem && chmod 0644 server/*.pem && rm -f ca-key.pem ./*.csr ./*.ext ./*.srl
         # depriv: ignore[seccomp-unconfined] rootless BuildKit needs seccomp and AppArmor unconfined (github.com/moby/buildkit/blob/master/docs/rootless.md); see docs/targets/buildkit.md \"Residual risk\"
         docker create --name buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }} --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined -p 127.0.0.1::1234 moby/buildkit:v0.32.2-rootless --addr tcp://0.0.0.0:1234 --tlscacert /certs/ca.pem --tlscert /certs/cert.pem --tlskey /certs/key.pem
         docker cp \"$d/server\" buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}:/certs
