@@ -91,7 +91,12 @@ impl Templates {
                 message: "not a directory".into(),
             });
         }
-        Ok(Templates { overrides })
+        let t = Templates { overrides };
+        t.check_versions().map_err(|e| TemplateError::Io {
+            path: dir.join("versions.toml").display().to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(t)
     }
 
     /// Names of all templates.
@@ -264,6 +269,19 @@ mod tests {
         t.overrides
             .insert("versions.toml".into(), "buildkitt = \"x\"\n".into());
         assert!(t.check_versions().is_err());
+    }
+
+    #[test]
+    fn a_broken_versions_override_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("versions.toml"), "dind = [1, 2]\n").expect("write");
+        let e = Templates::with_overrides(dir.path()).expect_err("refused");
+        assert!(e.to_string().contains("versions.toml"), "{e}");
+        std::fs::write(dir.path().join("versions.toml"), "dindd = \"x\"\n").expect("write");
+        let e = Templates::with_overrides(dir.path()).expect_err("refused");
+        assert!(e.to_string().contains("unknown key `dindd`"), "{e}");
+        std::fs::write(dir.path().join("versions.toml"), "dind = \"x\"\n").expect("write");
+        assert!(Templates::with_overrides(dir.path()).is_ok());
     }
 
     #[test]

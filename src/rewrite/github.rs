@@ -4041,6 +4041,19 @@ runs:
 ";
 
     #[test]
+    fn output_options_are_never_dropped_by_build_push() {
+        let src = "jobs:\n  b:\n    runs-on: ubuntu-24.04\n    services:\n      docker:\n        image: docker:29-dind\n        options: --privileged\n    steps:\n      - run: docker buildx build --output type=registry,compression=zstd -t r/app:1 .\n";
+        let (out, _) = run(src, "b", Target::Buildkit);
+        assert!(
+            !out.contains("docker/build-push-action") || out.contains("zstd"),
+            "{out}"
+        );
+        let plain = src.replace(",compression=zstd", "");
+        let (out, _) = run(&plain, "b", Target::Buildkit);
+        assert!(out.contains("docker/build-push-action"), "{out}");
+    }
+
+    #[test]
     fn kaniko_is_refused_on_self_hosted_runners() {
         // kaniko would run as the job container, which the runner gives the host's socket.
         let src = KANIKO.replace("runs-on: ubuntu-24.04", "runs-on: [self-hosted, linux]");
