@@ -3085,6 +3085,31 @@ fn rootless(cx: &Cx<'_>, w: &mut Work) {
                 yaml_scalar(&img),
             ));
         }
+        // The rootless daemon keeps its data in /home/rootless/.local/share/docker
+        // (docker-library/docker Dockerfile-dind-rootless.template).
+        if is_map(cx.y, v)
+            && let Some((_, vols)) = own_get(cx.y, v, "volumes")
+        {
+            for item in cx.y.seq(vols).unwrap_or(&[]).iter().copied() {
+                let Some(text) = scalar(cx.y, item) else {
+                    continue;
+                };
+                let target = text.split(':').nth(1).unwrap_or("");
+                if target.trim_end_matches('/') != "/var/lib/docker" {
+                    continue;
+                }
+                let new =
+                    text.replacen(":/var/lib/docker", ":/home/rootless/.local/share/docker", 1);
+                let r = cx.y.span(item);
+                w.edits.push(Edit::replace(
+                    cx.path,
+                    r.start,
+                    cx.node_end(item).max(r.start),
+                    yaml_scalar(&new),
+                ));
+                w.note("the dind storage volume moves from /var/lib/docker to /home/rootless/.local/share/docker, where the rootless daemon keeps its data");
+            }
+        }
     }
     harden_tls(cx, &daemons, w);
     w.note("rootless dind is still privileged: seccomp, AppArmor and mount masks need --privileged, so privileged-dind stays (https://docs.docker.com/engine/security/rootless/tips/; docs/targets/rootless.md)");
@@ -4051,6 +4076,17 @@ runs:
         let plain = src.replace(",compression=zstd", "");
         let (out, _) = run(&plain, "b", Target::Buildkit);
         assert!(out.contains("docker/build-push-action"), "{out}");
+    }
+
+    #[test]
+    fn rootless_storage_volume_follows_the_rootless_data_dir() {
+        let src = "jobs:\n  b:\n    runs-on: ubuntu-24.04\n    services:\n      docker:\n        image: docker:29-dind\n        options: --privileged\n        env:\n          DOCKER_TLS_CERTDIR: /certs\n        volumes:\n          - docker-data:/var/lib/docker\n        ports: ['2375:2375']\n    env:\n      DOCKER_HOST: tcp://localhost:2375\n    steps:\n      - run: docker run --rm alpine true\n";
+        let (out, _) = run(src, "b", Target::Rootless);
+        assert!(
+            out.contains("- docker-data:/home/rootless/.local/share/docker\n"),
+            "{out}"
+        );
+        assert!(!out.contains("/var/lib/docker"), "{out}");
     }
 
     #[test]
