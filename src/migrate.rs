@@ -148,9 +148,7 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
         environment: env.clone(),
         pipelines,
     };
-    if strategy == Strategy::Auto {
-        crate::plan_conflicts::resolve_runner_conflicts(&mut plan);
-    }
+    crate::plan_conflicts::resolve_runner_conflicts(&mut plan);
     plan
 }
 
