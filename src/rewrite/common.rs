@@ -9,9 +9,6 @@ use crate::edit::Edit;
 use crate::finding::Finding;
 use crate::plan::Target;
 
-/// The Sysbox CE release the host snippets name (recipes §1).
-pub(crate) const SYSBOX_VERSION: &str = "0.7.0";
-
 /// Server certificate paths written into daemon.json (Docker's protect-access layout).
 pub(crate) const TLS_PATHS: [(&str, &str); 3] = [
     ("tlscacert", "/etc/docker/ca.pem"),
@@ -19,23 +16,15 @@ pub(crate) const TLS_PATHS: [(&str, &str); 3] = [
     ("tlskey", "/etc/docker/server-key.pem"),
 ];
 
-/// A pinned version from `templates/versions.toml`, with the built-in value as fallback.
+/// A pinned version from `templates/versions.toml` (an override's keys over the built-in
+/// ones, so every key of the built-in file is always there).
 pub(crate) fn ver(req: &Request<'_>, key: &str) -> String {
-    let fallback = match key {
-        "dind" => "docker:29-dind",
-        "dind_rootless" => "docker:29-dind-rootless",
-        "docker_cli" => "docker:29-cli",
-        "buildkit" => "moby/buildkit:v0.32.2-rootless",
-        "kaniko" => "ghcr.io/osscontainertools/kaniko:v1.28.3-debug",
-        "sysbox_runtime" => "sysbox-runc",
-        _ => "",
-    };
     req.templates
         .versions()
         .0
         .get(key)
         .cloned()
-        .unwrap_or_else(|| fallback.to_string())
+        .unwrap_or_default()
 }
 
 /// What a rewriter learnt besides its edits.
@@ -106,7 +95,7 @@ pub(crate) fn sysbox_host_task(req: &Request<'_>, where_: &str, side: &mut Side)
     let snippet = render(
         req,
         "daemon/sysbox-install.sh",
-        &serde_json::json!({ "sysbox_version": SYSBOX_VERSION, "where": where_ }),
+        &serde_json::json!({ "where": where_ }),
         side,
     );
     side.task(
@@ -133,31 +122,31 @@ pub(crate) fn tls_certs_task(req: &Request<'_>, host: &str, where_: &str, side: 
     );
 }
 
-/// Pitfalls of a target (recipes §11) as notes.
+/// Pitfalls of a target () as notes.
 pub(crate) fn target_notes(target: Target, side: &mut Side) {
     let notes: &[&str] = match target {
         Target::Sysbox => &[
-            "sysbox must be installed on every host or node that runs these containers (systemd services, .deb packages for Ubuntu/Debian only, kernel ≥ 5.12 or shiftfs); support is best-effort (recipes §3.2, §11.10)",
-            "sysbox rejects privileged mode, host namespaces and --userns=host; inside a sysbox container mknod (/dev/fuse, /dev/tun), nested user namespaces and insmod do not work, and buildx+QEMU needs kernel ≥ 6.7 (recipes §3.5, §11.11)",
+            "sysbox must be installed on every host or node that runs these containers (systemd services, .deb packages for Ubuntu/Debian only, kernel ≥ 5.12 or shiftfs); support is best-effort (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; docs/targets/sysbox.md)",
+            "sysbox rejects privileged mode, host namespaces and --userns=host; inside a sysbox container mknod (/dev/fuse, /dev/tun), nested user namespaces and insmod do not work, and buildx+QEMU needs kernel ≥ 6.7 (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md)",
         ],
         Target::Rootless => &[
-            "docker:dind-rootless is still privileged: --privileged is needed for seccomp, AppArmor and mount masks; it only narrows what a daemon escape reaches (recipes §4.1, §11.1)",
-            "rootless Docker cannot publish ports below 1024 without net.ipv4.ip_unprivileged_port_start=0 or setcap on rootlesskit (recipes §4.4, §11.19)",
+            "docker:dind-rootless is still privileged: --privileged is needed for seccomp, AppArmor and mount masks; it only narrows what a daemon escape reaches (https://docs.docker.com/engine/security/rootless/tips/; docs/targets/rootless.md)",
+            "rootless Docker cannot publish ports below 1024 without net.ipv4.ip_unprivileged_port_start=0 or setcap on rootlesskit (https://docs.docker.com/engine/security/rootless/troubleshoot/; docs/targets/rootless.md)",
         ],
         Target::Tls => &[
-            "TLS is hardening only: the daemon stays privileged (recipes §7)",
-            "with TLS, /certs/client must be shared between daemon and clients; plaintext 2375 in a shared network namespace is a host takeover risk (recipes §7.1, §11.16)",
+            "TLS is hardening only: the daemon stays privileged (https://hub.docker.com/_/docker; docs/targets/tls.md)",
+            "with TLS, /certs/client must be shared between daemon and clients; plaintext 2375 in a shared network namespace is a host takeover risk (https://hub.docker.com/_/docker; docs/targets/tls.md)",
         ],
         Target::Buildkit => &[
-            "rootless BuildKit needs seccomp and AppArmor unconfined plus --oci-worker-no-process-sandbox (or systempaths=unconfined); Baseline Pod Security rejects Unconfined seccomp (recipes §6.2, §11.6)",
-            "rootless BuildKit needs user namespaces on the host (user.max_user_namespaces > 0; Ubuntu ≥ 24.04: kernel.apparmor_restrict_unprivileged_userns=0) and kernel ≥ 5.11 for overlayfs (recipes §11.7)",
-            "the moby/buildkit rootless image's entrypoint is the daemon: script containers must override it or the job hangs (recipes §11.8)",
-            "--oci-worker-no-process-sandbox weakens isolation between RUN steps and the daemon (recipes §11.9)",
+            "rootless BuildKit needs seccomp and AppArmor unconfined plus --oci-worker-no-process-sandbox (or systempaths=unconfined); Baseline Pod Security rejects Unconfined seccomp (https://github.com/moby/buildkit/blob/master/docs/rootless.md; https://kubernetes.io/docs/concepts/security/pod-security-standards/; docs/targets/buildkit.md)",
+            "rootless BuildKit needs user namespaces on the host (user.max_user_namespaces > 0; Ubuntu ≥ 24.04: kernel.apparmor_restrict_unprivileged_userns=0) and kernel ≥ 5.11 for overlayfs (https://github.com/moby/buildkit/blob/master/docs/rootless.md; docs/targets/buildkit.md)",
+            "the moby/buildkit rootless image's entrypoint is the daemon: script containers must override it or the job hangs (https://docs.gitlab.com/ci/docker/using_buildkit/; docs/targets/buildkit.md)",
+            "--oci-worker-no-process-sandbox weakens isolation between RUN steps and the daemon (https://github.com/moby/buildkit/blob/master/docs/rootless.md; docs/targets/buildkit.md)",
         ],
         Target::Kaniko => &[
-            "upstream kaniko is archived; depriv uses the maintained osscontainertools fork image (recipes §5.1, §11.3)",
-            "kaniko runs as root in its own container: it fails where runAsNonRoot or PSS restricted is enforced, and RUN steps can read mounted credentials (recipes §5.3, §11.4)",
-            "kaniko has no --ssh, no multi-platform, no local image load; it builds every stage unless --skip-unused-stages (recipes §5.6, §11.5)",
+            "upstream kaniko is archived; depriv uses the maintained osscontainertools fork image (https://github.com/osscontainertools/kaniko; https://github.com/GoogleContainerTools/kaniko; docs/targets/kaniko.md)",
+            "kaniko runs as root in its own container: it fails where runAsNonRoot or PSS restricted is enforced, and RUN steps can read mounted credentials (https://github.com/GoogleContainerTools/kaniko/issues/105; docs/targets/kaniko.md)",
+            "kaniko has no --ssh, no multi-platform, no local image load; the maintained fork skips unused stages itself (https://github.com/osscontainertools/kaniko; docs/targets/kaniko.md)",
         ],
     };
     for n in notes {

@@ -1,4 +1,4 @@
-//! Rewrites for docker-compose files (recipes §8.4, §3.5, §7.1). Sysbox: `privileged: true`
+//! Rewrites for docker-compose files (https://github.com/compose-spec/compose-spec/blob/main/05-services.md; https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; https://hub.docker.com/_/docker; docs/targets/sysbox.md; docs/targets/tls.md). Sysbox: `privileged: true`
 //! becomes `runtime: sysbox-runc` on the same line, host namespaces (`network_mode`, `pid`,
 //! `userns_mode: host`), SYS_ADMIN/ALL capabilities and unconfined profiles go. Docker daemons
 //! get TLS (`DOCKER_TLS_CERTDIR: /certs`, no plaintext `--host`, no published 2375); a CI client
@@ -304,6 +304,33 @@ fn certs_volume_of(p: &YamlPlan<'_>, d: &Svc) -> Option<(String, String)> {
     })
 }
 
+/// The rootless daemon keeps its data in `/home/rootless/.local/share/docker`, not
+/// `/var/lib/docker` (docker-library/docker Dockerfile-dind-rootless.template): a storage
+/// volume follows it, or the daemon would write into the container's own layer.
+fn rootless_storage(p: &mut YamlPlan<'_>, s: &Svc, side: &mut Side) {
+    for (it, _, target) in volumes(p, s.map) {
+        if target.trim_end_matches('/') != "/var/lib/docker" {
+            continue;
+        }
+        let r = p.y().resolve(it);
+        if p.is_map(r) {
+            if let Some(t) = p.value(r, "target") {
+                p.set_scalar(t, ROOTLESS_DATA);
+            }
+        } else if let Some(v) = p.y().str(r) {
+            let new = v.replacen(":/var/lib/docker", &format!(":{ROOTLESS_DATA}"), 1);
+            p.set_scalar(it, yaml_scalar(&new));
+        }
+        side.note(format!(
+            "service `{}`: its Docker storage volume moves from /var/lib/docker to {ROOTLESS_DATA}, where the rootless daemon keeps its data",
+            s.name
+        ));
+    }
+}
+
+/// Data directory of the rootless dind image.
+const ROOTLESS_DATA: &str = "/home/rootless/.local/share/docker";
+
 /// What the client service `c` needs to reach daemon `d` (existing or new) over TLS.
 struct Wiring<'m> {
     daemon: Option<&'m Svc>,
@@ -458,6 +485,7 @@ fn plan_service(
             && let Some(v) = p.value(s.map, "image")
         {
             p.set_scalar(v, yaml_scalar(&common::ver(req, "dind_rootless")));
+            rootless_storage(p, s, side);
         }
         // Clients that reach this daemon over plaintext TCP move with it.
         for c in &m.svcs {
@@ -518,7 +546,7 @@ fn sysbox_service(req: &Request<'_>, p: &mut YamlPlan<'_>, s: &Svc, side: &mut S
         {
             p.remove(k);
             side.note(format!(
-                "service `{}` loses `{key}: host`: sysbox rejects host namespaces (recipes §3.5)",
+                "service `{}` loses `{key}: host`: sysbox rejects host namespaces (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md)",
                 s.name
             ));
         }
@@ -539,7 +567,7 @@ fn sysbox_service(req: &Request<'_>, p: &mut YamlPlan<'_>, s: &Svc, side: &mut S
     }
     if p.value(s.map, "devices").is_some() {
         side.note(format!(
-            "service `{}` passes host devices: inside sysbox they show as nobody:nogroup and mknod is not available (recipes §3.5)",
+            "service `{}` passes host devices: inside sysbox they show as nobody:nogroup and mknod is not available (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md)",
             s.name
         ));
     }
@@ -586,7 +614,7 @@ fn client(
         for a in at("plaintext-docker-daemon") {
             side.task(
                 format!(
-                    "`{host}` is not a service of this file: enable TLS on that daemon (tcp://{host}:2376, client certificates, recipes §7.3) and set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH here"
+                    "`{host}` is not a service of this file: enable TLS on that daemon (tcp://{host}:2376, client certificates, https://docs.docker.com/engine/security/protect-access/; docs/targets/tls.md) and set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH here"
                 ),
                 &a,
                 String::new(),
@@ -753,6 +781,19 @@ mod tests {
         assert_eq!(st, vec!["migrated", "partial"]);
         let run = testkit::check(&[("docker-compose.yml", DEMO)], Strategy::Rootless);
         assert!(run.files["docker-compose.yml"].contains("image: docker:29-dind-rootless\n"));
+    }
+
+    #[test]
+    fn rootless_storage_moves_to_the_rootless_data_dir() {
+        let src = "services:\n  docker:\n    image: docker:29-dind\n    privileged: true\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n    volumes:\n      - docker-data:/var/lib/docker\n      - certs:/certs/client\nvolumes:\n  docker-data: {}\n  certs: {}\n";
+        let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Rootless);
+        let out = &run.files["docker-compose.yml"];
+        assert!(out.contains("image: docker:29-dind-rootless\n"), "{out}");
+        assert!(
+            out.contains("      - docker-data:/home/rootless/.local/share/docker\n"),
+            "{out}"
+        );
+        assert!(!out.contains("/var/lib/docker"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Rewrites for Docker `daemon.json` (recipes §7.1–§7.3, §3.3): plaintext `tcp://` hosts move
+//! Rewrites for Docker `daemon.json` (https://hub.docker.com/_/docker; https://docs.docker.com/engine/security/protect-access/; https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; docs/targets/tls.md; docs/targets/sysbox.md): plaintext `tcp://` hosts move
 //! to 2376 with `tls`/`tlsverify` and certificate paths, the sysbox target registers the
 //! `sysbox-runc` runtime; every edit is a byte range of the original JSON, so formatting and
 //! the other keys stay.
@@ -191,7 +191,7 @@ fn rewrite_object(
             side,
         );
         side.note(format!(
-            "clients of the daemon configured by {path} must now use tcp://HOST:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH pointing at ca.pem, cert.pem and key.pem (recipes §7.3)"
+            "clients of the daemon configured by {path} must now use tcp://HOST:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH pointing at ca.pem, cert.pem and key.pem (https://docs.docker.com/engine/security/protect-access/; docs/targets/tls.md)"
         ));
     }
     if req.target == Target::Sysbox {
@@ -218,12 +218,12 @@ fn rewrite_object(
         }
         sysbox_host_task(req, &format!("Docker host configured by {path}"), side);
         side.note(
-            "keep runc as the default runtime and select sysbox per container; making sysbox-runc the default has broken GitLab Runner helper containers (recipes §3.3, §11.12)",
+            "keep runc as the default runtime and select sysbox per container; making sysbox-runc the default has broken GitLab Runner helper containers (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; https://github.com/nestybox/sysbox/issues/122; docs/targets/sysbox.md)",
         );
     }
     if req.target == Target::Rootless {
         side.note(
-            "rootless Docker is a separate per-user daemon (uidmap, ≥ 65,536 subordinate IDs, recipes §4.3–§4.4); this daemon.json only gets TLS",
+            "rootless Docker is a separate per-user daemon (uidmap, ≥ 65,536 subordinate IDs, https://docs.docker.com/engine/security/rootless/; https://docs.docker.com/engine/security/rootless/troubleshoot/; docs/targets/rootless.md); this daemon.json only gets TLS",
         );
     }
     if let Some(e) = insert_props(path, text, o, Some("hosts"), &props) {

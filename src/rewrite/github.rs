@@ -5,22 +5,26 @@
 //!   pointed at it; `docker login/build/tag/push` commands of `run:` steps become
 //!   `docker/login-action`, `docker/setup-buildx-action` and `docker/build-push-action` steps
 //!   (emulator registration becomes `docker/setup-qemu-action`; other commands of a step stay,
-//!   split around the new steps). GitHub-hosted jobs use buildx's default driver (recipes
-//!   §8.2.2); other jobs get a rootless `buildkitd` started on the runner host for the `remote`
-//!   driver (recipes §8.2.3, started by a `run:` step because `services.*.command` is not
-//!   accepted by actionlint). A command with no safe mapping leaves the job alone (a manual
+//!   split around the new steps). GitHub-hosted jobs use buildx's default driver
+//!   (https://docs.docker.com/build/ci/github-actions/); other jobs get a rootless `buildkitd` started on the runner host for the `remote`
+//!   driver (https://docs.docker.com/build/builders/drivers/remote/), started by a `run:` step
+//!   because `services.*.command` is not accepted by actionlint, listening with mutual TLS on a
+//!   random loopback port. A command with no safe mapping leaves the job alone (a manual
 //!   task), except on a GitHub-hosted VM, where the commands stay and use the VM's own Docker.
-//! - `kaniko`: the job runs in the kaniko image as its `container:` and the docker commands
-//!   become executor runs via [`super::translate`] (recipes §9, §10) — only for jobs without
+//! - `kaniko` (GitHub-hosted jobs only: a job container gets the host's socket on self-hosted
+//!   runners): the job runs in the kaniko image as its `container:` and the docker commands
+//!   become executor runs via [`super::translate`] (https://docs.docker.com/reference/cli/docker/buildx/build/; https://github.com/moby/buildkit#imageregistry) — only for jobs without
 //!   JavaScript actions, which cannot run in that image.
 //! - `sysbox`: `--privileged` in container/service `options` (and in `docker run` steps) becomes
-//!   `--runtime=sysbox-runc`, host-namespace options and Docker socket mounts go; a job container
-//!   that used the host's socket gets a sysbox-run dind service with TLS (recipes §3).
+//!   `--runtime=sysbox-runc`, host-namespace options and service socket mounts go. A job
+//!   container keeps the host's socket whatever its `volumes:` say (the runner mounts it into
+//!   every job container, actions/runner src/Runner.Worker/Container/ContainerInfo.cs), so its
+//!   finding stays and a manual task offers runners under sysbox instead.
 //! - `rootless`: the dind service image becomes `v.dind_rootless`, with TLS (still privileged,
-//!   recipes §4).
+//!   https://docs.docker.com/engine/security/rootless/tips/; docs/targets/rootless.md).
 //! - `tls`: dind keeps running privileged but listens with TLS on 2376; clients get
 //!   `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH` and the client certificates through a per-job
-//!   volume (recipes §7.1).
+//!   volume (https://hub.docker.com/_/docker; docs/targets/tls.md).
 //!
 //! Which findings are addressed is decided by re-scanning the edited text: a finding counts
 //! only when it is gone (or carries a suppression with a reason).
@@ -80,9 +84,13 @@ pub static TEMPLATES: &[(&str, &str)] = &[
         "github/kaniko-container.yml",
         include_str!("../../templates/github/kaniko-container.yml"),
     ),
+    (
+        "github/dind-certs-copy.yml",
+        include_str!("../../templates/github/dind-certs-copy.yml"),
+    ),
 ];
 
-/// Port the rootless buildkitd listens on (recipes §8.2.3).
+/// Port the rootless buildkitd listens on (https://docs.docker.com/build/builders/drivers/remote/; docs/targets/buildkit.md).
 const BUILDKIT_PORT: &str = "1234";
 /// A per-job suffix for names on a shared runner host (containers, volumes, paths).
 const JOB_SUFFIX: &str =
@@ -1131,9 +1139,14 @@ fn unmapped_build_flags(c: &Command) -> Vec<String> {
             None
         };
         if flag == "-o" || flag == "--output" {
+            // Only a plain push or load is what build-push-action's `push`/`load` carry; any
+            // other exporter option (compression, oci-mediatypes, a name, …) would be lost.
             let v = value.unwrap_or_default().to_ascii_lowercase();
             let parts: Vec<&str> = v.split(',').map(str::trim).collect();
-            if !(parts.contains(&"type=registry") || parts.contains(&"type=docker")) {
+            let plain = parts
+                .iter()
+                .all(|p| matches!(*p, "type=registry" | "type=docker" | "push=true"));
+            if !(parts.contains(&"type=registry") || parts.contains(&"type=docker")) || !plain {
                 out.push(t.to_string());
             }
             continue;
@@ -1635,7 +1648,7 @@ impl Cx<'_> {
             plans.insert(i, plan);
             all_vars.insert(i, vars);
         }
-        // `docker tag`/`docker push` of built images fold into those builds (recipes §10.2).
+        // `docker tag`/`docker push` of built images fold into those builds (https://github.com/moby/buildkit#imageregistry).
         let brefs: Vec<&DockerBuild> = builds.iter().map(|x| &x.3).collect();
         let trefs: Vec<&DockerTag> = tags.iter().collect();
         let prefs: Vec<(&DockerPush, bool)> = pushes.iter().map(|(p, a)| (p, *a)).collect();
@@ -1683,7 +1696,7 @@ impl Cx<'_> {
 
 impl Cx<'_> {
     /// kaniko: the docker commands become executor runs and one step writing `config.json`
-    /// with every login, translated by [`translate`] (recipes §9, §10).
+    /// with every login, translated by [`translate`] (https://docs.docker.com/reference/cli/docker/buildx/build/; https://github.com/moby/buildkit#imageregistry).
     fn plan_kaniko(&self, scripts: &[Script], notes: &mut Vec<String>) -> Result<JobPlan, String> {
         let ctx_vars = self.context_vars(scripts);
         let mut plans: BTreeMap<usize, ScriptPlan> = BTreeMap::new();
@@ -2099,7 +2112,7 @@ impl Renderer<'_, '_> {
             let head = self.head(carry, false, false);
             out.push_str(&self.cx.render(
                 "github/setup-buildx.yml",
-                &serde_json::json!({ "head": head, "endpoint": ep }),
+                &serde_json::json!({ "head": head, "endpoint": ep, "certs": "${{ env.BUILDKIT_CERTS }}" }),
                 w,
             )?);
         } else if !self.cx.steps.iter().any(|s| {
@@ -2422,7 +2435,7 @@ impl Cx<'_> {
 // ---------------------------------------------------------------------------------------------
 // Targets
 
-/// recipes §3.3: the runtime entry every sysbox host's daemon.json needs.
+/// https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; docs/targets/sysbox.md: the runtime entry every sysbox host's daemon.json needs.
 const SYSBOX_DAEMON_JSON: &str =
     "{\n  \"runtimes\": {\n    \"sysbox-runc\": { \"path\": \"/usr/bin/sysbox-runc\" }\n  }\n}\n";
 
@@ -2465,7 +2478,7 @@ fn buildkit(cx: &Cx<'_>, w: &mut Work) {
     let endpoint = if hosted {
         None
     } else {
-        Some(format!("tcp://127.0.0.1:{BUILDKIT_PORT}"))
+        Some("${{ env.BUILDKIT_ENDPOINT }}".to_string())
     };
     // Convert the steps in a trial run: a refusal can still fall back (below).
     let mut trial = Work::default();
@@ -2504,7 +2517,7 @@ fn buildkit(cx: &Cx<'_>, w: &mut Work) {
         }
         Err(e) if hosted && !daemon_gone && !explicit_daemon(&scripts) => {
             // On a GitHub-hosted VM the commands work against the runner's own Docker once
-            // the dind service is gone (recipes §8.2.2).
+            // the dind service is gone (https://docs.docker.com/build/ci/github-actions/; docs/targets/buildkit.md).
             w.note(format!(
                 "{e}; its docker commands stay and use the hosted runner's own Docker"
             ));
@@ -2546,15 +2559,15 @@ fn buildkit(cx: &Cx<'_>, w: &mut Work) {
     remove_dind_env(cx, w);
     if jp.builds > 0 {
         if hosted {
-            w.note("the docker-container buildx driver runs BuildKit privileged on the runner host: harmless on an ephemeral GitHub-hosted VM, not a de-privileging on self-hosted runners (recipes §11.13)");
+            w.note("the docker-container buildx driver runs BuildKit privileged on the runner host: harmless on an ephemeral GitHub-hosted VM, not a de-privileging on self-hosted runners (https://github.com/docker/buildx/blob/master/driver/docker-container/driver.go; docs/targets/buildkit.md)");
         } else {
-            w.note("rootless BuildKit runs with seccomp, AppArmor and /proc masks unconfined (recipes §6.2, §11.6): that residual risk is suppressed in the file with a reason");
-            w.note(format!("buildkitd listens on 127.0.0.1:{BUILDKIT_PORT} of the runner host without mTLS: only one such job per host at a time, and anything on the host can use it (recipes §6.6)"));
+            w.note("rootless BuildKit runs with seccomp, AppArmor and /proc masks unconfined (https://github.com/moby/buildkit/blob/master/docs/rootless.md; https://kubernetes.io/docs/concepts/security/pod-security-standards/; docs/targets/buildkit.md): that residual risk is suppressed in the file with a reason");
+            w.note("buildkitd listens on a random loopback port of the runner host and only with mutual TLS, with certificates made for this job (github.com/moby/buildkit#expose-buildkit-as-a-tcp-service)");
             w.note("the runner host needs a Docker daemon to start buildkitd, as it did for the dind service");
             w.task(
                 "Enable user namespaces on the self-hosted runner hosts for rootless BuildKit",
                 "every self-hosted runner host",
-                "# rootless BuildKit needs user namespaces (recipes §6.2, §11.7)\nsysctl user.max_user_namespaces    # must be greater than 0\n# Ubuntu 24.04 and later also restrict them through AppArmor:\nsudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0\n",
+                "# rootless BuildKit needs user namespaces (https://github.com/moby/buildkit/blob/master/docs/rootless.md; docs/targets/buildkit.md)\nsysctl user.max_user_namespaces    # must be greater than 0\n# Ubuntu 24.04 and later also restrict them through AppArmor:\nsudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0\n",
                 "sh",
             );
         }
@@ -2564,7 +2577,7 @@ fn buildkit(cx: &Cx<'_>, w: &mut Work) {
         .values()
         .any(|p| p.gens.iter().any(|(_, g)| matches!(g, Gen::Qemu { .. })))
     {
-        w.note("docker/setup-qemu-action registers emulators with a privileged one-off container on the runner host (recipes §6.4, §11.21)");
+        w.note("docker/setup-qemu-action registers emulators with a privileged one-off container on the runner host (https://github.com/moby/buildkit/blob/master/docs/multi-platform.md; docs/targets/buildkit.md)");
     }
 }
 
@@ -2593,6 +2606,24 @@ fn kaniko(cx: &Cx<'_>, w: &mut Work) {
             "{}: a composite action cannot choose the container its steps run in",
             cx.path
         ));
+        return;
+    }
+    if !cx.hosted() {
+        // kaniko runs as the job container, and the runner mounts the host's Docker socket
+        // into every job container: on a self-hosted runner that hands the job the host.
+        w.abort(format!(
+            "{}: job `{}` runs on a self-hosted runner, which mounts the host's Docker socket into the kaniko job container ({RUNNER_SOCKET_SOURCE}); choose buildkit for this job, or run the runners under sysbox",
+            cx.path, cx.req.pipeline.name
+        ));
+        w.task(
+            &format!(
+                "Job `{}`: move to buildkit (kaniko would run as a job container, which gets the host's Docker socket on a self-hosted runner)",
+                cx.req.pipeline.name
+            ),
+            &cx.location(),
+            "",
+            "",
+        );
         return;
     }
     if let Some(c) = &cx.container
@@ -2663,9 +2694,10 @@ fn kaniko(cx: &Cx<'_>, w: &mut Work) {
             None => w.edits.push(cx.ed.append_to_map(cx.job, &text)),
         },
     }
-    w.note("kaniko upstream is archived (2025-06-03); this uses the maintained osscontainertools fork (recipes §5.1, §11.3)");
-    w.note("kaniko runs as root inside its container and its RUN steps can read the registry credentials in /kaniko/.docker (recipes §11.4)");
+    w.note("kaniko upstream is archived (2025-06-03); this uses the maintained osscontainertools fork (https://github.com/osscontainertools/kaniko; https://github.com/GoogleContainerTools/kaniko; docs/targets/kaniko.md)");
+    w.note("kaniko runs as root inside its container and its RUN steps can read the registry credentials in /kaniko/.docker (https://github.com/GoogleContainerTools/kaniko/issues/105; docs/targets/kaniko.md)");
     w.note("other commands of the job now run in the kaniko debug image, which only has BusyBox");
+    w.note(format!("the runner mounts the host's Docker socket into the kaniko job container too ({RUNNER_SOCKET_SOURCE}); on an ephemeral GitHub-hosted VM that reaches only the job's own VM"));
 }
 
 fn indent_plain(s: &str, n: usize) -> String {
@@ -2769,7 +2801,7 @@ fn sysbox(cx: &Cx<'_>, w: &mut Work) {
     if let Some(c) = &cx.container {
         ctrs.push(c);
     }
-    let mut socket_removed_from_container = false;
+    let mut socket_in_job_container = false;
     let mut changed = false;
     for c in &ctrs {
         let (_, _, v) = c.entry;
@@ -2833,11 +2865,14 @@ fn sysbox(cx: &Cx<'_>, w: &mut Work) {
                     })
                 })
                 .collect();
-            if !doomed.is_empty() {
+            if !doomed.is_empty() && c.name.is_none() {
+                // The runner mounts the host's socket into every job container on Linux
+                // whatever `volumes:` says (actions/runner
+                // src/Runner.Worker/Container/ContainerInfo.cs): deleting this line would
+                // change nothing, so it stays and the finding stays with it.
+                socket_in_job_container = true;
+            } else if !doomed.is_empty() {
                 changed = true;
-                if c.name.is_none() {
-                    socket_removed_from_container = true;
-                }
                 if doomed.len() == list.len() {
                     w.edits.push(remove_entry(cx, v, vk, vols));
                 } else {
@@ -2872,17 +2907,23 @@ fn sysbox(cx: &Cx<'_>, w: &mut Work) {
             changed = true;
         }
     }
-    // The job container used the host's daemon: give it one of its own under sysbox.
-    if socket_removed_from_container && !cx.services.iter().any(|s| s.daemon) {
-        add_sysbox_dind(cx, w);
+    if cx.container.is_some() && !cx.hosted() {
+        job_container_socket_task(cx, socket_in_job_container, w);
     }
     if !changed {
         return;
     }
+    let install = cx
+        .render(
+            "daemon/sysbox-install.sh",
+            &serde_json::json!({ "where": "every self-hosted runner host" }),
+            w,
+        )
+        .unwrap_or_default();
     w.task(
-        "Install sysbox on the self-hosted runner hosts (systemd, kernel ≥ 5.12 or shiftfs; .deb packages for Ubuntu/Debian, e.g. sysbox-ce_0.7.0-0.linux_amd64.deb)",
+        "Install sysbox on the self-hosted runner hosts (systemd, kernel ≥ 5.12 or shiftfs; .deb packages for Ubuntu/Debian, amd64 and arm64)",
         "every self-hosted runner host",
-        "# recipes §3.2: install the sysbox-ce package of your distribution, then check\nsystemctl status sysbox-mgr sysbox-fs\n",
+        &install,
         "sh",
     );
     w.task(
@@ -2891,90 +2932,62 @@ fn sysbox(cx: &Cx<'_>, w: &mut Work) {
         SYSBOX_DAEMON_JSON,
         "json",
     );
-    w.note("sysbox needs a host install and is supported best-effort (recipes §11.10); it rejects privileged and host namespaces, which were removed (recipes §11.11)");
+    w.note("sysbox needs a host install and is supported best-effort (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; docs/targets/sysbox.md); it rejects privileged and host namespaces, which were removed (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md)");
 }
 
-/// Add a `docker` dind service under sysbox with TLS, and point the job at it.
-fn add_sysbox_dind(cx: &Cx<'_>, w: &mut Work) {
-    let Some(c) = &cx.container else {
-        return;
-    };
-    let certs = format!("dind-certs-{JOB_SUFFIX}");
-    let Some(svc) = cx.render(
-        "github/sysbox-dind-service.yml",
-        &serde_json::json!({ "certs": certs }),
-        w,
-    ) else {
-        return;
-    };
-    // Pushed after the container's volume edits: both may insert at the end of `container:`.
-    let svc_edit = match cx.services_entry {
-        Some((_, sv)) if is_block_map(cx.y, sv) => cx.ed.append_to_map(sv, &svc),
-        Some(_) => {
-            w.abort(format!(
-                "{}: `services:` of job `{}` is not a block mapping",
-                cx.path, cx.req.pipeline.name
-            ));
-            return;
-        }
-        None => {
-            let text = format!("services:\n{}", indent_plain(&svc, 2));
-            let (_, k, v) = c.entry;
-            cx.ed.insert_after_entry(cx.job, k, v, &text)
-        }
-    };
-    // The job container mounts the client certificates.
-    let (_, _, cv) = c.entry;
-    if is_block_map(cx.y, cv) {
-        let vol = format!("- {certs}:/certs/client");
-        match own_get(cx.y, cv, "volumes") {
-            Some((_, vols)) if is_block_seq(cx.y, vols) => {
-                let items = cx.y.seq(vols).unwrap_or(&[]);
-                let all_socket = items.iter().all(|i| {
-                    scalar(cx.y, *i).is_some_and(|s| {
-                        crate::rules::is_socket_path(crate::rules::volume_source(s))
-                    })
-                });
-                if all_socket {
-                    // The sysbox pass removes the whole `volumes:`; write a new one after it.
-                    if let Some((vk, _)) = own_get(cx.y, cv, "volumes") {
-                        let r = cx.ed.entry_lines(vk, vols);
-                        let col = cx.ed.column(cx.y.span(vk).start);
-                        let text = cx.ed.indent(&format!("volumes:\n  {vol}"), col);
-                        w.edits.push(Edit::insert(cx.path, r.end, text));
-                    }
-                } else if let Some(last) = items.last() {
-                    let col = cx.dash_col(*last).unwrap_or(0);
-                    let r = cx.item_lines(*last);
-                    w.edits
-                        .push(Edit::insert(cx.path, r.end, cx.ed.indent(&vol, col)));
-                }
-            }
-            _ => {
-                w.edits
-                    .push(cx.ed.append_to_map(cv, &format!("volumes:\n  {vol}")));
-            }
-        }
+/// Where the runner mounts the host's Docker socket into job containers.
+pub(crate) const RUNNER_SOCKET_SOURCE: &str =
+    "actions/runner src/Runner.Worker/Container/ContainerInfo.cs";
+
+/// A self-hosted job with a `container:` keeps the host's Docker socket: the runner mounts it
+/// into every job container. Say so, and offer what removes the daemon from reach.
+fn job_container_socket_task(cx: &Cx<'_>, explicit: bool, w: &mut Work) {
+    let job = cx.req.pipeline.name.as_str();
+    let arc = cx
+        .render("kube/arc-dind-sysbox.yaml", &serde_json::json!({}), w)
+        .unwrap_or_default();
+    let dind = cx
+        .req
+        .templates
+        .versions()
+        .0
+        .get("dind")
+        .cloned()
+        .unwrap_or_default();
+    let runtime = cx
+        .req
+        .templates
+        .versions()
+        .0
+        .get("sysbox_runtime")
+        .cloned()
+        .unwrap_or_default();
+    let snippet = format!(
+        "# Option 1 (recommended): run the runners themselves under sysbox, so the Docker daemon a\n\
+         # job container reaches is the runner pod's own. actions-runner-controller values\n\
+         # (gha-runner-scale-set, charts/gha-runner-scale-set/values.yaml; see docs/targets/sysbox.md\n\
+         # \"Install sysbox on the Kubernetes nodes\"):\n{arc}\n\
+         # Option 2: drop `container:` from job `{job}` and run what needs containers in a daemon of\n\
+         # its own under sysbox (a service `docker` with image {dind}, options --runtime={runtime},\n\
+         # DOCKER_TLS_CERTDIR=/certs), started with `docker run --rm -v \"$PWD:/w\" -w /w IMAGE …` from\n\
+         # the steps. This only helps when the runner user cannot reach the host's daemon itself.\n"
+    );
+    let what = if explicit {
+        "deleting its `/var/run/docker.sock` volume would not remove the mount"
     } else {
-        w.abort(format!(
-            "{}: the job container of `{}` is not a block mapping",
-            cx.path, cx.req.pipeline.name
-        ));
-        return;
-    }
-    w.edits.push(svc_edit);
-    let Some(tls) = cx.render(
-        "github/docker-tls-env.yml",
-        &serde_json::json!({ "cert_path": "/certs/client" }),
-        w,
-    ) else {
-        return;
+        "every job container gets it"
     };
-    let env_text = format!("DOCKER_HOST: tcp://docker:2376\n{tls}");
-    set_job_env(cx, &env_text, w);
-    w.note("the job container used the host's Docker daemon through its socket; it now gets its own daemon, a `docker:dind` service run by sysbox-runc with TLS (recipes §3.6, §7.1)");
-    w.note("the client certificates travel through a per-job named volume; sysbox's handling of volume ownership is UNVERIFIED for this setup, check the first run");
-    w.note("containers the job starts now run inside the `docker` service: ports they publish are reached at `docker:<port>`, not `localhost`");
+    w.task(
+        &format!(
+            "Job `{job}`: its `container:` keeps the host's Docker socket — the runner mounts /var/run/docker.sock into every job container on Linux ({RUNNER_SOCKET_SOURCE}), so {what}; run the runners under sysbox or drop the job container"
+        ),
+        &cx.location(),
+        &snippet,
+        "yaml",
+    );
+    w.note(format!(
+        "docker-socket-mount stays for job `{job}`: the runner mounts the host's Docker socket into every job container ({RUNNER_SOCKET_SOURCE})"
+    ));
 }
 
 /// Add entries to the job's `env` (creating it after `runs-on`), replacing `DOCKER_HOST` and
@@ -3072,10 +3085,35 @@ fn rootless(cx: &Cx<'_>, w: &mut Work) {
                 yaml_scalar(&img),
             ));
         }
+        // The rootless daemon keeps its data in /home/rootless/.local/share/docker
+        // (docker-library/docker Dockerfile-dind-rootless.template).
+        if is_map(cx.y, v)
+            && let Some((_, vols)) = own_get(cx.y, v, "volumes")
+        {
+            for item in cx.y.seq(vols).unwrap_or(&[]).iter().copied() {
+                let Some(text) = scalar(cx.y, item) else {
+                    continue;
+                };
+                let target = text.split(':').nth(1).unwrap_or("");
+                if target.trim_end_matches('/') != "/var/lib/docker" {
+                    continue;
+                }
+                let new =
+                    text.replacen(":/var/lib/docker", ":/home/rootless/.local/share/docker", 1);
+                let r = cx.y.span(item);
+                w.edits.push(Edit::replace(
+                    cx.path,
+                    r.start,
+                    cx.node_end(item).max(r.start),
+                    yaml_scalar(&new),
+                ));
+                w.note("the dind storage volume moves from /var/lib/docker to /home/rootless/.local/share/docker, where the rootless daemon keeps its data");
+            }
+        }
     }
     harden_tls(cx, &daemons, w);
-    w.note("rootless dind is still privileged: seccomp, AppArmor and mount masks need --privileged, so privileged-dind stays (recipes §4.1, §11.1)");
-    w.note("rootless Docker cannot publish ports below 1024 (recipes §11.19); the runner host needs user namespaces (recipes §4.4)");
+    w.note("rootless dind is still privileged: seccomp, AppArmor and mount masks need --privileged, so privileged-dind stays (https://docs.docker.com/engine/security/rootless/tips/; docs/targets/rootless.md)");
+    w.note("rootless Docker cannot publish ports below 1024 (https://docs.docker.com/engine/security/rootless/troubleshoot/; docs/targets/rootless.md); the runner host needs user namespaces (https://docs.docker.com/engine/security/rootless/troubleshoot/; docs/targets/rootless.md)");
 }
 
 fn tls(cx: &Cx<'_>, w: &mut Work) {
@@ -3091,7 +3129,7 @@ fn tls(cx: &Cx<'_>, w: &mut Work) {
         return;
     }
     harden_tls(cx, &daemons, w);
-    w.note("TLS hardening only: the dind daemon stays privileged (recipes §7.1, §11.16)");
+    w.note("TLS hardening only: the dind daemon stays privileged (https://hub.docker.com/_/docker; docs/targets/tls.md)");
 }
 
 /// A mapping entry: (mapping, key, value).
@@ -3247,17 +3285,32 @@ fn harden_tls(cx: &Cx<'_>, daemons: &[&Ctr], w: &mut Work) {
     if !switched || clients.is_empty() {
         return;
     }
-    // Certificates: a named volume for a job container, a host directory for host steps.
+    // Certificates: a named volume for a job container, a host directory for host steps. The
+    // rootless daemon (UID 1000) cannot write a host directory Docker creates as root, so it
+    // always gets a named volume, and host steps copy the client certificates out of it.
     let in_container = cx.container.as_ref().is_some_and(|c| !c.daemon);
+    let rootless = cx.req.target == Target::Rootless;
     let (source, cert_path) = if in_container {
         (
             format!("dind-certs-{JOB_SUFFIX}"),
             "/certs/client".to_string(),
         )
+    } else if rootless {
+        (
+            format!("dind-certs-{JOB_SUFFIX}"),
+            format!("/tmp/dind-certs-{JOB_SUFFIX}"),
+        )
     } else {
         let p = format!("/tmp/dind-certs-{JOB_SUFFIX}");
         (p.clone(), p)
     };
+    if rootless && !in_container {
+        let service = daemons
+            .iter()
+            .find_map(|d| d.name.clone())
+            .unwrap_or_default();
+        copy_certs_step(cx, &service, &cert_path, w);
+    }
     for s in daemons {
         let (_, _, v) = s.entry;
         if !is_block_map(cx.y, v) {
@@ -3312,13 +3365,42 @@ fn harden_tls(cx: &Cx<'_>, daemons: &[&Ctr], w: &mut Work) {
         add_env_entries(cx, &tls, w);
     }
     w.note(format!(
-        "the dind client certificates are shared through {} (recipes §7.1, §11.16)",
+        "the dind client certificates are shared through {} (https://hub.docker.com/_/docker; docs/targets/tls.md)",
         if in_container {
             "a per-job named volume mounted at /certs/client"
+        } else if rootless {
+            "a per-job named volume (the rootless daemon runs as UID 1000 and cannot write a root-owned host directory), copied to a per-job directory under /tmp by the first step"
         } else {
             "a per-job directory under /tmp on the runner host"
         }
     ));
+}
+
+/// Insert, as the job's first step, the step that copies the rootless dind's client
+/// certificates from its service container to `dir` on the runner host.
+fn copy_certs_step(cx: &Cx<'_>, service: &str, dir: &str, w: &mut Work) {
+    let Some(step) = cx.render(
+        "github/dind-certs-copy.yml",
+        &serde_json::json!({ "service": service, "dir": dir }),
+        w,
+    ) else {
+        return;
+    };
+    let first = cx
+        .steps_seq
+        .and_then(|s| cx.y.seq(s).and_then(|items| items.first().copied()));
+    match first {
+        Some(item) => {
+            let col = cx.dash_col(item).unwrap_or(0);
+            let at = cx.item_lines(item).start;
+            w.edits
+                .push(Edit::insert(cx.path, at, cx.ed.indent(&step, col)));
+        }
+        None => w.abort(format!(
+            "{}: job `{}` has no block list of steps to copy the dind certificates in",
+            cx.path, cx.req.pipeline.name
+        )),
+    }
 }
 
 /// Append `- item` to the sequence `key` of `map` (creating it), unless an equal item is there.
@@ -3612,7 +3694,11 @@ jobs:
             assert_eq!(out, want);
             assert_eq!(o.addressed.len(), 4, "{:?}", o.notes);
             assert!(o.manual.is_empty());
-            assert!(o.notes.iter().any(|n| n.contains("§11.13")));
+            assert!(
+                o.notes
+                    .iter()
+                    .any(|n| n.contains("docker-container/driver.go"))
+            );
             assert!(active(WF, &out, "image").is_empty());
         }
     }
@@ -3630,12 +3716,34 @@ jobs:
           make prepare
       - name: Start rootless BuildKit
         run: |
-          # depriv: ignore[seccomp-unconfined] rootless BuildKit needs seccomp and AppArmor unconfined (recipes §6.2)
-          docker run -d --name buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }} --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined -p 127.0.0.1:1234:1234 moby/buildkit:v0.32.2-rootless --addr tcp://0.0.0.0:1234
+          # mTLS certificates for this job only (CA, server for 127.0.0.1, client)
+          umask 077
+          d=\"$RUNNER_TEMP/buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}\"
+          mkdir -p \"$d/server\"
+          cd \"$d\"
+          openssl req -x509 -newkey rsa:3072 -nodes -days 1 -subj /CN=buildkit-ca -keyout ca-key.pem -out ca.pem 2>/dev/null
+          openssl req -newkey rsa:3072 -nodes -subj /CN=buildkitd -keyout server/key.pem -out server.csr 2>/dev/null
+          printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext
+          openssl x509 -req -days 1 -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -extfile server.ext -out server/cert.pem 2>/dev/null
+          openssl req -newkey rsa:3072 -nodes -subj /CN=buildx -keyout client-key.pem -out client.csr 2>/dev/null
+          printf 'extendedKeyUsage=clientAuth\\n' > client.ext
+          openssl x509 -req -days 1 -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -extfile client.ext -out client.pem 2>/dev/null
+          # the daemon (UID 1000) reads its files after `docker cp` makes them root-owned
+          cp ca.pem server/ca.pem && chmod 0644 server/*.pem && rm -f ca-key.pem ./*.csr ./*.ext ./*.srl
+          # depriv: ignore[seccomp-unconfined] rootless BuildKit needs seccomp and AppArmor unconfined (github.com/moby/buildkit/blob/master/docs/rootless.md); see docs/targets/buildkit.md \"Residual risk\"
+          docker create --name buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }} --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined -p 127.0.0.1::1234 moby/buildkit:v0.32.2-rootless --addr tcp://0.0.0.0:1234 --tlscacert /certs/ca.pem --tlscert /certs/cert.pem --tlskey /certs/key.pem
+          docker cp \"$d/server\" buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}:/certs
+          docker start buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}
+          echo \"BUILDKIT_ENDPOINT=tcp://$(docker port buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }} 1234/tcp | head -n 1)\" >> \"$GITHUB_ENV\"
+          echo \"BUILDKIT_CERTS=$d\" >> \"$GITHUB_ENV\"
       - uses: docker/setup-buildx-action@v4
         with:
           driver: remote
-          endpoint: tcp://127.0.0.1:1234
+          endpoint: ${{ env.BUILDKIT_ENDPOINT }}
+          driver-opts: |
+            cacert=${{ env.BUILDKIT_CERTS }}/ca.pem
+            cert=${{ env.BUILDKIT_CERTS }}/client.pem
+            key=${{ env.BUILDKIT_CERTS }}/client-key.pem
       - uses: docker/build-push-action@v7
         with:
           context: app
@@ -3643,7 +3751,7 @@ jobs:
           push: false
       - name: Stop rootless BuildKit
         if: always()
-        run: docker rm -f buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}
+        run: docker rm -f buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}; rm -rf \"$RUNNER_TEMP/buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}\"
       - run: |
           # report
           ./scripts/report.sh
@@ -3733,29 +3841,18 @@ on: [push]
 jobs:
   test:
     runs-on: [self-hosted]
-    env:
-      DOCKER_HOST: tcp://docker:2376
-      DOCKER_TLS_VERIFY: \"1\"
-      DOCKER_CERT_PATH: /certs/client
     container:
       image: node:22
       options: >-
         --runtime=sysbox-runc
         --cpus 2
       volumes:
+        - /var/run/docker.sock:/var/run/docker.sock
         - /cache:/cache
-        - dind-certs-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}:/certs/client
     services:
       ui:
         image: joxit/docker-registry-ui:2.5.7
         options: --runtime=sysbox-runc
-      docker:
-        image: docker:29-dind
-        options: --runtime=sysbox-runc
-        env:
-          DOCKER_TLS_CERTDIR: /certs
-        volumes:
-          - dind-certs-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}:/certs/client
     steps:
       - run: npm test
 ";
@@ -3768,13 +3865,27 @@ jobs:
         ] {
             let (out, o) = run(&src, "test", Target::Sysbox);
             assert_eq!(out, want);
-            assert_eq!(o.addressed.len(), 4);
+            assert_eq!(o.addressed.len(), 3);
             assert!(
                 o.manual
                     .iter()
                     .any(|m| m.lang == "json" && m.snippet.contains("sysbox-runc"))
             );
-            assert!(active(WF, &out, "test").is_empty());
+            // The runner mounts the host's socket into every job container: deleting the
+            // volume line would not remove it, so the finding stays, with a task that does.
+            assert_eq!(active(WF, &out, "test"), vec!["docker-socket-mount"]);
+            let task = o
+                .manual
+                .iter()
+                .find(|m| m.title.contains("keeps the host's Docker socket"))
+                .expect("a task for the job container");
+            assert!(task.title.contains(RUNNER_SOCKET_SOURCE));
+            assert!(task.snippet.contains("runtimeClassName: sysbox-runc"));
+            assert!(
+                o.notes
+                    .iter()
+                    .any(|n| n.contains("docker-socket-mount stays"))
+            );
         }
         // GitHub-hosted runners cannot install sysbox.
         let (out, o) = run(HOSTED, "image", Target::Sysbox);
@@ -3798,7 +3909,7 @@ jobs:
         ports:
           - 2376:2376
         volumes:
-          - /tmp/dind-certs-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}:/certs/client
+          - dind-certs-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}-${{ strategy.job-index }}:/certs/client
     env:
       DOCKER_HOST: tcp://localhost:2376
       DOCKER_TLS_VERIFY: \"1\"
@@ -3825,6 +3936,26 @@ jobs:
             assert_eq!(
                 head(&tls),
                 want.replace("docker:29-dind-rootless", "docker:dind")
+                    .replace(
+                        "- dind-certs-${{ github.run_id }}",
+                        "- /tmp/dind-certs-${{ github.run_id }}"
+                    )
+            );
+            // The rootless daemon runs as UID 1000: its certificate directory must be a named
+            // volume (a host directory is created root-owned), copied out by the first step.
+            for line in out.lines().filter(|l| l.ends_with(":/certs/client")) {
+                let src = line.trim().trim_start_matches("- ");
+                assert!(!src.starts_with(['/', '.', '~', '$']), "{line}");
+            }
+            let steps = out.split("    steps:").nth(1).unwrap_or("");
+            assert!(
+                steps
+                    .trim_start()
+                    .starts_with("# The rootless dind service keeps its certificates"),
+                "{steps}"
+            );
+            assert!(
+                steps.contains("docker cp \"${{ job.services['docker'].id }}:/certs/client/.\"")
             );
             assert_eq!(o.addressed.len(), 3);
             idempotent(WF, &tls, "image", Target::Tls);
@@ -3861,8 +3992,7 @@ jobs:
           /kaniko/executor \\
             --context \"${GITHUB_WORKSPACE}\" \\
             --dockerfile \"${GITHUB_WORKSPACE}/Dockerfile\" \\
-            --destination \"registry.example.com/app:${{ github.sha }}\" \\
-            --skip-unused-stages
+            --destination \"registry.example.com/app:${{ github.sha }}\"
 ";
 
     #[test]
@@ -3895,12 +4025,34 @@ runs:
     - name: Start rootless BuildKit
       shell: bash
       run: |
-        # depriv: ignore[seccomp-unconfined] rootless BuildKit needs seccomp and AppArmor unconfined (recipes §6.2)
-        docker run -d --name buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }} --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined -p 127.0.0.1:1234:1234 moby/buildkit:v0.32.2-rootless --addr tcp://0.0.0.0:1234
+        # mTLS certificates for this job only (CA, server for 127.0.0.1, client)
+        umask 077
+        d=\"$RUNNER_TEMP/buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}\"
+        mkdir -p \"$d/server\"
+        cd \"$d\"
+        openssl req -x509 -newkey rsa:3072 -nodes -days 1 -subj /CN=buildkit-ca -keyout ca-key.pem -out ca.pem 2>/dev/null
+        openssl req -newkey rsa:3072 -nodes -subj /CN=buildkitd -keyout server/key.pem -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext
+        openssl x509 -req -days 1 -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -extfile server.ext -out server/cert.pem 2>/dev/null
+        openssl req -newkey rsa:3072 -nodes -subj /CN=buildx -keyout client-key.pem -out client.csr 2>/dev/null
+        printf 'extendedKeyUsage=clientAuth\\n' > client.ext
+        openssl x509 -req -days 1 -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -extfile client.ext -out client.pem 2>/dev/null
+        # the daemon (UID 1000) reads its files after `docker cp` makes them root-owned
+        cp ca.pem server/ca.pem && chmod 0644 server/*.pem && rm -f ca-key.pem ./*.csr ./*.ext ./*.srl
+        # depriv: ignore[seccomp-unconfined] rootless BuildKit needs seccomp and AppArmor unconfined (github.com/moby/buildkit/blob/master/docs/rootless.md); see docs/targets/buildkit.md \"Residual risk\"
+        docker create --name buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }} --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined -p 127.0.0.1::1234 moby/buildkit:v0.32.2-rootless --addr tcp://0.0.0.0:1234 --tlscacert /certs/ca.pem --tlscert /certs/cert.pem --tlskey /certs/key.pem
+        docker cp \"$d/server\" buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}:/certs
+        docker start buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}
+        echo \"BUILDKIT_ENDPOINT=tcp://$(docker port buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }} 1234/tcp | head -n 1)\" >> \"$GITHUB_ENV\"
+        echo \"BUILDKIT_CERTS=$d\" >> \"$GITHUB_ENV\"
     - uses: docker/setup-buildx-action@v4
       with:
         driver: remote
-        endpoint: tcp://127.0.0.1:1234
+        endpoint: ${{ env.BUILDKIT_ENDPOINT }}
+        driver-opts: |
+          cacert=${{ env.BUILDKIT_CERTS }}/ca.pem
+          cert=${{ env.BUILDKIT_CERTS }}/client.pem
+          key=${{ env.BUILDKIT_CERTS }}/client-key.pem
     - uses: docker/build-push-action@v7
       with:
         context: .
@@ -3910,8 +4062,50 @@ runs:
     - name: Stop rootless BuildKit
       if: always()
       shell: bash
-      run: docker rm -f buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}
+      run: docker rm -f buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}; rm -rf \"$RUNNER_TEMP/buildkitd-${{ github.run_id }}-${{ github.run_attempt }}-${{ github.job }}\"
 ";
+
+    #[test]
+    fn output_options_are_never_dropped_by_build_push() {
+        let src = "jobs:\n  b:\n    runs-on: ubuntu-24.04\n    services:\n      docker:\n        image: docker:29-dind\n        options: --privileged\n    steps:\n      - run: docker buildx build --output type=registry,compression=zstd -t r/app:1 .\n";
+        let (out, _) = run(src, "b", Target::Buildkit);
+        assert!(
+            !out.contains("docker/build-push-action") || out.contains("zstd"),
+            "{out}"
+        );
+        let plain = src.replace(",compression=zstd", "");
+        let (out, _) = run(&plain, "b", Target::Buildkit);
+        assert!(out.contains("docker/build-push-action"), "{out}");
+    }
+
+    #[test]
+    fn rootless_storage_volume_follows_the_rootless_data_dir() {
+        let src = "jobs:\n  b:\n    runs-on: ubuntu-24.04\n    services:\n      docker:\n        image: docker:29-dind\n        options: --privileged\n        env:\n          DOCKER_TLS_CERTDIR: /certs\n        volumes:\n          - docker-data:/var/lib/docker\n        ports: ['2375:2375']\n    env:\n      DOCKER_HOST: tcp://localhost:2375\n    steps:\n      - run: docker run --rm alpine true\n";
+        let (out, _) = run(src, "b", Target::Rootless);
+        assert!(
+            out.contains("- docker-data:/home/rootless/.local/share/docker\n"),
+            "{out}"
+        );
+        assert!(!out.contains("/var/lib/docker"), "{out}");
+    }
+
+    #[test]
+    fn kaniko_is_refused_on_self_hosted_runners() {
+        // kaniko would run as the job container, which the runner gives the host's socket.
+        let src = KANIKO.replace("runs-on: ubuntu-24.04", "runs-on: [self-hosted, linux]");
+        let (out, o) = run(&src, "image", Target::Kaniko);
+        assert_eq!(out, src);
+        assert!(o.edits.is_empty());
+        assert!(
+            o.notes
+                .iter()
+                .chain(o.manual.iter().map(|m| &m.title))
+                .any(|n| n.contains("host's Docker socket")),
+            "{:?} {:?}",
+            o.notes,
+            o.manual
+        );
+    }
 
     #[test]
     fn composite_action_steps_are_rewritten() {
@@ -3919,7 +4113,7 @@ runs:
         let (out, o) = run_at(path, ACTION, "build", Target::Buildkit);
         assert_eq!(out, ACTION_OUT);
         assert_eq!(o.addressed.len(), 1);
-        assert!(o.notes.iter().any(|n| n.contains("§11.21")));
+        assert!(o.notes.iter().any(|n| n.contains("multi-platform.md")));
         assert!(active(path, &out, "build").is_empty());
         let (out, _) = run_at(path, &crlf(ACTION), "build", Target::Buildkit);
         assert_eq!(out, crlf(ACTION_OUT));

@@ -1,7 +1,7 @@
 //! Rewrites for GitLab CI: one job (a pipeline of the plan) moved to BuildKit, kaniko, sysbox,
 //! rootless dind or TLS dind by byte edits on the files that define it.
 //!
-//! A job is resolved the way GitLab resolves it (recipes §8.1): its own mapping (merge keys
+//! A job is resolved the way GitLab resolves it (https://docs.gitlab.com/ci/docker/using_docker_build/): its own mapping (merge keys
 //! included), same-named definitions of included files, `extends:` parents, `default:`, the
 //! global keys and `!reference` tags; every value remembers the physical entry that defines it,
 //! so an edit lands in that entry (a template of an included file, an anchor, `default:`).
@@ -1888,9 +1888,9 @@ impl Work<'_> {
             _ => self.tls(&daemons),
         }
         if k8s {
-            self.note("Kubernetes executor: the job entrypoint does not run, so DOCKER_TLS_VERIFY and DOCKER_CERT_PATH are set explicitly; the dind and job containers must share /certs/client (recipes §11.16)");
+            self.note("Kubernetes executor: the job entrypoint does not run, so DOCKER_TLS_VERIFY and DOCKER_CERT_PATH are set explicitly; the dind and job containers must share /certs/client (https://hub.docker.com/_/docker; docs/targets/tls.md)");
         } else {
-            self.note("TLS dind: the runner must share /certs/client between the dind service and the job (`volumes = [\"/certs/client\", \"/cache\"]`, recipes §11.16)");
+            self.note("TLS dind: the runner must share /certs/client between the dind service and the job (`volumes = [\"/certs/client\", \"/cache\"]`, https://hub.docker.com/_/docker; docs/targets/tls.md)");
         }
     }
 
@@ -2101,9 +2101,9 @@ impl Work<'_> {
             self.partial = true;
             self.note("managed runners cannot run sysbox: the suppression only holds on self-managed sysbox runners");
         }
-        self.note("sysbox must be installed on the runner hosts (systemd services; .deb packages for Ubuntu/Debian; kernel ≥ 5.12 or shiftfs); support is best-effort (recipes §11.10)");
-        self.note("keep `privileged = false` on sysbox runners: sysbox rejects privileged containers (recipes §11.11)");
-        self.note("set the runtime per runner (`runtime = \"sysbox-runc\"`), not as Docker's default runtime (recipes §11.12)");
+        self.note("sysbox must be installed on the runner hosts (systemd services; .deb packages for Ubuntu/Debian; kernel ≥ 5.12 or shiftfs); support is best-effort (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; docs/targets/sysbox.md)");
+        self.note("keep `privileged = false` on sysbox runners: sysbox rejects privileged containers (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md)");
+        self.note("set the runtime per runner (`runtime = \"sysbox-runc\"`), not as Docker's default runtime (https://github.com/nestybox/sysbox/issues/122; docs/targets/sysbox.md)");
     }
 
     fn rootless(&mut self, daemons: &[&Svc], image_daemon: bool) {
@@ -2163,8 +2163,8 @@ impl Work<'_> {
             "gitlab/runner-rootless-docker.toml",
             "gitlab/runner-rootless-kubernetes.toml",
         );
-        self.note("rootless dind is still privileged: --privileged is needed for seccomp, AppArmor and mount masks (recipes §11.1); the runner snippet narrows it to the service");
-        self.note("rootless dind cannot publish ports below 1024 inside the job without a sysctl or setcap on the daemon (recipes §11.19)");
+        self.note("rootless dind is still privileged: --privileged is needed for seccomp, AppArmor and mount masks (https://docs.docker.com/engine/security/rootless/tips/; docs/targets/rootless.md); the runner snippet narrows it to the service");
+        self.note("rootless dind cannot publish ports below 1024 inside the job without a sysctl or setcap on the daemon (https://docs.docker.com/engine/security/rootless/troubleshoot/; docs/targets/rootless.md)");
     }
 
     fn tls(&mut self, daemons: &[&Svc]) {
@@ -2460,14 +2460,14 @@ impl Work<'_> {
                     "gitlab/runner-buildkit-kubernetes.toml",
                 );
                 if self.req.env.runner_hosts == RunnerHosts::Managed {
-                    self.note("GitLab.com hosted runners run rootless BuildKit as-is; self-managed runners need the seccomp/AppArmor relaxation (recipes §8.1.2)");
+                    self.note("GitLab.com hosted runners run rootless BuildKit as-is; self-managed runners need the seccomp/AppArmor relaxation (https://docs.gitlab.com/ci/docker/using_buildkit/; docs/targets/buildkit.md)");
                 }
-                self.note("BuildKit runs with --oci-worker-no-process-sandbox: RUN steps are less isolated from the build daemon (recipes §11.9)");
-                self.note("rootless BuildKit needs user namespaces on the runner hosts (user.max_user_namespaces > 0; Ubuntu ≥ 24.04: kernel.apparmor_restrict_unprivileged_userns=0) and kernel ≥ 5.11 for overlayfs (recipes §11.7)");
+                self.note("BuildKit runs with --oci-worker-no-process-sandbox: RUN steps are less isolated from the build daemon (https://github.com/moby/buildkit/blob/master/docs/rootless.md; docs/targets/buildkit.md)");
+                self.note("rootless BuildKit needs user namespaces on the runner hosts (user.max_user_namespaces > 0; Ubuntu ≥ 24.04: kernel.apparmor_restrict_unprivileged_userns=0) and kernel ≥ 5.11 for overlayfs (https://github.com/moby/buildkit/blob/master/docs/rootless.md; docs/targets/buildkit.md)");
             }
             Builder::Kaniko => {
-                self.note("upstream kaniko is archived (2025-06-03); this uses the maintained osscontainertools fork (recipes §11.3)");
-                self.note("kaniko runs as root in its container: it fails where runAsNonRoot is enforced (recipes §11.4)");
+                self.note("upstream kaniko is archived (2025-06-03); this uses the maintained osscontainertools fork (https://github.com/GoogleContainerTools/kaniko; docs/targets/kaniko.md)");
+                self.note("kaniko runs as root in its container: it fails where runAsNonRoot is enforced (https://github.com/GoogleContainerTools/kaniko/issues/105; docs/targets/kaniko.md)");
             }
         }
     }
@@ -2666,7 +2666,7 @@ impl Work<'_> {
                 .push(CmdOp::Replace(range, translate::auth_commands(b, &auths)));
         }
         if hub {
-            self.note("Docker Hub credentials are written under `https://index.docker.io/v1/`, the only key both builders read (recipes §11.17)");
+            self.note("Docker Hub credentials are written under `https://index.docker.io/v1/`, the only key both builders read (https://github.com/osscontainertools/kaniko)");
         }
         // Other docker commands: daemon waits and builder set-up go, the rest is manual.
         let mut others: Vec<String> = Vec::new();
@@ -2686,7 +2686,7 @@ impl Work<'_> {
                     docker_cmds += 1;
                     if is_docker && registers_emulators(&words) {
                         only_wait = false;
-                        self.note("BuildKit builds foreign platforms with QEMU registered in the runner host's binfmt_misc, which a job cannot do without privilege (recipes §11.21)");
+                        self.note("BuildKit builds foreign platforms with QEMU registered in the runner host's binfmt_misc, which a job cannot do without privilege (https://github.com/moby/buildkit/blob/master/docs/multi-platform.md; docs/targets/buildkit.md)");
                         self.task(
                             "register the QEMU emulators on every runner host once (a privileged one-off on the host, not in the job)",
                             format!("runner hosts (was {})", self.loc(it.file, it.node)),
@@ -2951,7 +2951,7 @@ mod tests {
         let got = out.get(".gitlab-ci.yml").cloned().unwrap_or_default();
         assert_eq!(
             got,
-            "build:\n  stage: build\n  image: {name: ghcr.io/osscontainertools/kaniko:v1.28.3-debug, entrypoint: [\"\"]}\n  variables:\n    IMAGE: app\n  script:\n    - mkdir -p /kaniko/.docker\n    - echo \"{\\\"auths\\\":{\\\"$CI_REGISTRY\\\":{\\\"auth\\\":\\\"$(printf '%s:%s' \"$CI_REGISTRY_USER\" \"$CI_REGISTRY_PASSWORD\" | base64 | tr -d '\\n')\\\"}}}\" > /kaniko/.docker/config.json\n    - |\n      /kaniko/executor \\\n        --context \"${CI_PROJECT_DIR}\" \\\n        --dockerfile \"${CI_PROJECT_DIR}/Dockerfile\" \\\n        --destination \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" \\\n        --skip-unused-stages\n"
+            "build:\n  stage: build\n  image: {name: ghcr.io/osscontainertools/kaniko:v1.28.3-debug, entrypoint: [\"\"]}\n  variables:\n    IMAGE: app\n  script:\n    - mkdir -p /kaniko/.docker\n    - echo \"{\\\"auths\\\":{\\\"$CI_REGISTRY\\\":{\\\"auth\\\":\\\"$(printf '%s:%s' \"$CI_REGISTRY_USER\" \"$CI_REGISTRY_PASSWORD\" | base64 | tr -d '\\n')\\\"}}}\" > /kaniko/.docker/config.json\n    - |\n      /kaniko/executor \\\n        --context \"${CI_PROJECT_DIR}\" \\\n        --dockerfile \"${CI_PROJECT_DIR}/Dockerfile\" \\\n        --destination \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\"\n"
         );
         assert_eq!(status(&p, "build"), Status::Migrated);
         let r = p.results.iter().find(|r| r.pipeline == "build").expect("r");

@@ -1,4 +1,4 @@
-//! Rewrites for Jenkinsfiles and Job DSL scripts (recipes §8.3). Docker agents and
+//! Rewrites for Jenkinsfiles and Job DSL scripts (https://www.jenkins.io/doc/book/pipeline/docker/). Docker agents and
 //! `docker.image(…).inside/withRun/run(…)` arguments: under sysbox `--privileged` becomes
 //! `--runtime=sysbox-runc` and host namespaces, SYS_ADMIN, unconfined profiles and (when the
 //! stage runs no Docker command) the host socket leave; the rootless target swaps a dind image for
@@ -294,7 +294,7 @@ fn stage_steps<'j>(jf: &'j JenkinsFile, name: &str, file_name: &str) -> Vec<&'j 
 }
 
 /// The stage's build commands translated for a builder (or kept as written). Tags and pushes
-/// of images built anywhere in the stage fold into the build (recipes §10.2).
+/// of images built anywhere in the stage fold into the build (https://github.com/moby/buildkit#imageregistry).
 fn translated(steps: &[&StrLit], builder: Builder, side: &mut Side) -> Vec<String> {
     let analyses: Vec<docker_cmd::ScriptAnalysis> = steps
         .iter()
@@ -360,7 +360,7 @@ fn translated(steps: &[&StrLit], builder: Builder, side: &mut Side) -> Vec<Strin
             out.push(groovy_single(s.value.trim()));
         } else if kept_other || (!a.logins.is_empty() && a.builds.is_empty()) {
             side.note(format!(
-                "`{}` is not folded into the {tool} command: registry credentials come from the mounted config.json; promotions of images built elsewhere need a registry tool (recipes §10.2)",
+                "`{}` is not folded into the {tool} command: registry credentials come from the mounted config.json; promotions of images built elsewhere need a registry tool (https://github.com/moby/buildkit#imageregistry)",
                 s.value.trim()
             ));
         }
@@ -515,7 +515,7 @@ fn rewrite_file(
                             );
                         }
                         if has_socket && usage_empty {
-                            side.note("no Docker command was seen in these steps, so the host socket was removed; if a tool in them talks to Docker (Testcontainers …), give it a dind sidecar under sysbox (recipes §8.3.5)");
+                            side.note("no Docker command was seen in these steps, so the host socket was removed; if a tool in them talks to Docker (Testcontainers …), give it a dind sidecar under sysbox (https://www.jenkins.io/doc/book/pipeline/docker/; docs/targets/sysbox.md)");
                         }
                     }
                     Target::Rootless if daemon_img => {
@@ -524,7 +524,7 @@ fn rewrite_file(
                         {
                             match map_edit(path, text, i, 0..i.value.len(), &common::ver(req, "dind_rootless"), nl) {
                                 Some(e) => edits.push(e),
-                                None => side.task("replace the dind image by docker:29-dind-rootless by hand", &loc, String::new(), ""),
+                                None => side.task(format!("replace the dind image by {} by hand", common::ver(req, "dind_rootless")), &loc, String::new(), ""),
                             }
                         }
                         for g in findings.iter().filter(|g| g.rule == "privileged-dind" && within(&args.span, g.span.start)) {
@@ -572,7 +572,7 @@ fn rewrite_file(
                         {
                             match map_edit(path, text, i, 0..i.value.len(), &common::ver(req, "dind_rootless"), nl) {
                                 Some(e) => edits.push(e),
-                                None => side.task("replace the dind image by docker:29-dind-rootless by hand", &loc, String::new(), ""),
+                                None => side.task(format!("replace the dind image by {} by hand", common::ver(req, "dind_rootless")), &loc, String::new(), ""),
                             }
                         }
                         side.kept.push(f.fingerprint.clone());
@@ -612,7 +612,7 @@ fn rewrite_file(
                 );
             }
             Site::Env => side.task(
-                "this Docker daemon is reached over plaintext TCP: enable TLS on it (2376, client certificates, recipes §7.3) and set DOCKER_HOST=tcp://HOST:2376, DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH from a Jenkins credential",
+                "this Docker daemon is reached over plaintext TCP: enable TLS on it (2376, client certificates, https://docs.docker.com/engine/security/protect-access/; docs/targets/tls.md) and set DOCKER_HOST=tcp://HOST:2376, DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH from a Jenkins credential",
                 &loc,
                 String::new(),
                 "",

@@ -1,4 +1,4 @@
-//! Rewrites for Kubernetes manifests and Helm values (recipes §3.4, §8.5, §8.2.4, §8.1.4):
+//! Rewrites for Kubernetes manifests and Helm values (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-k8s.md; https://github.com/moby/buildkit/tree/master/examples/kubernetes; https://docs.github.com/en/actions/how-tos/manage-runners/use-actions-runner-controller/deploy-runner-scale-sets; https://docs.gitlab.com/runner/configuration/advanced-configuration/; docs/targets/sysbox.md):
 //! pod specs move to the `sysbox-runc` RuntimeClass with `hostUsers: false` and lose privileged
 //! mode, host namespaces and relaxed profiles; dind sidecars get TLS on a shared `emptyDir`; host
 //! Docker sockets are replaced by a dind sidecar for the containers that used them. The TLS and
@@ -975,7 +975,7 @@ fn arc_container_mode(
     let at = common::loc(h.f);
     match req.target {
         Target::Sysbox if arc_sysbox(req, p, root, key, side) => {
-            side.note("ARC with sysbox is a community pattern, UNVERIFIED end to end (recipes §8.2.4): containerMode is gone and the chart's dind pod spec now lives in `template`, without privileged mode");
+            side.note("ARC with sysbox is a community pattern, UNVERIFIED end to end (https://docs.github.com/en/actions/how-tos/manage-runners/use-actions-runner-controller/deploy-runner-scale-sets; docs/targets/sysbox.md): containerMode is gone and the chart's dind pod spec now lives in `template`, without privileged mode");
             sysbox_cluster_tasks(req, "the runner scale set", side);
         }
         Target::Sysbox => {
@@ -986,16 +986,16 @@ fn arc_container_mode(
                 snippet,
                 "yaml",
             );
-            side.note("ARC with sysbox is a community pattern, UNVERIFIED end to end (recipes §8.2.4)");
+            side.note("ARC with sysbox is a community pattern, UNVERIFIED end to end (https://docs.github.com/en/actions/how-tos/manage-runners/use-actions-runner-controller/deploy-runner-scale-sets; docs/targets/sysbox.md)");
             sysbox_cluster_tasks(req, "the runner scale set", side);
         }
         Target::Tls => {
             side.kept.push(h.f.fingerprint.clone());
-            side.note("ARC's dind sidecar talks to the runner over a Unix socket on a shared emptyDir; there is no TCP daemon to put TLS on (recipes §8.2.4)");
+            side.note("ARC's dind sidecar talks to the runner over a Unix socket on a shared emptyDir; there is no TCP daemon to put TLS on (https://docs.github.com/en/actions/how-tos/manage-runners/use-actions-runner-controller/deploy-runner-scale-sets; docs/targets/sysbox.md)");
         }
         _ => side.task(
             format!(
-                "ARC containerMode dind injects a privileged sidecar that cannot be overridden; the {} target needs the pod spec copied into `template` (recipes §8.2.4)",
+                "ARC containerMode dind injects a privileged sidecar that cannot be overridden; the {} target needs the pod spec copied into `template` (https://docs.github.com/en/actions/how-tos/manage-runners/use-actions-runner-controller/deploy-runner-scale-sets; docs/targets/sysbox.md)",
                 req.target.as_str()
             ),
             &at,
@@ -1049,7 +1049,7 @@ fn arc_sysbox(
     }
     let runner_image = p
         .text_of(runner, "image")
-        .unwrap_or_else(|| "ghcr.io/actions/actions-runner:latest".into());
+        .unwrap_or_else(|| common::ver(req, "arc_runner"));
     let init = common::render(
         req,
         "kube/arc-dind-init.yaml",
@@ -1121,7 +1121,7 @@ fn gitlab_runner_legacy(req: &Request<'_>, h: &Hit<'_>, side: &mut Side) {
                 "kube/gitlab-runner-values.yaml",
                 &serde_json::json!({
                     "target": "sysbox",
-                    "section": "§8.1.4",
+                    "section": "https://docs.gitlab.com/runner/executors/kubernetes/; docs/targets/sysbox.md",
                     "lines": ["privileged = false", format!("runtime_class_name = \"{}\"", common::ver(req, "sysbox_runtime"))],
                 }),
                 side,
@@ -1152,7 +1152,7 @@ pub(crate) fn sysbox_cluster_tasks(req: &Request<'_>, what: &str, side: &mut Sid
     let install = common::render(
         req,
         "kube/sysbox-install.sh",
-        &serde_json::json!({ "sysbox_version": common::SYSBOX_VERSION, "what": what }),
+        &serde_json::json!({ "what": what }),
         side,
     );
     side.task(
@@ -1168,7 +1168,7 @@ pub(crate) fn sysbox_cluster_tasks(req: &Request<'_>, what: &str, side: &mut Sid
         rc,
         "yaml",
     );
-    side.note("hostUsers: false needs user-namespace support (Kubernetes ≥ 1.30 with containerd ≥ 2.0.5); on CRI-O without it use the annotation io.kubernetes.cri-o.userns-mode: \"auto:size=65536\" instead (recipes §3.4)");
+    side.note("hostUsers: false needs user-namespace support (Kubernetes ≥ 1.30 with containerd ≥ 2.0.5); on CRI-O without it use the annotation io.kubernetes.cri-o.userns-mode: \"auto:size=65536\" instead (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-k8s.md; docs/targets/sysbox.md)");
 }
 
 fn has_certs_mount(p: &YamlPlan<'_>, ctr: NodeId) -> Option<String> {
@@ -1406,6 +1406,17 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
             && let Some(v) = p.value(d.map, "image")
         {
             p.set_scalar(v, yaml_scalar(&common::ver(req, "dind_rootless")));
+            // The rootless daemon keeps its data in /home/rootless/.local/share/docker
+            // (docker-library/docker Dockerfile-dind-rootless.template).
+            for (it, _, path) in mounts(p, d.map) {
+                let m = p.y().resolve(it);
+                if path.trim_end_matches('/') == "/var/lib/docker"
+                    && let Some(mp) = p.value(m, "mountPath")
+                {
+                    p.set_scalar(mp, "/home/rootless/.local/share/docker");
+                    side.note("the dind storage volume moves from /var/lib/docker to /home/rootless/.local/share/docker, where the rootless daemon keeps its data");
+                }
+            }
         }
     }
     if matches!(t, Target::Rootless | Target::Tls) {
@@ -1688,6 +1699,19 @@ mod tests {
             run2.files["pod.yaml"],
             run.files["pod.yaml"].replace('\n', "\r\n")
         );
+    }
+
+    #[test]
+    fn rootless_storage_mount_moves_to_the_rootless_data_dir() {
+        let src = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: ci\nspec:\n  containers:\n    - name: dind\n      image: docker:29-dind\n      securityContext:\n        privileged: true\n      volumeMounts:\n        - name: data\n          mountPath: /var/lib/docker\n  volumes:\n    - name: data\n      emptyDir: {}\n";
+        let run = testkit::check(&[("pod.yaml", src)], Strategy::Rootless);
+        let out = &run.files["pod.yaml"];
+        assert!(out.contains("image: docker:29-dind-rootless"), "{out}");
+        assert!(
+            out.contains("mountPath: /home/rootless/.local/share/docker\n"),
+            "{out}"
+        );
+        assert!(!out.contains("/var/lib/docker"), "{out}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Rewrites for GitLab Runner `config.toml` and the TOML embedded in gitlab-runner Helm values
-//! (`runners.config: |`), recipes §8.1.2, §8.1.4–§8.1.6, §4.5. Docker executor: sysbox sets
+//! (`runners.config: |`), https://docs.gitlab.com/ci/docker/using_buildkit/; https://docs.gitlab.com/runner/configuration/advanced-configuration/; https://docs.gitlab.com/ci/docker/using_docker_build/; https://docs.gitlab.com/runner/executors/docker/; docs/targets/buildkit.md; docs/targets/sysbox.md; docs/targets/tls.md; docs/targets/rootless.md. Docker executor: sysbox sets
 //! `privileged = false` plus `runtime = "sysbox-runc"`; rootless narrows privilege to
 //! `docker:dind-rootless` services (`services_privileged`, `allowed_privileged_services`); TLS
 //! keeps privileged mode and shares `/certs/client`; the host socket leaves `volumes` and a
@@ -35,7 +35,7 @@ pub static TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Image patterns GitLab documents for privileged rootless services (recipes §4.5).
+/// Image patterns GitLab documents for privileged rootless services (https://docs.gitlab.com/runner/executors/docker/; docs/targets/rootless.md).
 const ROOTLESS_SERVICES: &str = "[\"docker.io/library/docker:*-dind-rootless\", \"docker.io/library/docker:dind-rootless\", \"docker:*-dind-rootless\", \"docker:dind-rootless\"]";
 
 /// TOML text being edited and how its offsets map into the file.
@@ -643,12 +643,12 @@ fn docker_executor(
                 }
             }
             if needs_runtime && kv(d, "devices").is_some() {
-                side.note("the runner passes host devices: inside sysbox they show as nobody:nogroup and mknod (/dev/fuse, /dev/tun) is not available (recipes §3.5)");
+                side.note("the runner passes host devices: inside sysbox they show as nobody:nogroup and mknod (/dev/fuse, /dev/tun) is not available (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md)");
             }
             if needs_runtime {
                 common::sysbox_host_task(req, where_, side);
-                side.note("keep runc as the Docker default runtime on the runner host; the per-runner `runtime` key selects sysbox (recipes §3.3, §11.12)");
-                side.note("jobs keep the standard TLS dind service (docker:29-dind with DOCKER_TLS_CERTDIR=/certs); it runs unprivileged under sysbox (recipes §8.1.4)");
+                side.note("keep runc as the Docker default runtime on the runner host; the per-runner `runtime` key selects sysbox (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; https://github.com/nestybox/sysbox/issues/122; docs/targets/sysbox.md)");
+                side.note(format!("jobs keep the standard TLS dind service ({} with DOCKER_TLS_CERTDIR=/certs); it runs unprivileged under sysbox (https://docs.gitlab.com/runner/configuration/advanced-configuration/; docs/targets/sysbox.md)", common::ver(req, "dind")));
             }
         }
         Target::Rootless => {
@@ -709,7 +709,7 @@ fn docker_executor(
                     }
                 }
                 socket_and_certs(r, d, true, true);
-                side.note("jobs must use the docker:29-dind-rootless service with DOCKER_TLS_CERTDIR=/certs; only that service runs privileged (recipes §4.5, §8.1.5)");
+                side.note(format!("jobs must use the {} service with DOCKER_TLS_CERTDIR=/certs; only that service runs privileged (https://docs.gitlab.com/runner/executors/docker/; docs/targets/rootless.md)", common::ver(req, "dind_rootless")));
             }
         }
         Target::Tls => {
@@ -736,7 +736,7 @@ fn docker_executor(
                         );
                     }
                 }
-                side.note("jobs use the TLS dind service: DOCKER_TLS_CERTDIR=/certs and DOCKER_HOST=tcp://docker:2376; /certs/client is shared through the runner's volumes (recipes §8.1.6)");
+                side.note("jobs use the TLS dind service: DOCKER_TLS_CERTDIR=/certs and DOCKER_HOST=tcp://docker:2376; /certs/client is shared through the runner's volumes (https://docs.gitlab.com/ci/docker/using_docker_build/; docs/targets/tls.md)");
             }
         }
         Target::Buildkit | Target::Kaniko => {
@@ -913,7 +913,7 @@ fn kube_executor(
             );
             super::kube::sysbox_cluster_tasks(req, "the runner's job pods", side);
             if !socket_tables.is_empty() {
-                side.note("jobs that used the node's Docker socket must use a docker:29-dind service with TLS (DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH=/certs/client); it runs unprivileged under sysbox (recipes §8.1.4)");
+                side.note(format!("jobs that used the node's Docker socket must use a {} service with TLS (DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH=/certs/client); it runs unprivileged under sysbox (https://docs.gitlab.com/runner/configuration/advanced-configuration/; docs/targets/sysbox.md)", common::ver(req, "dind")));
             }
         }
         Target::Tls => {
@@ -922,7 +922,7 @@ fn kube_executor(
             }
             if is_priv {
                 replace_sockets(r, !has_certs_dir);
-                side.note("jobs set DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_CERTDIR=/certs, DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH explicitly: the Kubernetes executor does not run image entrypoints (recipes §8.1.6, §11.16)");
+                side.note("jobs set DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_CERTDIR=/certs, DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH explicitly: the Kubernetes executor does not run image entrypoints (https://docs.gitlab.com/ci/docker/using_docker_build/; https://hub.docker.com/_/docker; docs/targets/tls.md)");
             } else {
                 for h in hits.iter().filter(|h| h.f.rule == "docker-socket-mount") {
                     side.task(
@@ -938,7 +938,7 @@ fn kube_executor(
             for h in hits {
                 side.task(
                     format!(
-                        "{}: the Kubernetes executor has no {} form that drops privilege (recipes §7.3, §8.1.4)",
+                        "{}: the Kubernetes executor has no {} form that drops privilege (https://docs.docker.com/engine/security/protect-access/; https://docs.gitlab.com/runner/configuration/advanced-configuration/; docs/targets/tls.md; docs/targets/sysbox.md)",
                         h.f.rule,
                         target.as_str()
                     ),

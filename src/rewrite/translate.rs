@@ -1,10 +1,10 @@
 //! Command translation: `docker build/login/tag/push` → `buildctl-daemonless.sh build` or
-//! `/kaniko/executor`, with every flag mapping of the recipes; unmappable flags are reported.
+//! `/kaniko/executor`, with every flag mapping of `docker buildx build` (docs.docker.com/reference/cli/docker/buildx/build/); unmappable flags are reported.
 //!
 //! Pure functions over the records of [`crate::source::docker_cmd`]: a build becomes one
-//! builder invocation (recipes §9), `docker tag`/`docker push` of a built image fold into that
-//! invocation's destinations (§10.2), and `docker login` becomes a registry `config.json` entry
-//! (§10.1, Docker Hub under `https://index.docker.io/v1/`). Anything without a safe mapping is
+//! builder invocation (https://docs.docker.com/reference/cli/docker/buildx/build/), `docker tag`/`docker push` of a built image fold into that
+//! invocation's destinations, and `docker login` becomes a registry `config.json` entry
+//! (Docker Hub under `https://index.docker.io/v1/`). Anything without a safe mapping is
 //! returned in [`Translation::unmapped`] so the caller can leave a manual task; flags that are
 //! dropped on purpose are explained in [`Translation::notes`]. Values are re-quoted for a POSIX
 //! shell; a value that cannot be re-quoted faithfully is reported as unmapped, never guessed.
@@ -33,7 +33,7 @@ impl Builder {
     }
 }
 
-/// The key Docker Hub credentials must use in `config.json` (recipes §10.1, pitfall 17).
+/// The key Docker Hub credentials must use in `config.json` (https://github.com/moby/buildkit#imageregistry, pitfall 17).
 pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
 /// A translated command.
@@ -295,14 +295,103 @@ fn is_false(v: Option<&str>) -> bool {
     )
 }
 
-/// Output types of `--output` that are a push or a local load (the record already has them).
-fn output_is_carried(v: &str) -> bool {
-    let lv = v.to_ascii_lowercase();
-    let parts: Vec<&str> = lv.split(',').map(str::trim).collect();
-    parts.contains(&"type=registry")
-        || parts.contains(&"type=docker")
-        || (parts.contains(&"type=image") && parts.contains(&"push=true"))
-        || parts.contains(&"push=true")
+/// The `key=value` parts of an `--output` value (buildx CSV); a value without `type=` is a
+/// local directory (`-o ./out` is `type=local,dest=./out`), and `-` a tar stream on stdout.
+fn output_parts(v: &str) -> Vec<(String, String)> {
+    let v = v.trim();
+    if v == "-" {
+        return vec![("type".into(), "tar".into())];
+    }
+    if !v.contains('=') {
+        return vec![("type".into(), "local".into()), ("dest".into(), v.into())];
+    }
+    v.split(',')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, x)) => (k.trim().to_ascii_lowercase(), x.trim().to_string()),
+            None => (kv.trim().to_ascii_lowercase(), String::new()),
+        })
+        .collect()
+}
+
+/// The value of `key` in parsed output parts.
+fn part<'p>(parts: &'p [(String, String)], key: &str) -> Option<&'p str> {
+    parts
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Whether an `--output` pushes an image or loads it (the record already has its names and
+/// the push/load flag).
+fn output_is_image(parts: &[(String, String)]) -> bool {
+    matches!(
+        part(parts, "type"),
+        Some("registry" | "image" | "docker") | None
+    ) && part(parts, "dest").is_none()
+}
+
+/// Image-output keys buildctl's image exporter takes as they are (moby/buildkit README,
+/// "Output" → image/registry).
+const IMAGE_OUTPUT_KEYS: &[&str] = &[
+    "compression",
+    "compression-level",
+    "force-compression",
+    "oci-mediatypes",
+    "oci-artifact",
+    "rewrite-timestamp",
+    "registry.insecure",
+    "push-by-digest",
+    "unpack",
+    "store",
+    "dangling-name-prefix",
+    "name-canonical",
+    "buildinfo",
+    "buildinfo-attrs",
+];
+
+/// `--shm-size` in bytes, the way buildx sends it (docker/go-units `RAMInBytes`: binary
+/// multiples, an optional `i` and `b`, case-insensitive).
+pub fn ram_in_bytes(v: &str) -> Option<u64> {
+    let s = v.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let s = s.strip_suffix('i').unwrap_or(s);
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if "kmgtp".contains(c) => {
+            let exp = "kmgtp".find(c).unwrap_or(0) as u32 + 1;
+            (
+                s.get(..i).unwrap_or("").trim_end(),
+                1024u64.checked_pow(exp)?,
+            )
+        }
+        _ => (s, 1),
+    };
+    if num.is_empty()
+        || !num.chars().all(|c| c.is_ascii_digit() || c == '.')
+        || num.starts_with('.')
+        || num.ends_with('.')
+    {
+        return None;
+    }
+    let n: f64 = num.parse().ok()?;
+    let bytes = n * mult as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return None;
+    }
+    Some(bytes as u64)
+}
+
+/// A kaniko `--cache-repo`: a repository, never a tag or digest (kaniko tags cache layers
+/// itself).
+pub fn cache_repo(r: &str) -> String {
+    let r = r.trim();
+    let r = r.split('@').next().unwrap_or(r);
+    let slash = r.rfind('/').map_or(0, |i| i + 1);
+    match r.get(slash..).and_then(|last| last.rfind(':')) {
+        Some(c) if !r.get(slash + c + 1..).unwrap_or("").contains('}') => {
+            r.get(..slash + c).unwrap_or(r).to_string()
+        }
+        _ => r.to_string(),
+    }
 }
 
 struct Acc {
@@ -495,14 +584,50 @@ fn buildkit(input: &BuildInput<'_>) -> Translation {
     }
     let mut add_hosts = Vec::new();
     let mut extra_outputs = Vec::new();
+    let mut image_opts: Vec<String> = Vec::new();
+    let mut ulimits: Vec<String> = Vec::new();
     for f in raw_flags(input.script, &b.span) {
         if CARRIED.contains(&f.name.as_str()) {
             continue;
         }
         let v = f.value.clone().unwrap_or_default();
         match f.name.as_str() {
-            "--output" if output_is_carried(&v) => {}
-            "--output" => extra_outputs.push((v, flag_text(&f))),
+            "--output" => {
+                let parts = output_parts(&v);
+                if output_is_image(&parts) {
+                    if part(&parts, "type") == Some("docker") && input.push.is_empty() {
+                        // `--load`: the record has it; there is no daemon to load into.
+                        continue;
+                    }
+                    for (k, x) in &parts {
+                        match k.as_str() {
+                            "name" if input.push.is_empty() => a.unmapped(format!(
+                                "{} (name= without a tag to push)",
+                                flag_text(&f)
+                            )),
+                            "type" | "name" | "push" => {}
+                            k if IMAGE_OUTPUT_KEYS.contains(&k) || k.starts_with("annotation") => {
+                                let kv = format!("{k}={x}");
+                                if !image_opts.contains(&kv) {
+                                    image_opts.push(kv);
+                                }
+                            }
+                            _ => a.unmapped(format!("{} ({k}=)", flag_text(&f))),
+                        }
+                    }
+                } else {
+                    match part(&parts, "type") {
+                        Some("local" | "tar" | "oci" | "docker")
+                            if part(&parts, "dest").is_some() =>
+                        {
+                            let csv: Vec<String> =
+                                parts.iter().map(|(k, x)| format!("{k}={x}")).collect();
+                            extra_outputs.push((csv.join(","), flag_text(&f)));
+                        }
+                        _ => a.unmapped(flag_text(&f)),
+                    }
+                }
+            }
             "--add-host" => match v.split_once(':') {
                 Some((h, ip)) if !h.is_empty() && !ip.is_empty() => {
                     add_hosts.push(format!("{h}={ip}"))
@@ -516,8 +641,23 @@ fn buildkit(input: &BuildInput<'_>) -> Translation {
                 ));
             }
             "--metadata-file" => a.opt("--metadata-file", &v, &flag_text(&f)),
-            "--shm-size" => a.opt("--opt", &format!("shm-size={v}"), &flag_text(&f)),
-            "--ulimit" => a.opt("--opt", &format!("ulimit={v}"), &flag_text(&f)),
+            "--shm-size" => match ram_in_bytes(&v) {
+                Some(n) => a.parts.push(format!("--opt shm-size={n}")),
+                None => a.unmapped(flag_text(&f)),
+            },
+            "--ulimit" => {
+                if v.is_empty() || v.contains(['$', '`', ',', '"', '\'', ' ']) {
+                    a.unmapped(flag_text(&f));
+                } else if !ulimits.contains(&v) {
+                    ulimits.push(v);
+                }
+            }
+            "--allow" => {
+                a.opt("--allow", &v, &flag_text(&f));
+                a.note(format!(
+                    "`--allow {v}` needs buildkitd started with `--allow-insecure-entitlement {v}` (BUILDKITD_FLAGS)"
+                ));
+            }
             "--cgroup-parent" => a.opt("--opt", &format!("cgroup-parent={v}"), &flag_text(&f)),
             "--no-cache-filter" => a.opt("--opt", &format!("no-cache={v}"), &flag_text(&f)),
             "--quiet" => {
@@ -526,7 +666,13 @@ fn buildkit(input: &BuildInput<'_>) -> Translation {
             }
             "--progress" if v == "quiet" => a.parts.push("--progress plain".into()),
             "--progress" => a.opt("--progress", &v, &flag_text(&f)),
-            "--rm" | "--force-rm" | "--builder" | "--disable-content-trust" => a.note(format!(
+            "--rm"
+            | "--force-rm"
+            | "--builder"
+            | "--disable-content-trust"
+            | "--compress"
+            | "--debug"
+            | "--isolation" => a.note(format!(
                 "`{}` dropped: it has no meaning for buildctl",
                 flag_text(&f)
             )),
@@ -536,6 +682,10 @@ fn buildkit(input: &BuildInput<'_>) -> Translation {
             )),
             _ => a.unmapped(flag_text(&f)),
         }
+    }
+    if !ulimits.is_empty() {
+        // buildx sends every --ulimit in one `ulimit` attribute, comma-separated.
+        a.parts.push(format!("--opt ulimit={}", ulimits.join(",")));
     }
     for u in &b.unknown_flags {
         let base = u.split('=').next().unwrap_or(u);
@@ -561,17 +711,23 @@ fn buildkit(input: &BuildInput<'_>) -> Translation {
             } else {
                 format!("\"name={}\"", names.join(","))
             };
-            match sh_quote_csv(&format!("type=image,{name},push=true")) {
+            let mut out = format!("type=image,{name},push=true");
+            for o in &image_opts {
+                out.push(',');
+                out.push_str(o);
+            }
+            match sh_quote_csv(&out) {
                 Some(q) if names.len() > 1 => a.parts.push(format!("--output {q}")),
-                _ => a.opt(
-                    "--output",
-                    &format!("type=image,{name},push=true"),
-                    &names.join(" "),
-                ),
+                _ => a.opt("--output", &out, &names.join(" ")),
             }
         }
-    } else if b.load {
-        a.note("the image is only built (nothing pushes it): `--load` has no daemon to load into, so the result stays in the build cache".into());
+    } else {
+        if b.load {
+            a.note("the image is only built (nothing pushes it): `--load` has no daemon to load into, so the result stays in the build cache".into());
+        }
+        for o in &image_opts {
+            a.unmapped(format!("--output {o} (no image is pushed)"));
+        }
     }
     for (v, written) in extra_outputs {
         a.opt("--output", &v, &written);
@@ -643,7 +799,6 @@ fn kaniko(input: &BuildInput<'_>) -> Translation {
     if let Some(t) = &b.target {
         a.opt("--target", t, &format!("--target {t}"));
     }
-    a.parts.push("--skip-unused-stages".into());
     for arg in &b.build_args {
         if arg.starts_with("BUILDKIT_INLINE_CACHE=") {
             a.note(
@@ -655,7 +810,12 @@ fn kaniko(input: &BuildInput<'_>) -> Translation {
     }
     match b.platforms.as_slice() {
         [] => {}
-        [p] => a.opt("--custom-platform", p, &format!("--platform {p}")),
+        [p] => {
+            a.opt("--custom-platform", p, &format!("--platform {p}"));
+            a.note(format!(
+                "`--platform {p}` became `--custom-platform {p}`: kaniko only labels the image with that platform and pulls base images for it; it does not emulate, so RUN steps execute on the runner's own architecture"
+            ));
+        }
         ps => a.unmapped(format!(
             "--platform {} (kaniko builds one platform per run)",
             ps.join(",")
@@ -693,7 +853,13 @@ fn kaniko(input: &BuildInput<'_>) -> Translation {
         [] => {}
         [r] if !b.no_cache => {
             a.parts.push("--cache=true".into());
-            a.opt("--cache-repo", r, r);
+            let repo = cache_repo(r);
+            if repo != r.trim() {
+                a.note(format!(
+                    "kaniko's `--cache-repo` is a repository: `{r}` became `{repo}` (kaniko tags its cache layers itself)"
+                ));
+            }
+            a.opt("--cache-repo", &repo, r);
             a.note(
                 "kaniko's cache format differs from BuildKit's: the cache repository starts empty"
                     .into(),
@@ -741,14 +907,47 @@ fn kaniko(input: &BuildInput<'_>) -> Translation {
         }
         let v = f.value.clone().unwrap_or_default();
         match f.name.as_str() {
-            "--output" if output_is_carried(&v) => {}
-            "--iidfile" => a.opt("--digest-file", &v, &flag_text(&f)),
+            "--output" => {
+                let parts = output_parts(&v);
+                let image = output_is_image(&parts);
+                let oci = part(&parts, "type") == Some("oci");
+                for (k, x) in &parts {
+                    match k.as_str() {
+                        "type" if image || oci => {}
+                        "push" if image => {}
+                        "name" if image && !input.push.is_empty() => {}
+                        "dest" if oci => a.opt("--oci-layout-path", x, &flag_text(&f)),
+                        "compression" if image && matches!(x.as_str(), "gzip" | "zstd") => {
+                            a.parts.push(format!("--compression={x}"))
+                        }
+                        "compression-level" if image && x.chars().all(|c| c.is_ascii_digit()) => {
+                            a.parts.push(format!("--compression-level={x}"))
+                        }
+                        _ => a.unmapped(format!("{} ({k}={x})", flag_text(&f))),
+                    }
+                }
+                if part(&parts, "type") == Some("docker") && input.push.is_empty() {
+                    a.unmapped(flag_text(&f));
+                }
+            }
+            "--iidfile" => {
+                a.opt("--digest-file", &v, &flag_text(&f));
+                a.note(format!(
+                    "`--iidfile {v}` became `--digest-file {v}`: kaniko writes the digest of the pushed manifest there, not the image (config) ID that docker build writes"
+                ));
+            }
             "--quiet" => a.parts.push("--verbosity=error".into()),
-            "--progress" | "--rm" | "--force-rm" | "--builder" | "--disable-content-trust" => a
-                .note(format!(
-                    "`{}` dropped: it has no meaning for kaniko",
-                    flag_text(&f)
-                )),
+            "--progress"
+            | "--rm"
+            | "--force-rm"
+            | "--builder"
+            | "--disable-content-trust"
+            | "--compress"
+            | "--debug"
+            | "--isolation" => a.note(format!(
+                "`{}` dropped: it has no meaning for kaniko",
+                flag_text(&f)
+            )),
             "--provenance" | "--sbom" if is_false(f.value.as_deref()) => a.note(format!(
                 "`{}` dropped: kaniko adds no attestations",
                 flag_text(&f)
@@ -788,7 +987,7 @@ pub struct Folded {
 /// Fold tags and pushes into builds: a `docker tag A B` where A is built here makes B another
 /// name of that build; a `docker push X` of such a name pushes it (`all_tags`: every name of
 /// that repository). Tags and pushes of images not built here are left unfolded (promotion or
-/// a push of an image from an earlier job: not a build, see recipes §10.2).
+/// a push of an image from an earlier job: not a build, see https://github.com/moby/buildkit#imageregistry).
 pub fn fold(
     builds: &[&DockerBuild],
     tags: &[&DockerTag],
@@ -990,7 +1189,7 @@ pub fn login(script: &str, l: &DockerLogin) -> Result<(Range<usize>, Auth), Stri
     ))
 }
 
-/// Commands that write `config.json` with every credential (recipes §8.1.2, §8.1.3, §10.1).
+/// Commands that write `config.json` with every credential (https://docs.gitlab.com/ci/docker/using_buildkit/; https://github.com/osscontainertools/kaniko; https://github.com/moby/buildkit#imageregistry; docs/targets/buildkit.md; docs/targets/kaniko.md).
 pub fn auth_commands(builder: Builder, auths: &[Auth]) -> Vec<String> {
     let dir = builder.docker_config_dir();
     let entries: Vec<String> = auths
@@ -1088,7 +1287,7 @@ mod tests {
             "--secret id=npm,src=.npmrc",
             "--ssh default",
             "--opt add-hosts=db=10.0.0.1",
-            "--opt shm-size=1g",
+            "--opt shm-size=1073741824",
             "--metadata-file id.txt",
         ] {
             assert!(s.contains(part), "{part} missing in {s}");
@@ -1135,7 +1334,7 @@ mod tests {
         );
         assert_eq!(
             t.multiline(),
-            "/kaniko/executor \\\n  --context \"${CI_PROJECT_DIR}\" \\\n  --dockerfile \"${CI_PROJECT_DIR}/Dockerfile\" \\\n  --destination \"$IMG:$TAG\" \\\n  --destination \"$IMG:latest\" \\\n  --target run \\\n  --skip-unused-stages \\\n  --build-arg \"V=$V\""
+            "/kaniko/executor \\\n  --context \"${CI_PROJECT_DIR}\" \\\n  --dockerfile \"${CI_PROJECT_DIR}/Dockerfile\" \\\n  --destination \"$IMG:$TAG\" \\\n  --destination \"$IMG:latest\" \\\n  --target run \\\n  --build-arg \"V=$V\""
         );
         let t = tr(
             Builder::Kaniko,
@@ -1161,6 +1360,339 @@ mod tests {
         assert!(t.one_line().contains("--custom-platform linux/arm64"));
         assert!(t.one_line().contains("--digest-file d"));
         assert!(t.one_line().contains("--verbosity=error"));
+    }
+
+    /// What a `docker build` flag becomes.
+    #[derive(Clone, Copy, Debug)]
+    enum Want {
+        /// The translated command contains this.
+        Part(&'static str),
+        /// Dropped on purpose, with a note naming it.
+        Dropped,
+        /// Listed as unmapped (the caller makes the pipeline partial).
+        Unmapped,
+    }
+    use Want::{Dropped, Part, Unmapped};
+
+    /// Every flag of `docker build` (= `docker buildx build`, docs.docker.com/reference/cli/
+    /// docker/buildx/build/) plus the legacy builder flags it still accepts: an example use,
+    /// then what BuildKit and kaniko make of it. Builds push `r/app:1` unless noted.
+    const FLAG_TABLE: &[(&str, &str, Want, Want)] = &[
+        (
+            "--add-host",
+            "--add-host db:10.0.0.1",
+            Part("--opt add-hosts=db=10.0.0.1"),
+            Unmapped,
+        ),
+        (
+            "--allow",
+            "--allow network.host",
+            Part("--allow network.host"),
+            Unmapped,
+        ),
+        ("--annotation", "--annotation a=b", Unmapped, Unmapped),
+        ("--attest", "--attest type=sbom", Unmapped, Unmapped),
+        (
+            "--build-arg",
+            "--build-arg V=1",
+            Part("--opt build-arg:V=1"),
+            Part("--build-arg V=1"),
+        ),
+        (
+            "--build-context",
+            "--build-context x=../x",
+            Unmapped,
+            Unmapped,
+        ),
+        ("--builder", "--builder b", Dropped, Dropped),
+        (
+            "--cache-from",
+            "--cache-from type=registry,ref=r/c:cache",
+            Part("--import-cache type=registry,ref=r/c:cache"),
+            Part("--cache=true --cache-repo r/c"),
+        ),
+        (
+            "--cache-to",
+            "--cache-to type=registry,ref=r/c:cache,mode=max",
+            Part("--export-cache type=registry,ref=r/c:cache,mode=max"),
+            Part("--cache=true --cache-repo r/c"),
+        ),
+        ("--call", "--call outline", Unmapped, Unmapped),
+        (
+            "--cgroup-parent",
+            "--cgroup-parent p",
+            Part("--opt cgroup-parent=p"),
+            Unmapped,
+        ),
+        ("--check", "--check", Unmapped, Unmapped),
+        ("--debug", "--debug", Dropped, Dropped),
+        (
+            "--file",
+            "-f ci/App.Dockerfile",
+            Part("--local dockerfile=ci --opt filename=App.Dockerfile"),
+            Part("--dockerfile ci/App.Dockerfile"),
+        ),
+        (
+            "--iidfile",
+            "--iidfile id.txt",
+            Part("--metadata-file id.txt"),
+            Part("--digest-file id.txt"),
+        ),
+        (
+            "--label",
+            "--label a=b",
+            Part("--opt label:a=b"),
+            Part("--label a=b"),
+        ),
+        ("--load", "--load", Dropped, Dropped),
+        (
+            "--metadata-file",
+            "--metadata-file m.json",
+            Part("--metadata-file m.json"),
+            Unmapped,
+        ),
+        (
+            "--network",
+            "--network none",
+            Part("--opt force-network-mode=none"),
+            Unmapped,
+        ),
+        ("--no-cache", "--no-cache", Part("--no-cache"), Dropped),
+        (
+            "--no-cache-filter",
+            "--no-cache-filter s",
+            Part("--opt no-cache=s"),
+            Unmapped,
+        ),
+        (
+            "--output",
+            "-o type=local,dest=out",
+            Part("--output type=local,dest=out"),
+            Unmapped,
+        ),
+        (
+            "--output",
+            "-o ./out",
+            Part("--output type=local,dest=./out"),
+            Unmapped,
+        ),
+        (
+            "--output",
+            "--output type=oci,dest=img.tar",
+            Part("--output type=oci,dest=img.tar"),
+            Part("--oci-layout-path img.tar"),
+        ),
+        (
+            "--output",
+            "--output type=registry,compression=zstd",
+            Part("--output type=image,name=r/app:1,push=true,compression=zstd"),
+            Part("--compression=zstd"),
+        ),
+        (
+            "--output",
+            "--output type=image,push=true,oci-mediatypes=true",
+            Part("--output type=image,name=r/app:1,push=true,oci-mediatypes=true"),
+            Unmapped,
+        ),
+        (
+            "--platform",
+            "--platform linux/arm64",
+            Part("--opt platform=linux/arm64"),
+            Part("--custom-platform linux/arm64"),
+        ),
+        ("--policy", "--policy filename=p.rego", Unmapped, Unmapped),
+        (
+            "--progress",
+            "--progress plain",
+            Part("--progress plain"),
+            Dropped,
+        ),
+        ("--provenance", "--provenance=false", Dropped, Dropped),
+        ("--provenance", "--provenance=mode=max", Unmapped, Unmapped),
+        (
+            "--pull",
+            "--pull",
+            Part("--opt image-resolve-mode=pull"),
+            Dropped,
+        ),
+        (
+            "--push",
+            "--push",
+            Part("push=true"),
+            Part("--destination r/app:1"),
+        ),
+        (
+            "--quiet",
+            "-q",
+            Part("--progress plain"),
+            Part("--verbosity=error"),
+        ),
+        ("--sbom", "--sbom=false", Dropped, Dropped),
+        (
+            "--secret",
+            "--secret id=s,src=f",
+            Part("--secret id=s,src=f"),
+            Part("--secret id=s,src=f"),
+        ),
+        (
+            "--shm-size",
+            "--shm-size 2g",
+            Part("--opt shm-size=2147483648"),
+            Unmapped,
+        ),
+        ("--ssh", "--ssh default", Part("--ssh default"), Unmapped),
+        (
+            "--tag",
+            "-t r/app:1",
+            Part("name=r/app:1"),
+            Part("--destination r/app:1"),
+        ),
+        (
+            "--target",
+            "--target t",
+            Part("--opt target=t"),
+            Part("--target t"),
+        ),
+        (
+            "--ulimit",
+            "--ulimit nofile=1024:2048 --ulimit nproc=512",
+            Part("--opt ulimit=nofile=1024:2048,nproc=512"),
+            Unmapped,
+        ),
+        // Legacy builder flags `docker build` still accepts.
+        ("--compress", "--compress", Dropped, Dropped),
+        ("--cpu-period", "--cpu-period 1000", Unmapped, Unmapped),
+        ("--cpu-quota", "--cpu-quota 1000", Unmapped, Unmapped),
+        ("--cpu-shares", "-c 512", Unmapped, Unmapped),
+        ("--cpuset-cpus", "--cpuset-cpus 0-1", Unmapped, Unmapped),
+        ("--cpuset-mems", "--cpuset-mems 0", Unmapped, Unmapped),
+        (
+            "--disable-content-trust",
+            "--disable-content-trust",
+            Dropped,
+            Dropped,
+        ),
+        ("--force-rm", "--force-rm", Dropped, Dropped),
+        ("--isolation", "--isolation default", Dropped, Dropped),
+        ("--memory", "-m 1g", Unmapped, Unmapped),
+        ("--memory-swap", "--memory-swap 2g", Unmapped, Unmapped),
+        ("--rm", "--rm", Dropped, Dropped),
+        (
+            "--security-opt",
+            "--security-opt seccomp=unconfined",
+            Unmapped,
+            Unmapped,
+        ),
+        ("--squash", "--squash", Unmapped, Unmapped),
+        ("--stream", "--stream", Unmapped, Unmapped),
+    ];
+
+    fn check_want(
+        builder: Builder,
+        usage: &str,
+        want: Want,
+        t: &Translation,
+    ) -> Result<(), String> {
+        let line = t.one_line();
+        let flag = usage.split([' ', '=']).next().unwrap_or(usage);
+        let named = |s: &String| s.contains(flag);
+        let ctx = format!(
+            "{builder:?} `{usage}` → {line}\n unmapped {:?}\n notes {:?}",
+            t.unmapped, t.notes
+        );
+        match want {
+            Part(p) if line.contains(p) && !t.unmapped.iter().any(named) => Ok(()),
+            Dropped
+                if !t.unmapped.iter().any(named)
+                    && t.notes
+                        .iter()
+                        .any(|n| n.contains(flag) || n.contains(&usage.replace(' ', "` `"))) =>
+            {
+                Ok(())
+            }
+            Unmapped if t.unmapped.iter().any(named) => Ok(()),
+            _ => Err(format!("want {want:?}: {ctx}")),
+        }
+    }
+
+    #[test]
+    fn every_docker_build_flag_maps_or_is_unmapped() {
+        let mut errors = Vec::new();
+        for (_, usage, bk, kan) in FLAG_TABLE {
+            let script = if usage.starts_with("-t ") {
+                format!("docker build {usage} .")
+            } else {
+                format!("docker build {usage} -t r/app:1 .")
+            };
+            let push: &[&str] = if *usage == "--load" {
+                &[]
+            } else {
+                &["r/app:1"]
+            };
+            for (builder, want) in [(Builder::Buildkit, *bk), (Builder::Kaniko, *kan)] {
+                let a = analyze_script(&script);
+                let b = a.builds.first().expect("a build");
+                let pushv: Vec<String> = push.iter().map(|s| s.to_string()).collect();
+                let t = build(
+                    builder,
+                    &BuildInput {
+                        build: b,
+                        script: &script,
+                        push: &pushv,
+                        workdir: None,
+                    },
+                );
+                if let Err(e) = check_want(builder, usage, want, &t) {
+                    errors.push(e);
+                }
+            }
+        }
+        // The table covers every flag the docker command parser knows.
+        let known: Vec<&str> = FLAG_TABLE.iter().map(|(f, _, _, _)| *f).collect();
+        for f in crate::source::docker_cmd::build_value_flags() {
+            if !known.contains(f) {
+                errors.push(format!("{f} is missing from the flag table"));
+            }
+        }
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+    }
+
+    #[test]
+    fn shm_size_is_in_bytes_like_buildx() {
+        assert_eq!(ram_in_bytes("64m"), Some(64 * 1024 * 1024));
+        assert_eq!(ram_in_bytes("1g"), Some(1 << 30));
+        assert_eq!(ram_in_bytes("1GiB"), Some(1 << 30));
+        assert_eq!(ram_in_bytes("512kb"), Some(512 * 1024));
+        assert_eq!(ram_in_bytes("1.5g"), Some(3 << 29));
+        assert_eq!(ram_in_bytes("1048576"), Some(1 << 20));
+        assert_eq!(ram_in_bytes("$SHM"), None);
+        assert_eq!(ram_in_bytes("g"), None);
+        assert_eq!(ram_in_bytes(""), None);
+    }
+
+    #[test]
+    fn kaniko_cache_repo_has_no_tag() {
+        assert_eq!(cache_repo("r/c:buildcache"), "r/c");
+        assert_eq!(cache_repo("localhost:5000/c"), "localhost:5000/c");
+        assert_eq!(cache_repo("localhost:5000/c:x"), "localhost:5000/c");
+        assert_eq!(cache_repo("r/c@sha256:abc"), "r/c");
+        assert_eq!(cache_repo("$CI_REGISTRY_IMAGE:cache"), "$CI_REGISTRY_IMAGE");
+        assert_eq!(
+            cache_repo("${CI_REGISTRY_IMAGE}/cache"),
+            "${CI_REGISTRY_IMAGE}/cache"
+        );
+        let t = tr(
+            Builder::Kaniko,
+            "docker build --cache-from r/c:cache -t a .",
+            &["a"],
+        );
+        assert!(
+            t.one_line().ends_with("--cache-repo r/c"),
+            "{}",
+            t.one_line()
+        );
+        assert!(!t.one_line().contains("r/c:cache"));
+        assert!(!t.one_line().contains("--skip-unused-stages"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-# TLS for the Docker daemon on {{ host }} (Docker docs "Protect the Docker daemon socket", recipes §7.3).
+# TLS for the Docker daemon on {{ host }} (Docker docs "Protect the Docker daemon socket", https://docs.docker.com/engine/security/protect-access/; docs/targets/tls.md).
 # Run on a trusted machine; keep ca-key.pem offline. Put ca.pem, server-cert.pem and server-key.pem
 # on the daemon host at the paths daemon.json names, and give clients ca.pem, cert.pem, key.pem.
 export HOST={{ host }}

@@ -1,5 +1,7 @@
-// Rootless BuildKit instead of Docker-in-Docker for {{ where }} (recipes §8.3.3).
-// The workspace is shared with the jnlp container: both must agree on UID 1000.
+// Rootless BuildKit instead of Docker-in-Docker for {{ where }} (github.com/moby/buildkit
+// examples/kubernetes/job.rootless.yaml; docs/targets/buildkit.md). The workspace is shared with the
+// jnlp container: both must agree on UID 1000 (jenkinsci/kubernetes-plugin README). appArmorProfile
+// needs Kubernetes >= 1.30; the namespace must allow Unconfined seccomp (Pod Security `privileged`).
 agent {
   kubernetes {
     yaml '''
@@ -18,8 +20,10 @@ spec:
       runAsUser: 1000
       runAsGroup: 1000
       seccompProfile:
+        # depriv: ignore[seccomp-unconfined] rootless BuildKit needs seccomp unconfined (github.com/moby/buildkit/blob/master/docs/rootless.md)
         type: Unconfined
-      appArmorProfile:
+      appArmorProfile:   # Kubernetes >= 1.30
+        # depriv: ignore[seccomp-unconfined] rootless BuildKit needs AppArmor unconfined (github.com/moby/buildkit/blob/master/docs/rootless.md)
         type: Unconfined
     volumeMounts:
     - name: buildkitd

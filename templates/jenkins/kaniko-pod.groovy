@@ -1,4 +1,4 @@
-// kaniko instead of Docker-in-Docker for {{ where }} (recipes §8.3.2). The image is the
+// kaniko instead of Docker-in-Docker for {{ where }} (https://github.com/jenkinsci/kubernetes-plugin/blob/master/examples/kaniko.groovy; docs/targets/kaniko.md). The image is the
 // maintained osscontainertools fork (-debug has the shell `sh` steps need); `regcred` is a
 // kubernetes.io/dockerconfigjson Secret.
 agent {

@@ -1,4 +1,4 @@
-# Install Sysbox {{ sysbox_version }} on the nodes that run {{ what }} (recipes §3.4, nestybox/sysbox
+# Install Sysbox {{ v.sysbox }} on the nodes that run {{ what }} (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-k8s.md; docs/targets/sysbox.md, nestybox/sysbox
 # docs/user-guide/install-k8s.md). Supported: Kubernetes v1.32–v1.35, Ubuntu worker nodes.
 # containerd ≥ 2.0.5 is used as is; otherwise the installer switches the node to CRI-O and
 # restarts the kubelet (every pod on the node is recreated).

@@ -894,3 +894,37 @@ fn commands_that_take_a_repository_say_so_for_a_file() {
             "is a file: give the repository's directory",
         ));
 }
+
+#[test]
+fn templates_versions_prints_the_pins_with_partial_overrides() {
+    let out = depriv().args(["templates", "versions"]).assert().code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("buildkit = \"moby/buildkit:v0.32.2-rootless\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("sysbox = \"0.7.0\"\n"), "{text}");
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("versions.toml"),
+        "dind = \"mirror.example/docker:29-dind\"\n",
+    )
+    .expect("write");
+    let out = depriv()
+        .args(["templates", "versions", "--templates"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("dind = \"mirror.example/docker:29-dind\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("kaniko = \"ghcr.io/osscontainertools/kaniko:v1.28.3-debug\"\n"));
+    let out = depriv()
+        .args(["templates", "versions", "--pin-digests"])
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("crane digest docker:29-dind"), "{text}");
+}

@@ -791,7 +791,6 @@ fn ci_examples_and_pre_commit_hooks_validate() {
                 std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
                 std::fs::write(&f, body).expect("write");
                 let out = Command::new(dir.join("bin/actionlint"))
-                    .args(["--ignore", "runner-label"])
                     .arg(&f)
                     .output()
                     .expect("actionlint");
