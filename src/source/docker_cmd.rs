@@ -1252,7 +1252,8 @@ fn analyze_with(src: &str, cmds: &[Command], extra: &[Command], mode: Mode) -> S
     let mut ctx = Ctx::default();
     let vars = Vars::collect(src, cmds);
     let funcs = Functions::collect(src, cmds, &vars);
-    for c in cmds.iter().chain(extra) {
+    let aliases = alias_commands(src, cmds);
+    for c in cmds.iter().chain(extra).chain(&aliases) {
         let e = vars.expand_command(c);
         analyze_command(&e, &mut ctx);
         for call in funcs.calls(&e, &vars) {
@@ -1310,6 +1311,16 @@ fn analyze_command(c: &Command, ctx: &mut Ctx) {
     }
     let Some(first) = c.words.first() else { return };
     let args = c.words.get(1..).unwrap_or(&[]);
+    // `set -- dockerd --host=tcp://…` (entrypoints) builds the command `exec "$@"` runs.
+    if first.text == "set" && args.first().is_some_and(|w| w.text == "--") && args.len() > 1 {
+        let inner = Command {
+            assignments: Vec::new(),
+            words: args.get(1..).unwrap_or(&[]).to_vec(),
+            span: c.span.clone(),
+        };
+        analyze_command(&inner, ctx);
+        return;
+    }
     match basename(&first.text) {
         "export" | "declare" | "typeset" | "local" | "readonly" => {
             for w in args.iter().filter(|w| !w.text.starts_with('-')) {
@@ -1329,6 +1340,35 @@ fn analyze_command(c: &Command, ctx: &mut Ctx) {
         }
         _ => {}
     }
+}
+
+/// The commands of `alias name="docker run …"` definitions, lexed in place.
+fn alias_commands(src: &str, cmds: &[Command]) -> Vec<Command> {
+    let mut out = Vec::new();
+    for c in cmds {
+        if c.words.first().map(|w| w.text.as_str()) != Some("alias") {
+            continue;
+        }
+        for w in c.words.iter().skip(1) {
+            let Some(raw) = src.get(w.span.clone()) else {
+                continue;
+            };
+            let Some(eq) = raw.find('=') else { continue };
+            let value = raw.get(eq + 1..).unwrap_or("");
+            let quoted = value.len() >= 2
+                && ((value.starts_with('"') && value.ends_with('"'))
+                    || (value.starts_with('\'') && value.ends_with('\'')));
+            let (from, to) = if quoted {
+                (w.span.start + eq + 2, w.span.end - 1)
+            } else {
+                (w.span.start + eq + 1, w.span.end)
+            };
+            if from < to {
+                out.extend(shell::commands_in(src, from..to));
+            }
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2934,6 +2974,10 @@ mod tests {
         assert!(
             facts("dockerd -H tcp://0.0.0.0:2376 --tlsverify --tlscacert=/c/ca.pem\n").is_empty()
         );
+        let src = "if [ \"${1#-}\" != \"$1\" ]; then\n\tset -- dockerd \\\n\t\t--host=unix:///var/run/docker.sock \\\n\t\t--host=tcp://0.0.0.0:2375 \\\n\t\t\"$@\"\nfi\nexec \"$@\"\n";
+        assert_eq!(facts(src), [(FactKind::PlaintextDaemon, 4)]);
+        let src = "alias dr=\"docker run -it \\\n  --privileged \\\n  -v ${HOME}:/w\"\n";
+        assert_eq!(facts(src), [(PRIV, 2)]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Shell scripts and Makefiles: one pipeline per file, facts from every command (Makefile
-//! recipes and variable definitions are read as shell).
+//! Shell scripts, Makefiles, Dockerfiles and `.env` files: one pipeline per file, facts from
+//! every command (Makefile recipes and variable definitions, Dockerfile `RUN`/`CMD`/
+//! `ENTRYPOINT`, `ENV` and `.env` assignments are read as shell).
 
 use crate::finding::Surface;
 use crate::model::{LocFact, Pipeline};
@@ -79,13 +80,39 @@ pub fn unterminated_quote(text: &str) -> Option<usize> {
 
 /// Lower a script or Makefile.
 pub fn lower(sf: &SourceFile, file: FileId, makefile: bool) -> Vec<Pipeline> {
-    let name = sf.path.rsplit('/').next().unwrap_or(&sf.path).to_string();
-    let mut p = Pipeline::new(name, Surface::Shell, Loc::new(file, Span::new(0, 0)));
     let analysis = if makefile {
         docker_cmd::analyze_makefile(&sf.text)
     } else {
         docker_cmd::analyze_script(&sf.text)
     };
+    pipeline_of(sf, file, &analysis)
+}
+
+/// Lower a Dockerfile (`RUN gitlab-runner register …`, `CMD dockerd -H tcp://…`, `ENV`).
+pub fn lower_dockerfile(sf: &SourceFile, file: FileId) -> Vec<Pipeline> {
+    let analysis = docker_cmd::analyze_dockerfile(&sf.text);
+    if analysis.facts.is_empty() {
+        return Vec::new();
+    }
+    pipeline_of(sf, file, &analysis)
+}
+
+/// Lower a `.env` file (`DOCKER_HOST`, runner registration settings).
+pub fn lower_env_file(sf: &SourceFile, file: FileId) -> Vec<Pipeline> {
+    let analysis = docker_cmd::analyze_env_file(&sf.text);
+    if analysis.facts.is_empty() {
+        return Vec::new();
+    }
+    pipeline_of(sf, file, &analysis)
+}
+
+fn pipeline_of(
+    sf: &SourceFile,
+    file: FileId,
+    analysis: &docker_cmd::ScriptAnalysis,
+) -> Vec<Pipeline> {
+    let name = sf.path.rsplit('/').next().unwrap_or(&sf.path).to_string();
+    let mut p = Pipeline::new(name, Surface::Shell, Loc::new(file, Span::new(0, 0)));
     for f in &analysis.facts {
         p.script_facts.push(LocFact {
             loc: Loc::new(file, Span::new(f.span.start, f.span.end)),
