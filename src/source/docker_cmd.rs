@@ -1221,13 +1221,12 @@ impl Ctx {
             {
                 runner(FactKind::RunnerPrivileged)
             }
-            "DOCKER_VOLUMES" => {
+            "DOCKER_VOLUMES"
                 if value
                     .split([',', ' '])
-                    .any(|v| v.contains(':') && volume_source(v).is_some_and(is_socket_path))
-                {
-                    runner(FactKind::SocketMount)
-                }
+                    .any(|v| v.contains(':') && volume_source(v).is_some_and(is_socket_path)) =>
+            {
+                runner(FactKind::SocketMount)
             }
             "DOCKER_CAP_ADD" => cap_facts(value).into_iter().for_each(runner),
             "DOCKER_SECURITY_OPT" => {
@@ -2872,7 +2871,7 @@ mod tests {
             "one fact per flag, at its definition"
         );
         let a = analyze_script(src);
-        assert_eq!(&src[a.facts[0].span.clone()], "--privileged");
+        assert_eq!(src.get(a.facts[0].span.clone()), Some("--privileged"));
         // Multi-line value with continuations, exported.
         let src = "export RUN_FLAGS=\"--rm \\\n  --privileged \\\n  --security-opt seccomp=unconfined\"\ndocker run $RUN_FLAGS img\n";
         assert_eq!(
