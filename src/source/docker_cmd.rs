@@ -797,16 +797,14 @@ fn is_plaintext_docker_host(v: &str, tls: Option<bool>) -> bool {
     }
 }
 
-/// What a `DOCKER_TLS_VERIFY` / `DOCKER_TLS` value says about client TLS.
+/// What a `DOCKER_TLS_VERIFY` / `DOCKER_TLS` value says about client TLS. The Docker CLI reads
+/// any non-empty value as "on" (`DOCKER_TLS_VERIFY=0` too) and an empty one as "off".
 fn tls_env_value(v: &str) -> Option<bool> {
     let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
     if v.contains('$') {
         return None;
     }
-    Some(!matches!(
-        v.to_ascii_lowercase().as_str(),
-        "" | "0" | "false" | "no" | "off"
-    ))
+    Some(!v.is_empty())
 }
 
 fn is_empty_value(v: &str) -> bool {
@@ -1331,6 +1329,7 @@ fn analyze_command(c: &Command, ctx: &mut Ctx) {
         "dockerd" | "dockerd-entrypoint.sh" | "dockerd-rootless.sh" => {
             dockerd_facts(args, true, false, &mut ctx.a.facts)
         }
+        "socat" => socat_facts(args, ctx),
         "kind" if args.first().is_some_and(|w| w.text == "create") => {
             ctx.usage(DockerUse::Run, &c.span)
         }
@@ -1787,6 +1786,31 @@ impl Functions {
             }
         }
         out
+    }
+}
+
+/// `socat TCP-LISTEN:2375,fork UNIX-CONNECT:/var/run/docker.sock` publishes the Docker socket
+/// as plain TCP (an `OPENSSL-LISTEN` address would be TLS).
+fn socat_facts(args: &[Word], ctx: &mut Ctx) {
+    let lower = |w: &Word| w.text.to_ascii_lowercase();
+    let to_socket = args.iter().any(|w| {
+        let l = lower(w);
+        ["unix-connect:", "unix-client:", "unix:", "gopen:"]
+            .iter()
+            .any(|p| l.starts_with(p))
+            && l.split([':', ',']).nth(1).is_some_and(is_socket_path)
+    });
+    if !to_socket {
+        return;
+    }
+    for w in args {
+        let l = lower(w);
+        if ["tcp-listen:", "tcp4-listen:", "tcp6-listen:", "tcp-l:"]
+            .iter()
+            .any(|p| l.starts_with(p))
+        {
+            ctx.fact(FactKind::PlaintextDaemon, w.span.clone());
+        }
     }
 }
 
@@ -2975,6 +2999,15 @@ mod tests {
         );
         let src = "if [ \"${1#-}\" != \"$1\" ]; then\n\tset -- dockerd \\\n\t\t--host=unix:///var/run/docker.sock \\\n\t\t--host=tcp://0.0.0.0:2375 \\\n\t\t\"$@\"\nfi\nexec \"$@\"\n";
         assert_eq!(facts(src), [(FactKind::PlaintextDaemon, 4)]);
+        assert_eq!(
+            facts("socat -d TCP-LISTEN:2375,fork,reuseaddr UNIX-CONNECT:/var/run/docker.sock &\n"),
+            [(FactKind::PlaintextDaemon, 1)]
+        );
+        assert!(
+            facts("socat OPENSSL-LISTEN:2376,cert=s.pem UNIX-CONNECT:/var/run/docker.sock\n")
+                .is_empty()
+        );
+        assert!(facts("socat TCP-LISTEN:8080,fork TCP:app:80\n").is_empty());
         let src = "alias dr=\"docker run -it \\\n  --privileged \\\n  -v ${HOME}:/w\"\n";
         assert_eq!(facts(src), [(PRIV, 2)]);
     }
@@ -3004,6 +3037,8 @@ mod tests {
             [(p.clone(), 2)]
         );
         assert!(facts("export DOCKER_HOST=tcp://d:2376\n").is_empty());
+        // The CLI turns verification on for any non-empty value.
+        assert!(facts("export DOCKER_TLS_VERIFY=no\nexport DOCKER_HOST=tcp://d:2376\n").is_empty());
         assert!(facts("export DOCKER_HOST=tcp://d:$PORT\n").is_empty());
         // docker context
         assert_eq!(
