@@ -983,6 +983,12 @@ struct Parser<'a> {
     image_vars: HashSet<String>,
     /// `name = <expr>` assignments: name → (token index of the value, end), in source order.
     str_vars: HashMap<String, Vec<(usize, usize)>>,
+    /// Method definitions (name, parameters, body open), found on first need.
+    methods: Option<Vec<(String, Vec<String>, usize)>>,
+    /// Call sites of those methods by name.
+    method_calls: HashMap<String, Vec<usize>>,
+    /// How many more `shell(param)` lookups through method calls this file may do.
+    param_budget: usize,
     depth: u32,
     out: JenkinsFile,
 }
@@ -998,6 +1004,9 @@ impl<'a> Parser<'a> {
             stmt_end: Vec::new(),
             image_vars: HashSet::new(),
             str_vars: HashMap::new(),
+            methods: None,
+            method_calls: HashMap::new(),
+            param_budget: 256,
             depth,
             out: JenkinsFile::default(),
         }
@@ -1680,9 +1689,127 @@ impl<'a> Parser<'a> {
             Some(s) => self.out.shell_steps.push(s),
             None => {
                 let span = self.span(i).start..self.call_end_byte(i, &call);
-                self.diag(span, format!("`{name}` script is not a string literal"));
+                // `shell(cmd)` inside `def makeJob(name, cmd) { … }`: the scripts are the
+                // arguments of the method's calls.
+                let param = call
+                    .args
+                    .iter()
+                    .find(|a| a.key.is_none() && a.end == a.start + 1)
+                    .and_then(|a| self.ident(a.start).map(|n| (n.to_string(), a.start)));
+                let from_calls = match param {
+                    Some((n, at)) if self.param_budget > 0 => {
+                        self.param_budget -= 1;
+                        self.ensure_methods();
+                        self.parameter_values(&n, at, span.clone())
+                    }
+                    _ => Vec::new(),
+                };
+                if from_calls.is_empty() {
+                    self.diag(span, format!("`{name}` script is not a string literal"));
+                } else {
+                    self.out.shell_steps.extend(from_calls);
+                }
             }
         }
+    }
+
+    /// Finds method definitions and call sites once per file.
+    fn ensure_methods(&mut self) {
+        if self.methods.is_some() {
+            return;
+        }
+        let methods = self.find_methods();
+        let mut calls: HashMap<String, Vec<usize>> = HashMap::new();
+        if !methods.is_empty() {
+            let names: HashSet<&str> = methods.iter().map(|m| m.0.as_str()).collect();
+            for j in 0..self.toks.len() {
+                if let Some(n) = self.ident(j)
+                    && names.contains(n)
+                    && !self.prev_is_dot(j)
+                    && self.is_open(j + 1, b'(')
+                    && !j
+                        .checked_sub(1)
+                        .and_then(|p| self.ident(p))
+                        .is_some_and(|p| matches!(p, "def" | "void" | "String" | "Object"))
+                {
+                    calls.entry(n.to_string()).or_default().push(j);
+                }
+            }
+        }
+        self.methods = Some(methods);
+        self.method_calls = calls;
+    }
+
+    /// `def name(a, String b, def c = 'x') { … }` definitions: (name, parameters, body open).
+    fn find_methods(&self) -> Vec<(String, Vec<String>, usize)> {
+        let mut out = Vec::new();
+        for i in 0..self.toks.len() {
+            if !matches!(self.ident(i), Some("def" | "void" | "String" | "Object"))
+                || !self.is_open(i + 2, b'(')
+            {
+                continue;
+            }
+            let Some(name) = self.ident(i + 1) else {
+                continue;
+            };
+            let close = self.close_of(i + 2);
+            if !self.is_open(close + 1, b'{') {
+                continue;
+            }
+            let params = self
+                .split_args(i + 3, close)
+                .iter()
+                .map(|a| {
+                    // The parameter name is the last identifier before any default value.
+                    let end = (a.start..a.end)
+                        .find(|&k| self.t(k) == Some(&Tok::Assign))
+                        .unwrap_or(a.end);
+                    (a.start..end)
+                        .rev()
+                        .find_map(|k| self.ident(k))
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect();
+            out.push((name.to_string(), params, close + 1));
+        }
+        out
+    }
+
+    /// The values a method parameter takes at the method's call sites, as scripts located at
+    /// `use_span` whose bytes map to the call-site arguments.
+    fn parameter_values(&self, param: &str, at: usize, use_span: Range<usize>) -> Vec<StrLit> {
+        let Some(methods) = self.methods.as_ref() else {
+            return Vec::new();
+        };
+        let Some((name, params, _)) = methods
+            .iter()
+            .filter(|(_, _, open)| *open < at && self.close_of(*open) > at)
+            .max_by_key(|(_, _, open)| *open)
+        else {
+            return Vec::new();
+        };
+        let Some(k) = params.iter().position(|p| p == param) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for &j in self
+            .method_calls
+            .get(name)
+            .map_or(&[][..], |v| v.as_slice())
+        {
+            let close = self.close_of(j + 1);
+            let args = self.split_args(j + 2, close);
+            if let Some(a) = args.iter().filter(|a| a.key.is_none()).nth(k)
+                && let Some(v) = self.resolve_expr(a.start, a.end, 1)
+            {
+                out.push(StrLit::concat(&[v], use_span.clone()));
+            }
+            if out.len() >= 200 {
+                break;
+            }
+        }
+        out
     }
 
     fn docker(&mut self, i: usize) {
@@ -2938,6 +3065,28 @@ sh 'single ${kept}'
         assert_eq!(a.args.as_ref().map(|l| l.value.as_str()), Some("-u root"));
         assert_eq!(a.overridden_args.len(), 1);
         assert_eq!(a.overridden_args[0].value, "--privileged");
+    }
+
+    #[test]
+    fn method_parameters_take_their_call_site_values() {
+        let src = "make('a', \"sudo /usr/bin/docker build -t a .\")\nmake('b', 'sudo docker run --privileged b')\n\ndef make(def name, def cmd) {\n  job(name) {\n    steps {\n      shell(cmd)\n    }\n  }\n}\n";
+        let f = parse_jenkins(src);
+        assert!(f.diagnostics.is_empty(), "{:?}", f.diagnostics);
+        let v: Vec<&str> = f.shell_steps.iter().map(|s| s.value.as_str()).collect();
+        assert_eq!(
+            v,
+            [
+                "sudo /usr/bin/docker build -t a .",
+                "sudo docker run --privileged b"
+            ]
+        );
+        let b = &f.shell_steps[1];
+        let p = b.value.find("--privileged").unwrap();
+        assert_eq!(line_of(src, b.src_offset(p)), 2);
+        assert_eq!(line_of(src, b.span.start), 7);
+        // Not a parameter and not a variable: still a diagnostic.
+        let f = parse_jenkins("job('x') { steps { shell(cmd) } }\n");
+        assert_eq!(f.diagnostics.len(), 1);
     }
 
     #[test]
