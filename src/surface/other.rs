@@ -115,7 +115,12 @@ pub fn lower(y: &Yaml, file: FileId, path: &str) -> Vec<Pipeline> {
                     pi = out.len() - 1;
                 }
                 let Some(p) = out.get_mut(pi) else { continue };
-                visit_map(&d, n, p);
+                // A Bitbucket docker service (`definitions.services.docker`, or any service with
+                // `type: docker`) is the step's Docker daemon.
+                let docker_service = sys == System::Bitbucket
+                    && (parent_key.as_deref() == Some("docker")
+                        || d.sget(n, "type").is_some_and(|t| t.v == "docker"));
+                visit_map(&d, n, p, docker_service);
                 for (k, _, v) in d.entries(n) {
                     if is_script_key(&k) && !d.is_map(v) {
                         for s in d.script_items(v) {
@@ -162,7 +167,7 @@ pub fn lower(y: &Yaml, file: FileId, path: &str) -> Vec<Pipeline> {
 
 /// Reads one mapping: a container when it has an image, Drone/Woodpecker host volumes, the
 /// job's environment, and Docker tasks (Azure `Docker@2`, CircleCI `setup_remote_docker`).
-fn visit_map(d: &Doc<'_>, n: NodeId, p: &mut Pipeline) {
+fn visit_map(d: &Doc<'_>, n: NodeId, p: &mut Pipeline, docker_service: bool) {
     let image_node = d.get(n, "image");
     // `image: x` or Bitbucket's `image: {name: x}`.
     let image = image_node.and_then(|i| d.sval(i).or_else(|| d.sget(i, "name")));
@@ -199,10 +204,10 @@ fn visit_map(d: &Doc<'_>, n: NodeId, p: &mut Pipeline) {
             let img = c.image.as_ref().map(|i| i.v.clone());
             c.facts = d.run_args(o, img.as_deref());
         }
-        c.implied_privileged = c
-            .image
-            .as_ref()
-            .is_some_and(|i| i.v.to_ascii_lowercase().contains("dind"));
+        c.implied_privileged = c.image.as_ref().is_some_and(|i| {
+            i.v.to_ascii_lowercase().contains("dind")
+                || (docker_service && crate::source::docker_cmd::is_daemon_image(&i.v))
+        });
         p.containers.push(c);
     }
     // Top-level volume definitions with a host path (Drone, Woodpecker).
@@ -364,6 +369,13 @@ mod tests {
                 "definitions:\n  services:\n    docker:\n      memory: 2048\npipelines:\n  default:\n  - step:\n      services: [docker]\n      script:\n      - docker build .\n"
             ),
             Vec::<String>::new()
+        );
+        assert_eq!(
+            hits(
+                "bitbucket-pipelines.yml",
+                "definitions:\n  services:\n    builder-daemon:\n      type: docker\n      image: docker:27\n    redis:\n      image: redis:7\n"
+            ),
+            vec!["privileged-dind@5"]
         );
         assert_eq!(
             hits(
