@@ -1251,10 +1251,16 @@ fn analyze_with(src: &str, cmds: &[Command], extra: &[Command], mode: Mode) -> S
     let funcs = Functions::collect(src, cmds, &vars);
     let aliases = alias_commands(src, cmds);
     for c in cmds.iter().chain(extra).chain(&aliases) {
+        // The command as written gives the parsed builds/logins/pushes/tags (the rewriters
+        // translate what is written); its expansions and the wrapper calls it makes add facts
+        // and usage only.
+        analyze_command(c, &mut ctx);
         let e = vars.expand_command(c);
-        analyze_command(&e, &mut ctx);
+        if e != *c {
+            analyze_resolved(&e, &mut ctx);
+        }
         for call in funcs.calls(&e, &vars) {
-            analyze_command(&call, &mut ctx);
+            analyze_resolved(&call, &mut ctx);
         }
     }
     let mut a = std::mem::take(&mut ctx.a);
@@ -1296,6 +1302,26 @@ fn analyze_with(src: &str, cmds: &[Command], extra: &[Command], mode: Mode) -> S
     a.usage.dedup();
     a.runs_containers = a.usage.iter().any(|(u, _)| *u == DockerUse::Run);
     a
+}
+
+/// Analyses a command rebuilt from variables or a wrapper call: its facts, usage and
+/// environment count; its parsed records do not (they would not match the written text).
+fn analyze_resolved(c: &Command, ctx: &mut Ctx) {
+    let mut tmp = Ctx {
+        tls_env: ctx.tls_env,
+        ..Ctx::default()
+    };
+    analyze_command(c, &mut tmp);
+    ctx.a.facts.append(&mut tmp.a.facts);
+    ctx.a.usage.append(&mut tmp.a.usage);
+    ctx.hosts.append(&mut tmp.hosts);
+    ctx.cli_hosts.append(&mut tmp.cli_hosts);
+    ctx.runner_env.append(&mut tmp.runner_env);
+    ctx.saw_register |= tmp.saw_register;
+    ctx.runner_context |= tmp.runner_context;
+    if tmp.tls_env.is_some() {
+        ctx.tls_env = tmp.tls_env;
+    }
 }
 
 fn analyze_command(c: &Command, ctx: &mut Ctx) {
