@@ -174,7 +174,7 @@ pub fn analyze_makefile(src: &str) -> ScriptAnalysis {
         .into_iter()
         .flat_map(|r| shell::commands_in(src, r))
         .collect();
-    analyze_commands(src, &cmds, Mode::Script)
+    analyze_commands(src, &cmds, Mode::Makefile)
 }
 
 /// Analyses a `.env` file: `NAME=value` / `export NAME=value` lines (each line on its own, so
@@ -1135,9 +1135,11 @@ fn register_facts(words: &[Word], facts: &mut Vec<Fact>) {
 /// What kind of file the commands come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 enum Mode {
-    /// A shell script, Makefile, CI script block or Dockerfile.
+    /// A shell script, CI script block or Dockerfile.
     #[default]
     Script,
+    /// A Makefile: make variables (`OPTS := --privileged`, `$(OPTS)`) are resolved too.
+    Makefile,
     /// A `.env` file: assignments only; runner registration settings count when the file
     /// configures a GitLab Runner registration.
     EnvFile,
@@ -1247,7 +1249,10 @@ fn analyze_commands(src: &str, cmds: &[Command], mode: Mode) -> ScriptAnalysis {
 /// exec-form arrays), resolving constant variables, arrays and wrapper functions of `src`.
 fn analyze_with(src: &str, cmds: &[Command], extra: &[Command], mode: Mode) -> ScriptAnalysis {
     let mut ctx = Ctx::default();
-    let vars = Vars::collect(src, cmds);
+    let mut vars = Vars::collect(src, cmds);
+    if mode == Mode::Makefile {
+        vars.add_make_variables(src);
+    }
     let funcs = Functions::collect(src, cmds, &vars);
     let aliases = alias_commands(src, cmds);
     for c in cmds.iter().chain(extra).chain(&aliases) {
@@ -1417,6 +1422,8 @@ struct VarDef {
 #[derive(Default)]
 struct Vars {
     defs: std::collections::BTreeMap<String, Vec<VarDef>>,
+    /// Make variables are known: `$(NAME)` is a variable, not a command substitution.
+    make: bool,
 }
 
 /// Whether an unknown variable name stands for the Docker CLI (`$DOCKER`, `${DOCKER_CMD}`).
@@ -1510,6 +1517,59 @@ fn value_words(src: &str, w: &Word) -> Option<(String, bool, Vec<Word>)> {
 }
 
 impl Vars {
+    /// Adds Makefile variable definitions (`NAME = …`, `:=`, `?=`, `+=`, after `export`).
+    fn add_make_variables(&mut self, src: &str) {
+        self.make = true;
+        for r in shell::makefile_variable_values(src) {
+            let line_start = src
+                .get(..r.start)
+                .and_then(|b| b.rfind('\n'))
+                .map_or(0, |p| p + 1);
+            let prefix = src.get(line_start..r.start).unwrap_or("").trim();
+            let mut head = prefix;
+            for kw in ["export ", "override ", "private "] {
+                head = head.strip_prefix(kw).unwrap_or(head).trim_start();
+            }
+            let end = head
+                .find(|c: char| c.is_whitespace() || matches!(c, ':' | '=' | '?' | '+' | '!'))
+                .unwrap_or(head.len());
+            let name = head.get(..end).unwrap_or("");
+            if name.is_empty() || prefix.ends_with("!=") {
+                continue;
+            }
+            let text = src.get(r.clone()).unwrap_or("");
+            let words = shell::split_words(text)
+                .into_iter()
+                .map(|x| Word {
+                    text: x.text,
+                    span: x.span.start + r.start..x.span.end + r.start,
+                    quoted: x.quoted,
+                })
+                .collect();
+            let defs = self.defs.entry(name.to_string()).or_default();
+            defs.push(VarDef {
+                at: line_start,
+                append: prefix.ends_with("+="),
+                words,
+            });
+            defs.sort_by_key(|d| d.at);
+        }
+    }
+
+    /// The variable named by a whole-word expansion: shell forms, and `$(NAME)` in Makefiles.
+    fn whole<'t>(&self, text: &'t str) -> Option<(&'t str, Option<&'t str>)> {
+        if self.make
+            && let Some(inner) = text.strip_prefix("$(").and_then(|r| r.strip_suffix(')'))
+            && !inner.is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            return Some((inner, None));
+        }
+        whole_expansion(text)
+    }
+
     fn collect(src: &str, cmds: &[Command]) -> Vars {
         let mut v = Vars::default();
         for c in cmds {
@@ -1564,7 +1624,7 @@ impl Vars {
             out.push(w.clone());
             return;
         }
-        if let Some((name, default)) = whole_expansion(&w.text) {
+        if let Some((name, default)) = self.whole(&w.text) {
             if let Some(words) = self.value(name, at) {
                 for x in &words {
                     self.expand_word(x, at, depth + 1, out);
@@ -1602,7 +1662,14 @@ impl Vars {
                     .unwrap_or(tail.len() - 1)
             };
             let piece = tail.get(..len.max(1)).unwrap_or("$");
-            let sub = whole_expansion(piece)
+            let piece = if self.make && tail.starts_with("$(") {
+                tail.get(..tail.find(')').map_or(1, |e| e + 1))
+                    .unwrap_or("$")
+            } else {
+                piece
+            };
+            let sub = self
+                .whole(piece)
                 .and_then(|(n, _)| self.value(n, at))
                 .filter(|ws| ws.len() == 1);
             match sub {
@@ -2711,6 +2778,13 @@ mod tests {
 
     #[test]
     fn makefile_recipe_and_variable() {
+        let src = "RUN_OPTS := --rm \\\n  --privileged\nSOCK ?= /var/run/docker.sock\n\nit:\n\tdocker run $(RUN_OPTS) -v $(SOCK):$(SOCK) img\n\tdocker run $(RUN_OPTS) img2\n";
+        let got: Vec<(FactKind, usize)> = analyze_makefile(src)
+            .facts
+            .iter()
+            .map(|f| (f.kind.clone(), line_of(src, f.span.start)))
+            .collect();
+        assert_eq!(got, [(PRIV, 2), (FactKind::SocketMount, 6)]);
         let src = "DOCKER = docker run --rm -v /var/run/docker.sock:/var/run/docker.sock\n\ntest:\n\t@docker run --privileged img\n\techo --privileged\n";
         let a = analyze_makefile(src);
         let got: Vec<(FactKind, usize)> = a
