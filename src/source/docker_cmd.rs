@@ -2285,6 +2285,9 @@ mod dockerfile {
             while i < end && matches!(b.get(i), Some(b' ' | b'\t' | b'\r' | b'\n' | b',' | b'\\')) {
                 i += 1;
             }
+            if i >= end {
+                return None;
+            }
             match b.get(i) {
                 Some(b']') => return Some(words),
                 Some(b'"') => {
