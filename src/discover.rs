@@ -50,6 +50,10 @@ pub enum Kind {
     Makefile,
     /// Drone, Woodpecker, Azure, Bitbucket, CircleCI, Buildkite.
     OtherCi,
+    /// `Dockerfile`, `*.Dockerfile`, `Dockerfile.*`: `RUN`/`CMD`/`ENTRYPOINT`/`ENV` are read.
+    Dockerfile,
+    /// `.env`, `.env.*`, `*.env`: environment assignments.
+    EnvFile,
 }
 
 impl Kind {
@@ -129,6 +133,16 @@ pub fn classify(rel: &str) -> Option<Kind> {
             return Some(Kind::OtherCi);
         }
         return Some(Kind::Yaml);
+    }
+    if lower == "dockerfile"
+        || lower.ends_with(".dockerfile")
+        || (lower.starts_with("dockerfile.") && !matches!(ext, "md" | "txt" | "json" | "orig"))
+    {
+        return Some(Kind::Dockerfile);
+    }
+    if lower == ".env" || lower.starts_with(".env.") || (lower.ends_with(".env") && lower.len() > 4)
+    {
+        return Some(Kind::EnvFile);
     }
     if name == "Jenkinsfile"
         || lower.ends_with(".jenkinsfile")
@@ -476,6 +490,14 @@ mod tests {
         assert_eq!(classify("scripts/run.sh"), Some(Kind::Shell));
         assert_eq!(classify("Makefile"), Some(Kind::Makefile));
         assert_eq!(classify(".drone.yml"), Some(Kind::OtherCi));
+        assert_eq!(classify("Dockerfile"), Some(Kind::Dockerfile));
+        assert_eq!(classify("ci/runner.Dockerfile"), Some(Kind::Dockerfile));
+        assert_eq!(classify("Dockerfile.dind"), Some(Kind::Dockerfile));
+        assert_eq!(classify("docs/Dockerfile.md"), None);
+        assert_eq!(classify(".env"), Some(Kind::EnvFile));
+        assert_eq!(classify("deploy/.env.example"), Some(Kind::EnvFile));
+        assert_eq!(classify("runner.env"), Some(Kind::EnvFile));
+        assert_eq!(classify(".envrc"), None);
         assert_eq!(classify("src/main.rs"), None);
     }
 }

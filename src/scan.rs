@@ -289,7 +289,7 @@ pub fn scan_as(path: &str, text: &str, surface: Surface, config: &Config) -> Sca
         Surface::RunnerToml => Kind::Toml,
         Surface::DaemonJson => Kind::DaemonJson,
         Surface::Shell => match discover::classify(path) {
-            Some(Kind::Makefile) => Kind::Makefile,
+            Some(k @ (Kind::Makefile | Kind::Dockerfile | Kind::EnvFile)) => k,
             _ => Kind::Shell,
         },
         Surface::Other => Kind::OtherCi,
@@ -689,6 +689,8 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
             surface::shell::lower(&sf, 0, false)
         }
         Kind::Makefile => surface::shell::lower(&sf, 0, true),
+        Kind::Dockerfile => surface::shell::lower_dockerfile(&sf, 0),
+        Kind::EnvFile => surface::shell::lower_env_file(&sf, 0),
         Kind::GitlabCi => Vec::new(),
     };
     out.scanned = 1;

@@ -162,7 +162,7 @@ pub struct ScriptAnalysis {
 
 /// Analyses shell script text.
 pub fn analyze_script(src: &str) -> ScriptAnalysis {
-    analyze_commands(&shell::commands(src))
+    analyze_commands(src, &shell::commands(src), Mode::Script)
 }
 
 /// Analyses a Makefile: every recipe line and every variable value (which often holds a whole
@@ -174,7 +174,38 @@ pub fn analyze_makefile(src: &str) -> ScriptAnalysis {
         .into_iter()
         .flat_map(|r| shell::commands_in(src, r))
         .collect();
-    analyze_commands(&cmds)
+    analyze_commands(src, &cmds, Mode::Makefile)
+}
+
+/// Analyses a `.env` file: `NAME=value` / `export NAME=value` lines (each line on its own, so
+/// one stray quote never swallows the rest). `DOCKER_HOST` is judged with the file's
+/// `DOCKER_TLS_VERIFY`; runner registration settings (`DOCKER_PRIVILEGED=true`,
+/// `DOCKER_VOLUMES=/var/run/docker.sock:…`) count when the file configures a registration.
+pub fn analyze_env_file(src: &str) -> ScriptAnalysis {
+    let mut cmds = Vec::new();
+    let mut off = 0;
+    for line in src.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        cmds.extend(shell::commands_in(src, off..off + body.len()));
+        off += line.len();
+    }
+    // Only assignments matter in an env file.
+    for c in &mut cmds {
+        if c.words.first().is_some_and(|w| w.text != "export") {
+            c.words.clear();
+        }
+    }
+    analyze_commands(src, &cmds, Mode::EnvFile)
+}
+
+/// Analyses a Dockerfile: `RUN`, `CMD` and `ENTRYPOINT` in shell form (continuation lines,
+/// comment lines inside them and `RUN <<EOF` heredocs included) go through the shell reader,
+/// their exec form (`["dockerd", "-H", …]`) is read as one command, and `ENV` / `ARG` values are
+/// environment assignments. Spans are offsets into `src`.
+pub fn analyze_dockerfile(src: &str) -> ScriptAnalysis {
+    let view = dockerfile::shell_view(src);
+    let cmds = shell::commands(&view.text);
+    analyze_with(&view.text, &cmds, &view.extra, Mode::Script)
 }
 
 /// Facts from bare `docker run` options (Jenkins `args '…'`, `.inside('…')`, GitHub `options:`).
@@ -748,10 +779,32 @@ fn is_tcp(v: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case("tcp://"))
 }
 
-/// `tcp://…:2375` as a DOCKER_HOST value.
-fn is_plaintext_docker_host(v: &str) -> bool {
+/// Whether a client reaching `v` (a `DOCKER_HOST` / `-H` value) talks plain HTTP. TLS decides,
+/// not the port: `tls` is what the same file says about client TLS (`DOCKER_TLS_VERIFY`,
+/// `--tlsverify`): `Some(true)` on, `Some(false)` explicitly off, `None` not said. Unsaid, port
+/// 2376 is taken to be the TLS port (an image entrypoint usually sets `DOCKER_TLS_VERIFY` for
+/// it); any other port, or none (the client's default is 2375 without TLS), is plaintext. A port
+/// that is a variable is not judged.
+fn is_plaintext_docker_host(v: &str, tls: Option<bool>) -> bool {
     let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
-    is_tcp(v) && tcp_port(v).map(str::trim) == Some("2375")
+    if !is_tcp(v) || tls == Some(true) {
+        return false;
+    }
+    match tcp_port(v).map(str::trim) {
+        Some(p) if p.contains('$') || p.contains('{') => false,
+        Some("2376") => tls == Some(false),
+        _ => true,
+    }
+}
+
+/// What a `DOCKER_TLS_VERIFY` / `DOCKER_TLS` value says about client TLS. The Docker CLI reads
+/// any non-empty value as "on" (`DOCKER_TLS_VERIFY=0` too) and an empty one as "off".
+fn tls_env_value(v: &str) -> Option<bool> {
+    let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+    if v.contains('$') {
+        return None;
+    }
+    Some(!v.is_empty())
 }
 
 fn is_empty_value(v: &str) -> bool {
@@ -762,7 +815,7 @@ fn is_empty_value(v: &str) -> bool {
 fn env_fact(kv: &str) -> Option<FactKind> {
     let (name, value) = kv.split_once('=')?;
     match name.trim() {
-        "DOCKER_HOST" if is_plaintext_docker_host(value) => Some(FactKind::PlaintextDaemon),
+        "DOCKER_HOST" if is_plaintext_docker_host(value, None) => Some(FactKind::PlaintextDaemon),
         "DOCKER_TLS_CERTDIR" if is_empty_value(value) => Some(FactKind::TlsDisabled),
         _ => None,
     }
@@ -859,6 +912,13 @@ fn run_facts(opts: &[Opt], image: Option<&str>, rest: &[Word], facts: &mut Vec<F
     let image_daemon = image.is_some_and(is_daemon_image);
     let daemon = image_daemon || entry_daemon || cmd_daemon;
     let mut tls_env_disabled = false;
+    let client_tls = opts
+        .iter()
+        .filter(|o| o.name == "--env")
+        .filter_map(|o| o.value.as_deref()?.split_once('='))
+        .filter(|(k, _)| matches!(k.trim(), "DOCKER_TLS_VERIFY" | "DOCKER_TLS"))
+        .filter_map(|(_, v)| tls_env_value(v))
+        .next_back();
     for o in opts {
         let v = o.value.as_deref();
         let mut push = |kind| {
@@ -881,7 +941,14 @@ fn run_facts(opts: &[Opt], image: Option<&str>, rest: &[Word], facts: &mut Vec<F
                 }
             }
             "--env" => {
-                if let Some(k) = v.and_then(env_fact) {
+                let host = v
+                    .and_then(|v| v.split_once('='))
+                    .filter(|(k, _)| k.trim() == "DOCKER_HOST");
+                if let Some((_, h)) = host {
+                    if is_plaintext_docker_host(h, client_tls) {
+                        push(FactKind::PlaintextDaemon);
+                    }
+                } else if let Some(k) = v.and_then(env_fact) {
                     if k == FactKind::TlsDisabled {
                         tls_env_disabled = true;
                     }
@@ -1065,11 +1132,46 @@ fn register_facts(words: &[Word], facts: &mut Vec<Fact>) {
 // ---------------------------------------------------------------------------------------------
 // Command analysis
 
+/// What kind of file the commands come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum Mode {
+    /// A shell script, CI script block or Dockerfile.
+    #[default]
+    Script,
+    /// A Makefile: make variables (`OPTS := --privileged`, `$(OPTS)`) are resolved too.
+    Makefile,
+    /// A `.env` file: assignments only; runner registration settings count when the file
+    /// configures a GitLab Runner registration.
+    EnvFile,
+}
+
+/// Names of registration settings that say a file configures a GitLab Runner registration.
+const RUNNER_CONTEXT_VARS: &[&str] = &[
+    "CI_SERVER_URL",
+    "CI_SERVER_TOKEN",
+    "REGISTRATION_TOKEN",
+    "RUNNER_TOKEN",
+    "RUNNER_EXECUTOR",
+    "RUNNER_NAME",
+    "RUNNER_TAG_LIST",
+    "REGISTER_NON_INTERACTIVE",
+    "REGISTER_RUN_UNTAGGED",
+    "REGISTER_LOCKED",
+];
+
 #[derive(Default)]
 struct Ctx {
     a: ScriptAnalysis,
     saw_register: bool,
     runner_env: Vec<Fact>,
+    /// `DOCKER_TLS_VERIFY` / `DOCKER_TLS` as assigned in the file.
+    tls_env: Option<bool>,
+    /// `DOCKER_HOST` assignments of the script's own environment: (word span, value).
+    hosts: Vec<(Range<usize>, String)>,
+    /// `docker -H tcp://…` without TLS flags: (span, value).
+    cli_hosts: Vec<(Range<usize>, String)>,
+    /// The file sets GitLab Runner registration settings (`.env` files).
+    runner_context: bool,
 }
 
 impl Ctx {
@@ -1081,43 +1183,150 @@ impl Ctx {
         self.a.facts.push(Fact { kind, span });
     }
 
-    /// An environment assignment (prefix, `export`, `-e` of a runner registration container).
+    /// An environment assignment (prefix, `export`, `-e` of a runner registration container,
+    /// a `.env` line, a Dockerfile `ENV`).
     fn assignment(&mut self, w: &Word) {
-        if let Some(k) = env_fact(&w.text) {
-            self.fact(k, w.span.clone());
-        }
         let (name, value) = w.text.split_once('=').unwrap_or((&w.text, ""));
+        let name = name.trim_end_matches('+');
+        match name {
+            "DOCKER_HOST" => self.hosts.push((w.span.clone(), value.to_string())),
+            "DOCKER_TLS_VERIFY" | "DOCKER_TLS" => {
+                if let Some(t) = tls_env_value(value) {
+                    // One file saying "on" anywhere wins: it configures the client it runs.
+                    self.tls_env = Some(self.tls_env.unwrap_or(false) || t);
+                }
+            }
+            _ => {
+                if let Some(k) = env_fact(&w.text) {
+                    self.fact(k, w.span.clone());
+                }
+            }
+        }
+        if RUNNER_CONTEXT_VARS.contains(&name) {
+            self.runner_context = true;
+        }
         if name.starts_with("TESTCONTAINERS_") {
             self.usage(DockerUse::Run, &w.span);
         }
-        if matches!(name, "DOCKER_PRIVILEGED" | "KUBERNETES_PRIVILEGED")
-            && value.trim().eq_ignore_ascii_case("true")
-        {
+        let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+        let mut runner = |kind| {
             self.runner_env.push(Fact {
-                kind: FactKind::RunnerPrivileged,
+                kind,
                 span: w.span.clone(),
-            });
+            })
+        };
+        match name {
+            "DOCKER_PRIVILEGED" | "KUBERNETES_PRIVILEGED" | "DOCKER_SERVICES_PRIVILEGED"
+                if value.eq_ignore_ascii_case("true") =>
+            {
+                runner(FactKind::RunnerPrivileged)
+            }
+            "DOCKER_VOLUMES"
+                if value
+                    .split([',', ' '])
+                    .any(|v| v.contains(':') && volume_source(v).is_some_and(is_socket_path)) =>
+            {
+                runner(FactKind::SocketMount)
+            }
+            "DOCKER_CAP_ADD" => cap_facts(value).into_iter().for_each(runner),
+            "DOCKER_SECURITY_OPT" => {
+                for o in value.split([',', ' ']) {
+                    if let Some(k) = unconfined_fact(o) {
+                        runner(k)
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
 
-fn analyze_commands(cmds: &[Command]) -> ScriptAnalysis {
+fn analyze_commands(src: &str, cmds: &[Command], mode: Mode) -> ScriptAnalysis {
+    analyze_with(src, cmds, &[], mode)
+}
+
+/// Analyses `cmds` (lexed from `src`) plus `extra` commands that are not shell text (Dockerfile
+/// exec-form arrays), resolving constant variables, arrays and wrapper functions of `src`.
+fn analyze_with(src: &str, cmds: &[Command], extra: &[Command], mode: Mode) -> ScriptAnalysis {
     let mut ctx = Ctx::default();
-    for c in cmds {
-        analyze_command(c, &mut ctx);
+    let mut vars = Vars::collect(src, cmds);
+    if mode == Mode::Makefile {
+        vars.add_make_variables(src);
     }
-    let mut a = ctx.a;
-    if ctx.saw_register {
+    let funcs = Functions::collect(src, cmds, &vars);
+    let aliases = alias_commands(src, cmds);
+    for c in cmds.iter().chain(extra).chain(&aliases) {
+        // The command as written gives the parsed builds/logins/pushes/tags (the rewriters
+        // translate what is written); its expansions and the wrapper calls it makes add facts
+        // and usage only.
+        analyze_command(c, &mut ctx);
+        let e = vars.expand_command(c);
+        if e != *c {
+            analyze_resolved(&e, &mut ctx);
+        }
+        for call in funcs.calls(&e, &vars) {
+            analyze_resolved(&call, &mut ctx);
+        }
+    }
+    let mut a = std::mem::take(&mut ctx.a);
+    for (span, v) in &ctx.hosts {
+        if is_plaintext_docker_host(v, ctx.tls_env) {
+            a.facts.push(Fact {
+                kind: FactKind::PlaintextDaemon,
+                span: span.clone(),
+            });
+        }
+    }
+    for (span, v) in &ctx.cli_hosts {
+        if is_plaintext_docker_host(v, ctx.tls_env) {
+            a.facts.push(Fact {
+                kind: FactKind::PlaintextDaemon,
+                span: span.clone(),
+            });
+        }
+    }
+    if ctx.saw_register || (mode == Mode::EnvFile && ctx.runner_context) {
         a.facts.extend(ctx.runner_env);
     }
     a.facts.sort_by(|x, y| {
         (x.span.start, x.span.end, &x.kind).cmp(&(y.span.start, y.span.end, &y.kind))
     });
     a.facts.dedup();
+    // A flag seen once through a wrapper whose arguments name a daemon image and once in the
+    // wrapper alone is the daemon's.
+    let daemon_spans: Vec<Range<usize>> = a
+        .facts
+        .iter()
+        .filter(|f| f.kind == FactKind::Privileged { daemon: true })
+        .map(|f| f.span.clone())
+        .collect();
+    a.facts.retain(|f| {
+        !(f.kind == FactKind::Privileged { daemon: false } && daemon_spans.contains(&f.span))
+    });
     a.usage.sort_by_key(|(u, s)| (s.start, *u));
     a.usage.dedup();
     a.runs_containers = a.usage.iter().any(|(u, _)| *u == DockerUse::Run);
     a
+}
+
+/// Analyses a command rebuilt from variables or a wrapper call: its facts, usage and
+/// environment count; its parsed records do not (they would not match the written text).
+fn analyze_resolved(c: &Command, ctx: &mut Ctx) {
+    let mut tmp = Ctx {
+        tls_env: ctx.tls_env,
+        ..Ctx::default()
+    };
+    analyze_command(c, &mut tmp);
+    ctx.a.facts.append(&mut tmp.a.facts);
+    ctx.a.usage.append(&mut tmp.a.usage);
+    ctx.hosts.append(&mut tmp.hosts);
+    ctx.cli_hosts.append(&mut tmp.cli_hosts);
+    ctx.runner_env.append(&mut tmp.runner_env);
+    ctx.saw_register |= tmp.saw_register;
+    ctx.runner_context |= tmp.runner_context;
+    if tmp.tls_env.is_some() {
+        ctx.tls_env = tmp.tls_env;
+    }
 }
 
 fn analyze_command(c: &Command, ctx: &mut Ctx) {
@@ -1130,6 +1339,16 @@ fn analyze_command(c: &Command, ctx: &mut Ctx) {
     }
     let Some(first) = c.words.first() else { return };
     let args = c.words.get(1..).unwrap_or(&[]);
+    // `set -- dockerd --host=tcp://…` (entrypoints) builds the command `exec "$@"` runs.
+    if first.text == "set" && args.first().is_some_and(|w| w.text == "--") && args.len() > 1 {
+        let inner = Command {
+            assignments: Vec::new(),
+            words: args.get(1..).unwrap_or(&[]).to_vec(),
+            span: c.span.clone(),
+        };
+        analyze_command(&inner, ctx);
+        return;
+    }
     match basename(&first.text) {
         "export" | "declare" | "typeset" | "local" | "readonly" => {
             for w in args.iter().filter(|w| !w.text.starts_with('-')) {
@@ -1141,6 +1360,7 @@ fn analyze_command(c: &Command, ctx: &mut Ctx) {
         "dockerd" | "dockerd-entrypoint.sh" | "dockerd-rootless.sh" => {
             dockerd_facts(args, true, false, &mut ctx.a.facts)
         }
+        "socat" => socat_facts(args, ctx),
         "kind" if args.first().is_some_and(|w| w.text == "create") => {
             ctx.usage(DockerUse::Run, &c.span)
         }
@@ -1148,6 +1368,542 @@ fn analyze_command(c: &Command, ctx: &mut Ctx) {
             ctx.usage(DockerUse::Run, &c.span)
         }
         _ => {}
+    }
+}
+
+/// The commands of `alias name="docker run …"` definitions, lexed in place.
+fn alias_commands(src: &str, cmds: &[Command]) -> Vec<Command> {
+    let mut out = Vec::new();
+    for c in cmds {
+        if c.words.first().map(|w| w.text.as_str()) != Some("alias") {
+            continue;
+        }
+        for w in c.words.iter().skip(1) {
+            let Some(raw) = src.get(w.span.clone()) else {
+                continue;
+            };
+            let Some(eq) = raw.find('=') else { continue };
+            let value = raw.get(eq + 1..).unwrap_or("");
+            let quoted = value.len() >= 2
+                && ((value.starts_with('"') && value.ends_with('"'))
+                    || (value.starts_with('\'') && value.ends_with('\'')));
+            let (from, to) = if quoted {
+                (w.span.start + eq + 2, w.span.end - 1)
+            } else {
+                (w.span.start + eq + 1, w.span.end)
+            };
+            if from < to {
+                out.extend(shell::commands_in(src, from..to));
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constant variables, arrays and wrapper functions
+
+/// Deepest chain of variables expanded inside variables / wrapper functions calling wrappers.
+const MAX_EXPANSION_DEPTH: usize = 4;
+/// Most words one expansion may produce (keeps pathological inputs linear).
+const MAX_EXPANDED_WORDS: usize = 512;
+
+/// One assignment of a variable: `NAME=…`, `NAME+=…`, `NAME=(…)`, also after `export`/`local`.
+struct VarDef {
+    /// Offset of the assignment.
+    at: usize,
+    /// `+=` (appends to the previous value).
+    append: bool,
+    /// The value's words after field splitting, with spans at the definition.
+    words: Vec<Word>,
+}
+
+/// Variables assigned constants in one file, by name, in source order.
+#[derive(Default)]
+struct Vars {
+    defs: std::collections::BTreeMap<String, Vec<VarDef>>,
+    /// Make variables are known: `$(NAME)` is a variable, not a command substitution.
+    make: bool,
+}
+
+/// Whether an unknown variable name stands for the Docker CLI (`$DOCKER`, `${DOCKER_CMD}`).
+fn is_docker_cli_var(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    n == "DOCKER"
+        || n == "DOCKER_CLI"
+        || n.strip_prefix("DOCKER_").is_some_and(|rest| {
+            matches!(
+                rest,
+                "CMD" | "BIN" | "EXE" | "COMMAND" | "BINARY" | "CLIENT" | "PATH_BIN"
+            )
+        })
+}
+
+/// The variable named by a word made only of one expansion: `$N`, `${N}`, `${N[@]}`,
+/// `${N[*]}`, `${N:-default}` / `${N-default}`. Returns (name, default).
+fn whole_expansion(text: &str) -> Option<(&str, Option<&str>)> {
+    let rest = text.strip_prefix('$')?;
+    if let Some(inner) = rest.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+        let name_end = inner
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(inner.len());
+        let name = inner.get(..name_end)?;
+        let tail = inner.get(name_end..)?;
+        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        return match tail {
+            "" | "[@]" | "[*]" => Some((name, None)),
+            t => t
+                .strip_prefix(":-")
+                .or_else(|| t.strip_prefix('-'))
+                .map(|d| (name, Some(d))),
+        };
+    }
+    let ok = !rest.is_empty()
+        && rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ok.then_some((rest, None))
+}
+
+/// Words of an assignment's value, with spans in `src` where the raw text can be found.
+fn value_words(src: &str, w: &Word) -> Option<(String, bool, Vec<Word>)> {
+    let (lhs, cooked) = w.text.split_once('=')?;
+    let append = lhs.ends_with('+');
+    let name = lhs.trim_end_matches('+');
+    if name.is_empty()
+        || !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return None;
+    }
+    let raw = src.get(w.span.clone()).unwrap_or("");
+    let words = match raw.strip_prefix(lhs).and_then(|r| r.strip_prefix('=')) {
+        Some(value_raw) => {
+            let base = w.span.end - value_raw.len();
+            let inner = |open: char, close: char| {
+                value_raw
+                    .strip_prefix(open)
+                    .and_then(|r| r.strip_suffix(close))
+                    .filter(|i| !i.contains(close) || open == '(')
+            };
+            let (text, off) = match inner('"', '"')
+                .or_else(|| inner('\'', '\''))
+                .or_else(|| inner('(', ')'))
+            {
+                Some(i) => (i, base + 1),
+                None => (value_raw, base),
+            };
+            shell::split_words(text)
+                .into_iter()
+                .map(|x| Word {
+                    text: x.text,
+                    span: x.span.start + off..x.span.end + off,
+                    quoted: x.quoted,
+                })
+                .collect()
+        }
+        // A re-lexed `sh -c` string: the value's words all point at the assignment.
+        None => shell::split_words(cooked)
+            .into_iter()
+            .map(|x| Word {
+                text: x.text,
+                span: w.span.clone(),
+                quoted: x.quoted,
+            })
+            .collect(),
+    };
+    Some((name.to_string(), append, words))
+}
+
+impl Vars {
+    /// Adds Makefile variable definitions (`NAME = …`, `:=`, `?=`, `+=`, after `export`).
+    fn add_make_variables(&mut self, src: &str) {
+        self.make = true;
+        for r in shell::makefile_variable_values(src) {
+            let line_start = src
+                .get(..r.start)
+                .and_then(|b| b.rfind('\n'))
+                .map_or(0, |p| p + 1);
+            let prefix = src.get(line_start..r.start).unwrap_or("").trim();
+            let mut head = prefix;
+            for kw in ["export ", "override ", "private "] {
+                head = head.strip_prefix(kw).unwrap_or(head).trim_start();
+            }
+            let end = head
+                .find(|c: char| c.is_whitespace() || matches!(c, ':' | '=' | '?' | '+' | '!'))
+                .unwrap_or(head.len());
+            let name = head.get(..end).unwrap_or("");
+            if name.is_empty() || prefix.ends_with("!=") {
+                continue;
+            }
+            let text = src.get(r.clone()).unwrap_or("");
+            let words = shell::split_words(text)
+                .into_iter()
+                .map(|x| Word {
+                    text: x.text,
+                    span: x.span.start + r.start..x.span.end + r.start,
+                    quoted: x.quoted,
+                })
+                .collect();
+            let defs = self.defs.entry(name.to_string()).or_default();
+            defs.push(VarDef {
+                at: line_start,
+                append: prefix.ends_with("+="),
+                words,
+            });
+            defs.sort_by_key(|d| d.at);
+        }
+    }
+
+    /// The variable named by a whole-word expansion: shell forms, and `$(NAME)` in Makefiles.
+    fn whole<'t>(&self, text: &'t str) -> Option<(&'t str, Option<&'t str>)> {
+        if self.make
+            && let Some(inner) = text.strip_prefix("$(").and_then(|r| r.strip_suffix(')'))
+            && !inner.is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            return Some((inner, None));
+        }
+        whole_expansion(text)
+    }
+
+    fn collect(src: &str, cmds: &[Command]) -> Vars {
+        let mut v = Vars::default();
+        for c in cmds {
+            let assigns: Vec<&Word> = if c.words.is_empty() {
+                c.assignments.iter().collect()
+            } else if matches!(
+                c.words.first().map(|w| w.text.as_str()),
+                Some("export" | "local" | "declare" | "typeset" | "readonly")
+            ) {
+                c.words
+                    .iter()
+                    .skip(1)
+                    .filter(|w| !w.text.starts_with('-'))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for w in assigns {
+                if let Some((name, append, words)) = value_words(src, w) {
+                    v.defs.entry(name).or_default().push(VarDef {
+                        at: w.span.start,
+                        append,
+                        words,
+                    });
+                }
+            }
+        }
+        for defs in v.defs.values_mut() {
+            defs.sort_by_key(|d| d.at);
+        }
+        v
+    }
+
+    /// The words of `name` as seen at offset `at`: the last assignment before it (or, for a
+    /// function body that runs later, the first one after it) plus the appends that follow.
+    fn value(&self, name: &str, at: usize) -> Option<Vec<Word>> {
+        let defs = self.defs.get(name)?;
+        let before = defs.partition_point(|d| d.at < at);
+        let upto = if before == 0 { defs.len() } else { before };
+        let scope = defs.get(..upto)?;
+        let base = scope.iter().rposition(|d| !d.append).unwrap_or(0);
+        let mut out = Vec::new();
+        for d in scope.get(base..).unwrap_or(&[]) {
+            out.extend(d.words.iter().cloned());
+        }
+        Some(out)
+    }
+
+    /// Expands the variables of one word.
+    fn expand_word(&self, w: &Word, at: usize, depth: usize, out: &mut Vec<Word>) {
+        if depth > MAX_EXPANSION_DEPTH || out.len() > MAX_EXPANDED_WORDS || !w.text.contains('$') {
+            out.push(w.clone());
+            return;
+        }
+        if let Some((name, default)) = self.whole(&w.text) {
+            if let Some(words) = self.value(name, at) {
+                for x in &words {
+                    self.expand_word(x, at, depth + 1, out);
+                }
+                return;
+            }
+            if let Some(d) = default {
+                for x in shell::split_words(d) {
+                    out.push(Word {
+                        text: x.text,
+                        span: w.span.clone(),
+                        quoted: x.quoted,
+                    });
+                }
+                return;
+            }
+            out.push(w.clone());
+            return;
+        }
+        // `$NAME` inside a larger word (`-v $SOCK:/var/run/docker.sock`): a one-word constant
+        // is substituted in place; the word keeps its own span.
+        let mut text = String::new();
+        let mut rest = w.text.as_str();
+        let mut changed = false;
+        while let Some(p) = rest.find('$') {
+            text.push_str(rest.get(..p).unwrap_or(""));
+            let tail = rest.get(p..).unwrap_or("");
+            let len = if tail.starts_with("${") {
+                tail.find('}').map_or(0, |e| e + 1)
+            } else {
+                1 + tail
+                    .get(1..)
+                    .unwrap_or("")
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(tail.len() - 1)
+            };
+            let piece = tail.get(..len.max(1)).unwrap_or("$");
+            let piece = if self.make && tail.starts_with("$(") {
+                tail.get(..tail.find(')').map_or(1, |e| e + 1))
+                    .unwrap_or("$")
+            } else {
+                piece
+            };
+            let sub = self
+                .whole(piece)
+                .and_then(|(n, _)| self.value(n, at))
+                .filter(|ws| ws.len() == 1);
+            match sub {
+                Some(ws) => {
+                    text.push_str(ws.first().map_or("", |x| x.text.as_str()));
+                    changed = true;
+                }
+                None => text.push_str(piece),
+            }
+            rest = tail.get(piece.len()..).unwrap_or("");
+        }
+        text.push_str(rest);
+        out.push(Word {
+            text: if changed { text } else { w.text.clone() },
+            span: w.span.clone(),
+            quoted: w.quoted,
+        });
+    }
+
+    /// The command with its words' constant variables expanded; a leading expansion that holds
+    /// (or names) the Docker CLI becomes `docker`, wrappers it carries (`sudo`) are dropped.
+    fn expand_command(&self, c: &Command) -> Command {
+        if !c.words.iter().any(|w| w.text.contains('$')) {
+            return c.clone();
+        }
+        let mut words = Vec::new();
+        for w in &c.words {
+            self.expand_word(w, c.span.start, 0, &mut words);
+        }
+        strip_leading_wrappers(&mut words);
+        if let (Some(first), Some(orig)) = (words.first_mut(), c.words.first()) {
+            let via_var = whole_expansion(&orig.text);
+            let names_docker = first.text.starts_with("$(")
+                && first.text.contains("docker")
+                && !first.text.contains("compose");
+            if names_docker
+                || via_var.is_some_and(|(n, _)| is_docker_cli_var(n) && first.text == orig.text)
+            {
+                first.text = "docker".into();
+            }
+        }
+        Command {
+            assignments: c.assignments.clone(),
+            words,
+            span: c.span.clone(),
+        }
+    }
+}
+
+/// Drops `sudo [-flags]` / `command` / `exec` that came out of a variable (`DOCKER="sudo docker"`).
+fn strip_leading_wrappers(words: &mut Vec<Word>) {
+    let mut k = 0;
+    while let Some(w) = words.get(k) {
+        match w.text.as_str() {
+            "sudo" | "command" | "exec" => {
+                k += 1;
+                while words.get(k).is_some_and(|w| w.text.starts_with('-')) {
+                    k += 1;
+                }
+            }
+            _ => break,
+        }
+        if k >= 8 {
+            break;
+        }
+    }
+    if k > 0 && k < words.len() {
+        words.drain(..k);
+    }
+}
+
+/// Shell functions that pass their arguments to a command (`run() { docker run "$@"; }`).
+#[derive(Default)]
+struct Functions {
+    /// Function name → the commands of its body that use positional parameters.
+    bodies: std::collections::BTreeMap<String, Vec<Command>>,
+}
+
+/// Whether a word is a positional-parameter expansion: `$@`, `$*`, `${@}`, `$1`, `${2}`.
+fn positional(text: &str) -> Option<Positional> {
+    let t = text.strip_prefix('$')?;
+    let t = t
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .unwrap_or(t);
+    match t {
+        "@" | "*" => Some(Positional::All(0)),
+        _ => {
+            if let Some(n) = t.strip_prefix("@:") {
+                return n
+                    .parse::<usize>()
+                    .ok()
+                    .map(|n| Positional::All(n.saturating_sub(1)));
+            }
+            t.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=9).contains(n))
+                .map(Positional::One)
+        }
+    }
+}
+
+enum Positional {
+    /// All arguments from this index (0-based).
+    All(usize),
+    /// One argument (1-based).
+    One(usize),
+}
+
+/// (offset, name) of every function definition: `name() {`, `function name {`.
+fn function_defs(src: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut off = 0;
+    for line in src.split_inclusive('\n') {
+        let t = line.trim_start();
+        let (body, keyword) = match t.strip_prefix("function ") {
+            Some(r) => (r.trim_start(), true),
+            None => (t, false),
+        };
+        let end = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.')))
+            .unwrap_or(body.len());
+        let name = body.get(..end).unwrap_or("");
+        let after = body.get(end..).unwrap_or("").trim_start();
+        let parens = after.starts_with("()") || after.starts_with("( )");
+        if !name.is_empty()
+            && (parens || (keyword && (after.starts_with('{') || after.trim().is_empty())))
+        {
+            out.push((off, name.to_string()));
+        }
+        off += line.len();
+    }
+    out
+}
+
+impl Functions {
+    fn collect(src: &str, cmds: &[Command], vars: &Vars) -> Functions {
+        let mut f = Functions::default();
+        if !cmds
+            .iter()
+            .any(|c| c.words.iter().any(|w| positional(&w.text).is_some()))
+        {
+            return f;
+        }
+        let defs = function_defs(src);
+        for c in cmds {
+            if !c.words.iter().any(|w| positional(&w.text).is_some()) {
+                continue;
+            }
+            let k = defs.partition_point(|(at, _)| *at <= c.span.start);
+            if let Some((_, name)) = k.checked_sub(1).and_then(|k| defs.get(k)) {
+                f.bodies
+                    .entry(name.clone())
+                    .or_default()
+                    .push(vars.expand_command(c));
+            }
+        }
+        f
+    }
+
+    /// The body commands a call runs, with its arguments in place of the positional
+    /// parameters; wrappers calling wrappers are followed a few levels.
+    fn calls(&self, c: &Command, vars: &Vars) -> Vec<Command> {
+        let mut out = Vec::new();
+        if self.bodies.is_empty() {
+            return out;
+        }
+        let mut queue = vec![(c.clone(), 0usize)];
+        while let Some((call, depth)) = queue.pop() {
+            let Some(name) = call.words.first().map(|w| w.text.clone()) else {
+                continue;
+            };
+            let Some(bodies) = self.bodies.get(&name) else {
+                continue;
+            };
+            let args = call.words.get(1..).unwrap_or(&[]);
+            for b in bodies {
+                // A call inside the function's own body is not a call site.
+                if b.span.contains(&call.span.start) {
+                    continue;
+                }
+                let mut words = Vec::new();
+                for w in &b.words {
+                    match positional(&w.text) {
+                        Some(Positional::All(from)) => {
+                            words.extend(args.get(from..).unwrap_or(&[]).iter().cloned())
+                        }
+                        Some(Positional::One(n)) => words.extend(args.get(n - 1).cloned()),
+                        None => words.push(w.clone()),
+                    }
+                    if words.len() > MAX_EXPANDED_WORDS {
+                        break;
+                    }
+                }
+                let synth = vars.expand_command(&Command {
+                    assignments: b.assignments.clone(),
+                    words,
+                    span: b.span.clone(),
+                });
+                if depth < MAX_EXPANSION_DEPTH {
+                    queue.push((synth.clone(), depth + 1));
+                }
+                out.push(synth);
+                if out.len() > MAX_EXPANDED_WORDS {
+                    return out;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `socat TCP-LISTEN:2375,fork UNIX-CONNECT:/var/run/docker.sock` publishes the Docker socket
+/// as plain TCP (an `OPENSSL-LISTEN` address would be TLS).
+fn socat_facts(args: &[Word], ctx: &mut Ctx) {
+    let lower = |w: &Word| w.text.to_ascii_lowercase();
+    let to_socket = args.iter().any(|w| {
+        let l = lower(w);
+        ["unix-connect:", "unix-client:", "unix:", "gopen:"]
+            .iter()
+            .any(|p| l.starts_with(p))
+            && l.split([':', ',']).nth(1).is_some_and(is_socket_path)
+    });
+    if !to_socket {
+        return;
+    }
+    for w in args {
+        let l = lower(w);
+        if ["tcp-listen:", "tcp4-listen:", "tcp6-listen:", "tcp-l:"]
+            .iter()
+            .any(|p| l.starts_with(p))
+        {
+            ctx.fact(FactKind::PlaintextDaemon, w.span.clone());
+        }
     }
 }
 
@@ -1161,8 +1917,11 @@ fn docker(args: &[Word], span: &Range<usize>, ctx: &mut Ctx) {
         matches!(o.name.as_str(), "--tls" | "--tlsverify") && bool_value(o.value.as_deref())
     });
     for o in &g.opts {
-        if o.name == "--host" && !tls && o.value.as_deref().is_some_and(is_plaintext_docker_host) {
-            ctx.fact(FactKind::PlaintextDaemon, o.span.clone());
+        if o.name == "--host"
+            && !tls
+            && let Some(v) = &o.value
+        {
+            ctx.cli_hosts.push((o.span.clone(), v.clone()));
         }
     }
     let Some(&sub_idx) = g.positionals.first() else {
@@ -1202,7 +1961,54 @@ fn docker(args: &[Word], span: &Range<usize>, ctx: &mut Ctx) {
         }
         "compose" => compose(rest, span, ctx),
         "daemon" => dockerd_facts(rest, true, false, &mut ctx.a.facts),
+        "context" if matches!(sub2, "create" | "update") => context_facts(rest2, ctx),
         _ => {}
+    }
+}
+
+/// `docker context create NAME --docker host=tcp://…[,ca=…,cert=…,key=…]`: an endpoint with a
+/// TCP host and no TLS material is reached over plain HTTP, whatever its port.
+fn context_facts(args: &[Word], ctx: &mut Ctx) {
+    let mut i = 0;
+    while let Some(w) = args.get(i) {
+        let (value, span) = match w.text.strip_prefix("--docker") {
+            Some("") => match args.get(i + 1) {
+                Some(v) => {
+                    i += 1;
+                    (v.text.as_str(), w.span.start..v.span.end)
+                }
+                None => break,
+            },
+            Some(rest) => match rest.strip_prefix('=') {
+                Some(v) => (v, w.span.clone()),
+                None => {
+                    i += 1;
+                    continue;
+                }
+            },
+            None => {
+                i += 1;
+                continue;
+            }
+        };
+        let mut host = None;
+        let mut tls = false;
+        for part in value.split(',') {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            match k.trim() {
+                "host" => host = Some(v.trim()),
+                "ca" | "cert" | "key" | "skip-tls-verify" => tls = true,
+                _ => {}
+            }
+        }
+        if let Some(h) = host
+            && !tls
+            && is_tcp(h)
+            && !tcp_port(h).is_some_and(|p| p.contains('$'))
+        {
+            ctx.fact(FactKind::PlaintextDaemon, span);
+        }
+        i += 1;
     }
 }
 
@@ -1411,6 +2217,300 @@ fn compose(args: &[Word], span: &Range<usize>, ctx: &mut Ctx) {
         }
         "push" => ctx.usage(DockerUse::Push, span),
         _ => {}
+    }
+}
+
+/// Dockerfile instructions turned into shell text at the same offsets.
+mod dockerfile {
+    use super::shell::{Command, Word};
+
+    /// A copy of the Dockerfile where everything but shell-form commands and `ENV`/`ARG`
+    /// assignments is blanked (same length, same line breaks), plus exec-form commands.
+    pub(super) struct View {
+        pub(super) text: String,
+        pub(super) extra: Vec<Command>,
+    }
+
+    /// Byte ranges of physical lines (without the line break) and their break length.
+    fn lines(src: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut off = 0;
+        for line in src.split_inclusive('\n') {
+            let body = line.trim_end_matches(['\n', '\r']).len();
+            out.push((off, off + body));
+            off += line.len();
+        }
+        out
+    }
+
+    fn line_break_len(src: &str, e: usize) -> usize {
+        match src.get(e..) {
+            Some(r) if r.starts_with("\r\n") => 2,
+            Some(r) if r.starts_with('\n') => 1,
+            _ => 0,
+        }
+    }
+
+    /// The escape character from a `# escape=` parser directive (default `\`).
+    fn escape_char(src: &str) -> u8 {
+        for line in src.lines() {
+            let t = line.trim();
+            let Some(d) = t.strip_prefix('#') else { break };
+            let d = d.trim();
+            if let Some(v) = d
+                .split_once('=')
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("escape"))
+            {
+                if v.1.trim() == "`" {
+                    return b'`';
+                }
+            } else if !d.contains('=') {
+                break;
+            }
+        }
+        b'\\'
+    }
+
+    /// Words of a JSON string array starting at `start` (`["a", "b"]`), with the span of each
+    /// string literal. `None` when it is not one.
+    fn exec_form(src: &str, start: usize, end: usize) -> Option<Vec<Word>> {
+        let b = src.as_bytes();
+        let mut i = start;
+        if b.get(i) != Some(&b'[') {
+            return None;
+        }
+        i += 1;
+        let mut words = Vec::new();
+        loop {
+            while i < end && matches!(b.get(i), Some(b' ' | b'\t' | b'\r' | b'\n' | b',' | b'\\')) {
+                i += 1;
+            }
+            if i >= end {
+                return None;
+            }
+            match b.get(i) {
+                Some(b']') => return Some(words),
+                Some(b'"') => {
+                    let s = i;
+                    i += 1;
+                    let mut text = String::new();
+                    while i < end {
+                        match b.get(i) {
+                            Some(b'"') => break,
+                            Some(b'\\') => {
+                                if let Some(c) = src.get(i + 1..).and_then(|r| r.chars().next()) {
+                                    text.push(c);
+                                    i += 1 + c.len_utf8();
+                                } else {
+                                    i += 1;
+                                }
+                            }
+                            _ => match src.get(i..).and_then(|r| r.chars().next()) {
+                                Some(c) => {
+                                    text.push(c);
+                                    i += c.len_utf8();
+                                }
+                                None => i += 1,
+                            },
+                        }
+                    }
+                    if i >= end {
+                        return None;
+                    }
+                    i += 1;
+                    words.push(Word {
+                        text,
+                        span: s..i,
+                        quoted: true,
+                    });
+                }
+                _ => return None,
+            }
+            if words.len() > 4096 {
+                return None;
+            }
+        }
+    }
+
+    pub(super) fn shell_view(src: &str) -> View {
+        let mut keep = vec![false; src.len()];
+        let mut joined = vec![false; src.len()];
+        let mut extra = Vec::new();
+        let esc = escape_char(src);
+        let ls = lines(src);
+        let mut k = 0;
+        let mut join: Vec<(usize, usize)> = Vec::new();
+        while let Some(&(ls0, le0)) = ls.get(k) {
+            k += 1;
+            let line = src.get(ls0..le0).unwrap_or("");
+            let t = line.trim_start();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            // The instruction's physical lines: continued while a line ends with the escape
+            // character; comment and empty lines inside are dropped by Docker.
+            let mut parts = vec![(ls0, le0)];
+            let mut last = line;
+            while last.trim_end().as_bytes().last() == Some(&esc) {
+                let Some(&(s, e)) = ls.get(k) else { break };
+                k += 1;
+                let l = src.get(s..e).unwrap_or("");
+                let lt = l.trim_start();
+                if lt.starts_with('#') || lt.is_empty() {
+                    // Joined away: the line and its break become spaces.
+                    join.push((s, e + line_break_len(src, e)));
+                    continue;
+                }
+                parts.push((s, e));
+                last = l;
+            }
+            let indent = line.len() - t.len();
+            let kw_end = t.find(char::is_whitespace).unwrap_or(t.len());
+            let kw = t.get(..kw_end).unwrap_or("").to_ascii_uppercase();
+            let mut body_start = ls0 + indent + kw_end;
+            let inst_end = parts.last().map_or(le0, |p| p.1);
+            let skip_ws = |mut i: usize| {
+                while matches!(src.as_bytes().get(i), Some(b' ' | b'\t')) {
+                    i += 1;
+                }
+                i
+            };
+            body_start = skip_ws(body_start);
+            match kw.as_str() {
+                "RUN" | "CMD" | "ENTRYPOINT" | "ENV" | "ARG" => {}
+                _ => continue,
+            }
+            if esc != b'\\' && kw != "ENV" && kw != "ARG" {
+                continue;
+            }
+            if kw == "RUN" {
+                // `RUN --mount=… --network=… cmd`
+                while src.get(body_start..).is_some_and(|r| r.starts_with("--")) {
+                    let e = src
+                        .get(body_start..inst_end)
+                        .and_then(|r| r.find(char::is_whitespace))
+                        .map_or(inst_end, |p| body_start + p);
+                    body_start = skip_ws(e);
+                }
+            }
+            if matches!(kw.as_str(), "RUN" | "CMD" | "ENTRYPOINT")
+                && let Some(words) = exec_form(src, body_start, inst_end.max(body_start))
+            {
+                let span = body_start..inst_end;
+                let words = match words.first().map(|w| w.text.as_str()) {
+                    // `["sh", "-c", "…"]`: the string is shell.
+                    Some("sh" | "/bin/sh" | "bash" | "/bin/bash")
+                        if words
+                            .get(1)
+                            .is_some_and(|w| w.text.starts_with('-') && w.text.contains('c')) =>
+                    {
+                        if let Some(w) = words.get(2) {
+                            let inner = w.span.start + 1..w.span.end.saturating_sub(1);
+                            if !w.text.contains('\\') && src.get(inner.clone()).is_some() {
+                                for b in keep.iter_mut().take(inner.end).skip(inner.start) {
+                                    *b = true;
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    _ => words,
+                };
+                extra.push(Command {
+                    assignments: Vec::new(),
+                    words,
+                    span,
+                });
+                continue;
+            }
+            if kw == "ENV" && is_legacy_env(src.get(body_start..inst_end).unwrap_or("")) {
+                // `ENV NAME value`: one assignment of the rest of the line.
+                let body = src.get(body_start..inst_end).unwrap_or("");
+                if let Some((n, v)) = body.split_once(char::is_whitespace) {
+                    let v = v.trim();
+                    let v = v
+                        .strip_prefix('"')
+                        .and_then(|x| x.strip_suffix('"'))
+                        .unwrap_or(v);
+                    extra.push(Command {
+                        assignments: vec![Word {
+                            text: format!("{n}={v}"),
+                            span: body_start..inst_end,
+                            quoted: false,
+                        }],
+                        words: Vec::new(),
+                        span: body_start..inst_end,
+                    });
+                }
+                continue;
+            }
+            // Heredoc: `RUN <<EOF` … `EOF` is a script.
+            if kw == "RUN"
+                && let Some(rest) = src
+                    .get(body_start..inst_end)
+                    .and_then(|r| r.strip_prefix("<<"))
+            {
+                let rest = rest.strip_prefix('-').unwrap_or(rest);
+                let delim: String = rest
+                    .trim_start_matches(['"', '\''])
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !delim.is_empty() {
+                    while let Some(&(s, e)) = ls.get(k) {
+                        k += 1;
+                        let l = src.get(s..e).unwrap_or("");
+                        if l.trim() == delim {
+                            break;
+                        }
+                        for b in keep.iter_mut().take(e).skip(s) {
+                            *b = true;
+                        }
+                    }
+                    continue;
+                }
+            }
+            for (n, &(s, e)) in parts.iter().enumerate() {
+                let from = if n == 0 { body_start } else { s };
+                // The line break after a continued line stays (CRLF included).
+                let to = if n + 1 < parts.len() {
+                    e + line_break_len(src, e)
+                } else {
+                    e
+                };
+                for b in keep.iter_mut().take(to).skip(from) {
+                    *b = true;
+                }
+            }
+            for &(s, e) in &join {
+                for b in joined.iter_mut().take(e).skip(s) {
+                    *b = true;
+                }
+            }
+            join.clear();
+        }
+        let bytes: Vec<u8> = src
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| {
+                if keep.get(i).copied().unwrap_or(false) {
+                    b
+                } else if b == b'\n' && !joined.get(i).copied().unwrap_or(false) {
+                    b'\n'
+                } else {
+                    b' '
+                }
+            })
+            .collect();
+        View {
+            text: String::from_utf8(bytes).unwrap_or_default(),
+            extra,
+        }
+    }
+
+    fn is_legacy_env(body: &str) -> bool {
+        let first = body.split_whitespace().next().unwrap_or("");
+        !first.contains('=') && body.split_whitespace().nth(1).is_some()
     }
 }
 
@@ -1681,6 +2781,13 @@ mod tests {
 
     #[test]
     fn makefile_recipe_and_variable() {
+        let src = "RUN_OPTS := --rm \\\n  --privileged\nSOCK ?= /var/run/docker.sock\n\nit:\n\tdocker run $(RUN_OPTS) -v $(SOCK):$(SOCK) img\n\tdocker run $(RUN_OPTS) img2\n";
+        let got: Vec<(FactKind, usize)> = analyze_makefile(src)
+            .facts
+            .iter()
+            .map(|f| (f.kind.clone(), line_of(src, f.span.start)))
+            .collect();
+        assert_eq!(got, [(PRIV, 2), (FactKind::SocketMount, 6)]);
         let src = "DOCKER = docker run --rm -v /var/run/docker.sock:/var/run/docker.sock\n\ntest:\n\t@docker run --privileged img\n\techo --privileged\n";
         let a = analyze_makefile(src);
         let got: Vec<(FactKind, usize)> = a
@@ -1879,6 +2986,254 @@ mod tests {
             "",
         ] {
             assert!(!is_daemon_image(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn variables_hold_flags_reported_once_at_the_definition() {
+        let src = "OPTS=\"--rm --privileged -v /var/run/docker.sock:/var/run/docker.sock\"\ndocker run $OPTS alpine true\ndocker run ${OPTS} busybox true\n";
+        assert_eq!(
+            facts(src),
+            [(PRIV, 1), (FactKind::SocketMount, 1)],
+            "one fact per flag, at its definition"
+        );
+        let a = analyze_script(src);
+        assert_eq!(src.get(a.facts[0].span.clone()), Some("--privileged"));
+        // Multi-line value with continuations, exported.
+        let src = "export RUN_FLAGS=\"--rm \\\n  --privileged \\\n  --security-opt seccomp=unconfined\"\ndocker run $RUN_FLAGS img\n";
+        assert_eq!(
+            facts(src),
+            [
+                (PRIV, 2),
+                (
+                    FactKind::Unconfined {
+                        what: "seccomp".into()
+                    },
+                    3
+                )
+            ]
+        );
+        // A variable never used by a docker command is not a finding.
+        assert!(facts("OPTS=\"--privileged\"\necho $OPTS\n").is_empty());
+        // A later reassignment wins for later uses.
+        assert!(facts("O=--privileged\nO=--rm\ndocker run $O img\n").is_empty());
+    }
+
+    #[test]
+    fn arrays_and_appends() {
+        let src = "args=(--rm)\nif [ -n \"$CI\" ]; then\n  args+=(--privileged)\n  args+=(\"-v\" \"/var/run/docker.sock:/var/run/docker.sock\")\nfi\ndocker run \"${args[@]}\" docker:dind\n";
+        assert_eq!(facts(src), [(PRIV_D, 3), (FactKind::SocketMount, 4)]);
+        let src = "declare -a A=(--cap-add SYS_ADMIN)\ndocker run ${A[*]} img\n";
+        assert_eq!(
+            facts(src),
+            [(
+                FactKind::CapAdd {
+                    cap: "SYS_ADMIN".into()
+                },
+                1
+            )]
+        );
+        let src = "SOCK=/var/run/docker.sock\ndocker run -v $SOCK:$SOCK img\n";
+        assert_eq!(facts(src), [(FactKind::SocketMount, 2)]);
+    }
+
+    #[test]
+    fn docker_through_a_variable() {
+        let src = "DOCKER=\"sudo docker\"\n$DOCKER run --privileged img\n";
+        assert_eq!(facts(src), [(PRIV, 2)]);
+        assert_eq!(facts("${DOCKER_CMD} run --privileged img\n"), [(PRIV, 1)]);
+        assert_eq!(
+            facts("${DOCKER:-docker} run -v /var/run/docker.sock:/s img\n"),
+            [(FactKind::SocketMount, 1)]
+        );
+        assert_eq!(
+            facts("D=$(command -v docker)\n$D run --privileged img\n"),
+            [(PRIV, 2)]
+        );
+        assert_eq!(
+            uses("DOCKER=/usr/bin/docker\n$DOCKER build -t x .\n$DOCKER push x\n"),
+            [DockerUse::Build, DockerUse::Push]
+        );
+        assert!(facts("$TOOL run --privileged img\n").is_empty());
+    }
+
+    #[test]
+    fn wrapper_functions_take_the_call_site_flags() {
+        let src = "run_in_docker() {\n  docker run --rm -w /src \"$@\"\n}\nrun_in_docker --privileged alpine make\nrun_in_docker -v /var/run/docker.sock:/var/run/docker.sock alpine sh\n";
+        assert_eq!(facts(src), [(PRIV, 4), (FactKind::SocketMount, 5)]);
+        // The flag in the body, the daemon image at the call: privileged-dind, once.
+        let src = "function start_daemon {\n  docker run -d --privileged --name dind \"$1\"\n}\nstart_daemon docker:27-dind\nstart_daemon docker:27-dind\n";
+        assert_eq!(facts(src), [(PRIV_D, 2)]);
+        // A wrapper calling a wrapper.
+        let src = "d() { docker run \"$@\"; }\npriv() { d --privileged \"$@\"; }\npriv img\n";
+        assert_eq!(facts(src), [(PRIV, 2)]);
+        assert!(facts("f() { docker run \"$@\"; }\nf --rm img\n").is_empty());
+    }
+
+    #[test]
+    fn runner_registration_in_a_container() {
+        let src = "docker run --rm -v /srv/gitlab-runner/config:/etc/gitlab-runner \\\n  gitlab/gitlab-runner:alpine register \\\n  --non-interactive \\\n  --executor docker \\\n  --docker-privileged \\\n  --docker-volumes /var/run/docker.sock:/var/run/docker.sock \\\n  --docker-volumes /cache\n";
+        assert_eq!(
+            facts(src),
+            [(FactKind::RunnerPrivileged, 5), (FactKind::SocketMount, 6)]
+        );
+        let src = "REG=\"--docker-privileged --docker-volumes=/var/run/docker.sock:/var/run/docker.sock\"\ngitlab-runner register --non-interactive $REG\n";
+        assert_eq!(
+            facts(src),
+            [(FactKind::RunnerPrivileged, 1), (FactKind::SocketMount, 1)]
+        );
+        let src = "docker run -d -e DOCKER_PRIVILEGED=true -e REGISTRATION_TOKEN=x gitlab/gitlab-runner register -n\n";
+        assert_eq!(facts(src), [(FactKind::RunnerPrivileged, 1)]);
+    }
+
+    #[test]
+    fn daemon_in_entrypoints() {
+        let src = "#!/bin/sh\nset -e\nif [ \"$1\" = dockerd ]; then\n  exec dockerd \\\n    --host=unix:///var/run/docker.sock \\\n    --host=tcp://0.0.0.0:2375 \\\n    --tls=false \"$@\"\nfi\n";
+        assert_eq!(
+            facts(src),
+            [(FactKind::PlaintextDaemon, 6), (FactKind::TlsDisabled, 7)]
+        );
+        assert_eq!(
+            facts("nohup dockerd -H tcp://0.0.0.0:4243 &\n"),
+            [(FactKind::PlaintextDaemon, 1)]
+        );
+        assert!(
+            facts("dockerd -H tcp://0.0.0.0:2376 --tlsverify --tlscacert=/c/ca.pem\n").is_empty()
+        );
+        let src = "if [ \"${1#-}\" != \"$1\" ]; then\n\tset -- dockerd \\\n\t\t--host=unix:///var/run/docker.sock \\\n\t\t--host=tcp://0.0.0.0:2375 \\\n\t\t\"$@\"\nfi\nexec \"$@\"\n";
+        assert_eq!(facts(src), [(FactKind::PlaintextDaemon, 4)]);
+        assert_eq!(
+            facts("socat -d TCP-LISTEN:2375,fork,reuseaddr UNIX-CONNECT:/var/run/docker.sock &\n"),
+            [(FactKind::PlaintextDaemon, 1)]
+        );
+        assert!(
+            facts("socat OPENSSL-LISTEN:2376,cert=s.pem UNIX-CONNECT:/var/run/docker.sock\n")
+                .is_empty()
+        );
+        assert!(facts("socat TCP-LISTEN:8080,fork TCP:app:80\n").is_empty());
+        let src = "alias dr=\"docker run -it \\\n  --privileged \\\n  -v ${HOME}:/w\"\n";
+        assert_eq!(facts(src), [(PRIV, 2)]);
+    }
+
+    #[test]
+    fn client_tls_decides_plaintext() {
+        let p = FactKind::PlaintextDaemon;
+        // TLS on, port 2375: not plaintext.
+        assert!(
+            facts("export DOCKER_HOST=tcp://build:2375\nexport DOCKER_TLS_VERIFY=1\ndocker ps\n")
+                .is_empty()
+        );
+        assert!(facts("docker --tlsverify -H tcp://build:2375 ps\n").is_empty());
+        assert!(
+            facts("docker run -e DOCKER_TLS_VERIFY=1 -e DOCKER_HOST=tcp://d:2375 img\n").is_empty()
+        );
+        // No TLS: any port.
+        assert_eq!(
+            facts("export DOCKER_HOST=tcp://build:4243\n"),
+            [(p.clone(), 1)]
+        );
+        assert_eq!(facts("export DOCKER_HOST=tcp://build\n"), [(p.clone(), 1)]);
+        assert_eq!(facts("docker -H tcp://build:4243 ps\n"), [(p.clone(), 1)]);
+        // 2376 with TLS switched off is plaintext; 2376 alone is the TLS port.
+        assert_eq!(
+            facts("export DOCKER_TLS_VERIFY=\nexport DOCKER_HOST=tcp://d:2376\n"),
+            [(p.clone(), 2)]
+        );
+        assert!(facts("export DOCKER_HOST=tcp://d:2376\n").is_empty());
+        // The CLI turns verification on for any non-empty value.
+        assert!(facts("export DOCKER_TLS_VERIFY=no\nexport DOCKER_HOST=tcp://d:2376\n").is_empty());
+        assert!(facts("export DOCKER_HOST=tcp://d:$PORT\n").is_empty());
+        // docker context
+        assert_eq!(
+            facts("docker context create remote --docker host=tcp://10.0.0.5:2375\n"),
+            [(p.clone(), 1)]
+        );
+        assert_eq!(
+            facts("docker context create remote \\\n  --docker \"host=tcp://builder:2376\"\n"),
+            [(p.clone(), 2)]
+        );
+        assert!(facts("docker context create r --docker \"host=tcp://b:2376,ca=/c/ca.pem,cert=/c/cert.pem,key=/c/key.pem\"\n").is_empty());
+        assert!(facts("docker context create r --docker host=ssh://me@b\n").is_empty());
+    }
+
+    fn env_facts(src: &str) -> Vec<(FactKind, usize)> {
+        analyze_env_file(src)
+            .facts
+            .iter()
+            .map(|f| (f.kind.clone(), line_of(src, f.span.start)))
+            .collect()
+    }
+
+    #[test]
+    fn env_files() {
+        let p = FactKind::PlaintextDaemon;
+        assert_eq!(
+            env_facts("# remote builder\nDOCKER_HOST=tcp://10.1.2.3:2375\n"),
+            [(p.clone(), 2)]
+        );
+        assert_eq!(
+            env_facts("export DOCKER_HOST=\"tcp://b:2375\"\n"),
+            [(p.clone(), 1)]
+        );
+        assert!(
+            env_facts("DOCKER_HOST=tcp://b:2375\nDOCKER_TLS_VERIFY=1\nDOCKER_CERT_PATH=/certs\n")
+                .is_empty()
+        );
+        assert!(env_facts("PASSWORD=it's\nDOCKER_HOST=unix:///var/run/docker.sock\n").is_empty());
+        assert_eq!(
+            env_facts("PASSWORD=it's\nDOCKER_HOST=tcp://x:2375\n"),
+            [(p, 2)]
+        );
+        let runner = "CI_SERVER_URL=https://gitlab.example.com\nREGISTRATION_TOKEN=changeme\nRUNNER_EXECUTOR=docker\nDOCKER_IMAGE=alpine:3\nDOCKER_PRIVILEGED=true\nDOCKER_VOLUMES=/var/run/docker.sock:/var/run/docker.sock\n";
+        assert_eq!(
+            env_facts(runner),
+            [(FactKind::RunnerPrivileged, 5), (FactKind::SocketMount, 6)]
+        );
+        // Not a runner registration: the same names mean nothing.
+        assert!(env_facts("APP=web\nDOCKER_PRIVILEGED=true\n").is_empty());
+        assert!(env_facts("RUNNER_EXECUTOR=docker\nDOCKER_PRIVILEGED=false\n").is_empty());
+    }
+
+    fn df_facts(src: &str) -> Vec<(FactKind, usize)> {
+        analyze_dockerfile(src)
+            .facts
+            .iter()
+            .map(|f| (f.kind.clone(), line_of(src, f.span.start)))
+            .collect()
+    }
+
+    #[test]
+    fn dockerfiles() {
+        let src = "FROM gitlab/gitlab-runner:alpine\nARG TOKEN\n# register at build time\nRUN gitlab-runner register \\\n    --non-interactive \\\n    # privileged for docker builds\n    --docker-privileged \\\n\n    --docker-volumes /var/run/docker.sock:/var/run/docker.sock \\\n    --url https://gitlab.example.com\nCMD [\"run\"]\n";
+        assert_eq!(
+            df_facts(src),
+            [(FactKind::RunnerPrivileged, 7), (FactKind::SocketMount, 9)]
+        );
+        let src = "FROM docker:27-dind\r\nENV DOCKER_TLS_CERTDIR=\"\"\r\nENV DOCKER_HOST tcp://localhost:2375\r\nENTRYPOINT [\"dockerd\", \"-H\", \"tcp://0.0.0.0:2375\", \"--tls=false\"]\r\n";
+        assert_eq!(
+            df_facts(src),
+            [
+                (FactKind::TlsDisabled, 2),
+                (FactKind::PlaintextDaemon, 3),
+                (FactKind::PlaintextDaemon, 4),
+                (FactKind::TlsDisabled, 4)
+            ]
+        );
+        let src = "FROM alpine\nRUN <<EOF\napk add docker\ndocker run --privileged img\nEOF\nCMD dockerd -H unix:///var/run/docker.sock\nLABEL x=\"docker run --privileged\"\nRUN [\"sh\", \"-c\", \"dockerd -H tcp://0.0.0.0:2375\"]\n";
+        assert_eq!(df_facts(src), [(PRIV, 4), (FactKind::PlaintextDaemon, 8)]);
+        assert!(df_facts("FROM docker:dind\nRUN echo --privileged\nEXPOSE 2376\n").is_empty());
+        for junk in [
+            "",
+            "RUN",
+            "RUN \\",
+            "ENV",
+            "CMD [\"a",
+            "RUN <<",
+            "# escape=`\nRUN docker run --privileged x `\n  y",
+            "ENV A \"",
+            "RUN [\"sh\",\"-c\",\"é\\\"\"]",
+        ] {
+            let _ = analyze_dockerfile(junk);
         }
     }
 

@@ -8,8 +8,10 @@
 //! environment assignments). It never evaluates Groovy: every string is handed over with exact
 //! byte spans and a value→source offset map, and whatever cannot be read becomes a diagnostic.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+
+use super::docker_cmd::DockerUse;
 
 /// Deepest nesting of strings inside `${ … }` interpolations that is followed.
 const MAX_STRING_DEPTH: u32 = 32;
@@ -108,6 +110,42 @@ impl StrLit {
         }
     }
 
+    /// A stand-in for a value that is not a constant (`${expr}`), mapped onto `span`.
+    fn placeholder(text: String, span: Range<usize>) -> StrLit {
+        StrLit {
+            map: vec![(0, span.start), (text.len(), span.end)],
+            value: text,
+            span,
+            kind: StrKind::Double,
+            interpolated: true,
+        }
+    }
+
+    /// Literals joined end to end (string concatenation, GString interpolation of constants).
+    /// Each byte keeps its own source offset, so a flag that comes from a variable maps to the
+    /// variable's definition; `span` is the use site.
+    fn concat(parts: &[StrLit], span: Range<usize>) -> StrLit {
+        let mut value = String::new();
+        let mut map = Vec::new();
+        for p in parts {
+            let base = value.len();
+            for &(v, s) in &p.map {
+                map.push((base + v, s));
+            }
+            value.push_str(&p.value);
+        }
+        if map.is_empty() {
+            map.push((0, span.start));
+        }
+        StrLit {
+            interpolated: parts.iter().any(|p| p.interpolated) && has_interpolation(&value),
+            kind: parts.first().map_or(StrKind::Double, |p| p.kind),
+            value,
+            span,
+            map,
+        }
+    }
+
     /// The part `r` of this literal as a literal of its own (same kind, exact map).
     fn slice(&self, r: Range<usize>) -> Option<StrLit> {
         let value = self.value.get(r.clone())?;
@@ -189,8 +227,11 @@ pub struct DockerAgent {
     pub span: Range<usize>,
     /// The `image` setting, when a string literal.
     pub image: Option<StrLit>,
-    /// The `args` setting (extra `docker run` arguments), when a string literal.
+    /// The `args` setting (extra `docker run` arguments), when a string literal. When `args`
+    /// is written more than once this is the last one, the one Jenkins uses.
     pub args: Option<StrLit>,
+    /// Earlier `args` settings that the last one overrides (still reported).
+    pub overridden_args: Vec<StrLit>,
     /// True for `dockerfile` agents.
     pub dockerfile: bool,
 }
@@ -275,6 +316,9 @@ pub struct JenkinsFile {
     /// `env.K = '…'`, Job DSL `env('K', '…')` / `environmentVariables(K: '…')`, pod-level
     /// `envVar(key:, value:)`. A bare identifier name is a `Single` literal spanning it.
     pub env_assignments: Vec<(StrLit, StrLit)>,
+    /// Docker Pipeline DSL calls and what they use Docker for: `docker.build` (build),
+    /// `image.push()` (push), `docker.withRegistry` / `withDockerRegistry` (login).
+    pub docker_usage: Vec<(DockerUse, Range<usize>)>,
     /// Things that could not be read, with their position.
     pub diagnostics: Vec<(Range<usize>, String)>,
 }
@@ -937,6 +981,14 @@ struct Parser<'a> {
     /// For each token, the end (exclusive) of the statement / command arguments starting there.
     stmt_end: Vec<usize>,
     image_vars: HashSet<String>,
+    /// `name = <expr>` assignments: name → (token index of the value, end), in source order.
+    str_vars: HashMap<String, Vec<(usize, usize)>>,
+    /// Method definitions (name, parameters, body open), found on first need.
+    methods: Option<Vec<(String, Vec<String>, usize)>>,
+    /// Call sites of those methods by name.
+    method_calls: HashMap<String, Vec<usize>>,
+    /// How many more `shell(param)` lookups through method calls this file may do.
+    param_budget: usize,
     depth: u32,
     out: JenkinsFile,
 }
@@ -951,6 +1003,10 @@ impl<'a> Parser<'a> {
             consumed: vec![false; n],
             stmt_end: Vec::new(),
             image_vars: HashSet::new(),
+            str_vars: HashMap::new(),
+            methods: None,
+            method_calls: HashMap::new(),
+            param_budget: 256,
             depth,
             out: JenkinsFile::default(),
         }
@@ -1363,6 +1419,7 @@ impl<'a> Parser<'a> {
 
     fn scan(&mut self) {
         self.collect_image_vars();
+        self.collect_str_vars();
         let mut i = 0;
         while i < self.toks.len() {
             if let Some(name) = self.ident(i)
@@ -1374,6 +1431,169 @@ impl<'a> Parser<'a> {
             }
             i += 1;
         }
+    }
+
+    /// `def NAME = …`, `String NAME = …`, `NAME = …` (not `a.NAME = …`), `environment { NAME = … }`.
+    fn collect_str_vars(&mut self) {
+        for i in 0..self.toks.len() {
+            if let Some(name) = self.ident(i)
+                && self.t(i + 1) == Some(&Tok::Assign)
+                && !self.prev_is_dot(i)
+                && matches!(self.t(i + 2), Some(Tok::Str(_) | Tok::Ident(_)))
+            {
+                let end = self.statement_end(i + 2);
+                self.str_vars
+                    .entry(name.to_string())
+                    .or_default()
+                    .push((i + 2, end));
+            }
+        }
+    }
+
+    /// The definition of `name` in effect at token `at`: the last one before it, else the first.
+    fn var_def(&self, name: &str, at: usize) -> Option<(usize, usize)> {
+        let defs = self.str_vars.get(name)?;
+        defs.iter()
+            .rev()
+            .find(|(s, _)| *s < at)
+            .or_else(|| defs.first())
+            .copied()
+    }
+
+    /// A string expression over tokens `start..end`: literals, constant variables, `+`
+    /// concatenation and GString `${name}` / `$name` of constants are resolved; anything else
+    /// stays as a `${…}` placeholder. `None` when nothing in it is a string.
+    fn resolve_expr(&self, start: usize, end: usize, depth: u32) -> Option<StrLit> {
+        if start >= end || depth > 8 {
+            return None;
+        }
+        let use_span = self.span(start).start..self.span(end - 1).end;
+        let mut parts: Vec<StrLit> = Vec::new();
+        let mut any = false;
+        let mut s = start;
+        let mut j = start;
+        while s < end {
+            // One operand: up to the next top-level `+`.
+            while j < end && self.t(j) != Some(&Tok::Plus) {
+                j = match self.t(j) {
+                    Some(Tok::Open(_)) => self.after_group(j).min(end),
+                    _ => j + 1,
+                };
+            }
+            let operand = self.resolve_operand(s, j, depth);
+            match operand {
+                Some(lit) => {
+                    any = true;
+                    parts.push(lit);
+                }
+                None => {
+                    let sp = self.span(s).start..self.span(j.saturating_sub(1).max(s)).end;
+                    let text = self.src.get(sp.clone()).unwrap_or("").trim().to_string();
+                    parts.push(StrLit::placeholder(format!("${{{text}}}"), sp));
+                }
+            }
+            j += 1;
+            s = j;
+        }
+        if !any {
+            return None;
+        }
+        if let [only] = parts.as_slice()
+            && only.span == use_span
+        {
+            return Some(only.clone());
+        }
+        Some(StrLit::concat(&parts, use_span))
+    }
+
+    /// One operand of a string expression: a literal (optionally followed by a no-argument
+    /// method such as `.stripIndent()` / `.trim()`), or a constant variable.
+    fn resolve_operand(&self, s: usize, e: usize, depth: u32) -> Option<StrLit> {
+        match self.t(s)? {
+            Tok::Str(lit) => {
+                let mut k = s + 1;
+                while k < e {
+                    let m = self.ident(k + 1);
+                    if self.t(k) == Some(&Tok::Dot)
+                        && matches!(m, Some("stripIndent" | "stripMargin" | "trim" | "toString"))
+                        && self.is_open(k + 2, b'(')
+                        && self.close_of(k + 2) == k + 3
+                    {
+                        k += 4;
+                    } else {
+                        return None;
+                    }
+                }
+                Some(self.interpolate(lit, s, depth))
+            }
+            Tok::Ident(name) if e == s + 1 => {
+                let (vs, ve) = self.var_def(name, s)?;
+                if vs == s {
+                    return None;
+                }
+                self.resolve_expr(vs, ve, depth + 1)
+            }
+            Tok::Ident(env) if env == "env" && e == s + 3 && self.t(s + 1) == Some(&Tok::Dot) => {
+                let name = self.ident(s + 2)?;
+                let (vs, ve) = self.var_def(name, s)?;
+                self.resolve_expr(vs, ve, depth + 1)
+            }
+            _ => None,
+        }
+    }
+
+    /// A GString with `${name}` / `$name` / `${env.name}` of constant variables substituted.
+    fn interpolate(&self, lit: &StrLit, at: usize, depth: u32) -> StrLit {
+        if !lit.interpolated || depth > 8 {
+            return lit.clone();
+        }
+        let v = lit.value.as_str();
+        let b = v.as_bytes();
+        let mut parts = Vec::new();
+        let mut last = 0;
+        let mut i = 0;
+        let mut changed = false;
+        while i < b.len() {
+            if b.get(i) != Some(&b'$') || (i > 0 && b.get(i - 1) == Some(&b'\\')) {
+                i += 1;
+                continue;
+            }
+            let (name, len) = if b.get(i + 1) == Some(&b'{') {
+                match v.get(i + 2..).and_then(|r| r.find('}')) {
+                    Some(e) => (v.get(i + 2..i + 2 + e).unwrap_or("").trim(), e + 3),
+                    None => break,
+                }
+            } else {
+                let e = v
+                    .get(i + 1..)
+                    .unwrap_or("")
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .map_or(b.len() - i - 1, |e| e);
+                (v.get(i + 1..i + 1 + e).unwrap_or(""), e + 1)
+            };
+            let name = name.strip_prefix("env.").unwrap_or(name);
+            let resolved = (!name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .then(|| self.var_def(name, at))
+            .flatten()
+            .and_then(|(vs, ve)| self.resolve_expr(vs, ve, depth + 1));
+            if let Some(r) = resolved {
+                if let Some(before) = lit.slice(last..i) {
+                    parts.push(before);
+                }
+                parts.push(r);
+                last = i + len;
+                changed = true;
+            }
+            i += len.max(1);
+        }
+        if !changed {
+            return lit.clone();
+        }
+        if let Some(rest) = lit.slice(last..lit.value.len()) {
+            parts.push(rest);
+        }
+        StrLit::concat(&parts, lit.span.clone())
     }
 
     fn collect_image_vars(&mut self) {
@@ -1397,6 +1617,10 @@ impl<'a> Parser<'a> {
             "dockerfile" => self.dockerfile(i),
             "withDockerServer" => self.with_docker_server(i),
             "withDockerContainer" => self.with_docker_container(i),
+            "withDockerRegistry" => {
+                let span = self.span(i);
+                self.out.docker_usage.push((DockerUse::Login, span));
+            }
             "containerTemplate" => self.container_template(i),
             "hostPathVolume" => self.host_path_volume(i),
             "yaml" => self.yaml(i),
@@ -1446,26 +1670,162 @@ impl<'a> Parser<'a> {
         if call.args.is_empty() {
             return;
         }
-        let script = match self.first_positional_str(&call) {
+        let positional = call
+            .args
+            .iter()
+            .find(|a| a.key.is_none())
+            .and_then(|a| self.resolve_expr(a.start, a.end, 0));
+        let script = match positional {
             Some(s) => Some(s),
             None => {
                 let settings = self.settings(&call);
-                self.setting_str(&settings, "script")
+                settings
+                    .iter()
+                    .find(|st| st.key == "script")
+                    .and_then(|st| self.resolve_expr(st.start, st.end, 0))
             }
         };
         match script {
             Some(s) => self.out.shell_steps.push(s),
             None => {
                 let span = self.span(i).start..self.call_end_byte(i, &call);
-                self.diag(span, format!("`{name}` script is not a string literal"));
+                // `shell(cmd)` inside `def makeJob(name, cmd) { … }`: the scripts are the
+                // arguments of the method's calls.
+                let param = call
+                    .args
+                    .iter()
+                    .find(|a| a.key.is_none() && a.end == a.start + 1)
+                    .and_then(|a| self.ident(a.start).map(|n| (n.to_string(), a.start)));
+                let from_calls = match param {
+                    Some((n, at)) if self.param_budget > 0 => {
+                        self.param_budget -= 1;
+                        self.ensure_methods();
+                        self.parameter_values(&n, at, span.clone())
+                    }
+                    _ => Vec::new(),
+                };
+                if from_calls.is_empty() {
+                    self.diag(span, format!("`{name}` script is not a string literal"));
+                } else {
+                    self.out.shell_steps.extend(from_calls);
+                }
             }
         }
+    }
+
+    /// Finds method definitions and call sites once per file.
+    fn ensure_methods(&mut self) {
+        if self.methods.is_some() {
+            return;
+        }
+        let methods = self.find_methods();
+        let mut calls: HashMap<String, Vec<usize>> = HashMap::new();
+        if !methods.is_empty() {
+            let names: HashSet<&str> = methods.iter().map(|m| m.0.as_str()).collect();
+            for j in 0..self.toks.len() {
+                if let Some(n) = self.ident(j)
+                    && names.contains(n)
+                    && !self.prev_is_dot(j)
+                    && self.is_open(j + 1, b'(')
+                    && !j
+                        .checked_sub(1)
+                        .and_then(|p| self.ident(p))
+                        .is_some_and(|p| matches!(p, "def" | "void" | "String" | "Object"))
+                {
+                    calls.entry(n.to_string()).or_default().push(j);
+                }
+            }
+        }
+        self.methods = Some(methods);
+        self.method_calls = calls;
+    }
+
+    /// `def name(a, String b, def c = 'x') { … }` definitions: (name, parameters, body open).
+    fn find_methods(&self) -> Vec<(String, Vec<String>, usize)> {
+        let mut out = Vec::new();
+        for i in 0..self.toks.len() {
+            if !matches!(self.ident(i), Some("def" | "void" | "String" | "Object"))
+                || !self.is_open(i + 2, b'(')
+            {
+                continue;
+            }
+            let Some(name) = self.ident(i + 1) else {
+                continue;
+            };
+            let close = self.close_of(i + 2);
+            if !self.is_open(close + 1, b'{') {
+                continue;
+            }
+            let params = self
+                .split_args(i + 3, close)
+                .iter()
+                .map(|a| {
+                    // The parameter name is the last identifier before any default value.
+                    let end = (a.start..a.end)
+                        .find(|&k| self.t(k) == Some(&Tok::Assign))
+                        .unwrap_or(a.end);
+                    (a.start..end)
+                        .rev()
+                        .find_map(|k| self.ident(k))
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect();
+            out.push((name.to_string(), params, close + 1));
+        }
+        out
+    }
+
+    /// The values a method parameter takes at the method's call sites, as scripts located at
+    /// `use_span` whose bytes map to the call-site arguments.
+    fn parameter_values(&self, param: &str, at: usize, use_span: Range<usize>) -> Vec<StrLit> {
+        let Some(methods) = self.methods.as_ref() else {
+            return Vec::new();
+        };
+        let Some((name, params, _)) = methods
+            .iter()
+            .filter(|(_, _, open)| *open < at && self.close_of(*open) > at)
+            .max_by_key(|(_, _, open)| *open)
+        else {
+            return Vec::new();
+        };
+        let Some(k) = params.iter().position(|p| p == param) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for &j in self
+            .method_calls
+            .get(name)
+            .map_or(&[][..], |v| v.as_slice())
+        {
+            let close = self.close_of(j + 1);
+            let args = self.split_args(j + 2, close);
+            if let Some(a) = args.iter().filter(|a| a.key.is_none()).nth(k)
+                && let Some(v) = self.resolve_expr(a.start, a.end, 1)
+            {
+                out.push(StrLit::concat(&[v], use_span.clone()));
+            }
+            if out.len() >= 200 {
+                break;
+            }
+        }
+        out
     }
 
     fn docker(&mut self, i: usize) {
         if self.t(i + 1) == Some(&Tok::Dot) {
             match self.ident(i + 2) {
-                Some("image" | "build") => self.image_chain(i),
+                Some("build") => {
+                    let end = self.statement_end(i + 2);
+                    let span = self.span(i).start..self.span(end.saturating_sub(1).max(i)).end;
+                    self.out.docker_usage.push((DockerUse::Build, span));
+                    self.image_chain(i);
+                }
+                Some("withRegistry") => {
+                    let span = self.span(i).start..self.span(i + 2).end;
+                    self.out.docker_usage.push((DockerUse::Login, span));
+                }
+                Some("image") => self.image_chain(i),
                 Some("withServer") => {
                     if let Some(call) = self.call_at(i + 2, false)
                         && let Some(uri) = self.first_positional_str(&call)
@@ -1485,12 +1845,13 @@ impl<'a> Parser<'a> {
             Some(img) => Some(img),
             None => self.first_positional_str(&call),
         };
-        let args = self.setting_str(&settings, "args");
+        let (args, overridden_args) = self.args_settings(&settings);
         let span = self.span(i).start..self.call_end_byte(i, &call);
         self.out.docker_agents.push(DockerAgent {
             span,
             image,
             args,
+            overridden_args,
             dockerfile: false,
         });
     }
@@ -1506,14 +1867,28 @@ impl<'a> Parser<'a> {
             }
         }
         let settings = self.settings(&call);
-        let args = self.setting_str(&settings, "args");
+        let (args, overridden_args) = self.args_settings(&settings);
         let span = self.span(i).start..self.call_end_byte(i, &call);
         self.out.docker_agents.push(DockerAgent {
             span,
             image: None,
             args,
+            overridden_args,
             dockerfile: true,
         });
+    }
+
+    /// Every `args` setting of an agent: the last (effective) one and the ones it overrides.
+    fn args_settings(&mut self, settings: &[Setting]) -> (Option<StrLit>, Vec<StrLit>) {
+        let mut all: Vec<StrLit> = Vec::new();
+        for st in settings.iter().filter(|st| st.key == "args") {
+            let (start, end) = (st.start, st.end);
+            if let Some(l) = self.resolve_expr(start, end, 0) {
+                all.push(l);
+            }
+        }
+        let last = all.pop();
+        (last, all)
     }
 
     /// `docker.image(…)` / `docker.build(…)` followed by `.inside` / `.withRun` / `.run`.
@@ -1542,6 +1917,11 @@ impl<'a> Parser<'a> {
 
     fn method_call(&mut self, start: usize, m: usize, image: Option<StrLit>) {
         let method = match self.ident(m) {
+            Some("push") => {
+                let span = self.span(start).start..self.span(m).end;
+                self.out.docker_usage.push((DockerUse::Push, span));
+                return;
+            }
             Some("inside") => InsideMethod::Inside,
             Some("withRun") => InsideMethod::WithRun,
             Some("run") => InsideMethod::Run,
@@ -1554,7 +1934,12 @@ impl<'a> Parser<'a> {
                 } else {
                     self.span(call.end.saturating_sub(1).max(m)).end
                 };
-                (self.first_positional_str(&call), end)
+                let args = call
+                    .args
+                    .iter()
+                    .find(|a| a.key.is_none())
+                    .and_then(|a| self.resolve_expr(a.start, a.end, 0));
+                (args, end)
             }
             None => (None, self.span(m).end),
         };
@@ -1593,7 +1978,10 @@ impl<'a> Parser<'a> {
             Some(img) => Some(img),
             None => self.first_positional_str(&call),
         };
-        let args = self.setting_str(&settings, "args");
+        let args = settings
+            .iter()
+            .find(|st| st.key == "args")
+            .and_then(|st| self.resolve_expr(st.start, st.end, 0));
         let last = call.end.saturating_sub(1).max(i);
         self.out.image_calls.push(ImageCall {
             span: self.span(i).start..self.span(last).end,
@@ -1835,6 +2223,7 @@ impl<'a> Parser<'a> {
                 span: range(&a.span),
                 image: opt(&a.image),
                 args: opt(&a.args),
+                overridden_args: a.overridden_args.iter().map(lit).collect(),
                 dockerfile: a.dockerfile,
             }));
         out.image_calls
@@ -1863,6 +2252,8 @@ impl<'a> Parser<'a> {
                 mount_path: opt(&h.mount_path),
             }));
         out.pod_yamls.extend(inner.pod_yamls.iter().map(lit));
+        out.docker_usage
+            .extend(inner.docker_usage.iter().map(|(u, r)| (*u, range(r))));
         out.env_assignments
             .extend(inner.env_assignments.iter().map(|(k, v)| (lit(k), lit(v))));
         for (r, msg) in &inner.diagnostics {
@@ -2608,11 +2999,105 @@ sh 'single ${kept}'
     }
 
     #[test]
-    fn concatenated_literal_reports_first_part() {
-        let f = parse_jenkins("sh 'docker run --privileged ' + img\n");
-        assert_eq!(f.shell_steps[0].value, "docker run --privileged ");
+    fn concatenation_keeps_unknown_operands_as_placeholders() {
+        let src = "sh 'docker run --privileged ' + img\n";
+        let f = parse_jenkins(src);
+        let s = &f.shell_steps[0];
+        assert_eq!(s.value, "docker run --privileged ${img}");
+        assert!(f.diagnostics.is_empty());
+        let p = s.value.find("--privileged").unwrap();
+        assert_eq!(text(src, &s.src_range(p..p + 12)), "--privileged");
+        assert_eq!(s.span, 3..src.len() - 1);
+    }
+
+    #[test]
+    fn constant_variables_concatenation_and_gstrings_resolve() {
+        let src = "def run = \"sudo docker run --rm\"\nString sock = '-v /var/run/docker.sock:/var/run/docker.sock'\njob('x') {\n  steps {\n    shell(\"${run} --privileged ${sock} img\")\n    shell(run + ' ' + sock + \" $tag\")\n    shell('''\\\n      docker ps\n    '''.stripIndent())\n  }\n}\n";
+        let f = parse_jenkins(src);
+        assert_eq!(f.shell_steps.len(), 3);
+        let a = &f.shell_steps[0];
+        assert_eq!(
+            a.value,
+            "sudo docker run --rm --privileged -v /var/run/docker.sock:/var/run/docker.sock img"
+        );
+        // Bytes from a variable map to its definition, bytes of the call to the call.
+        let sock = a.value.find("-v ").unwrap();
+        assert_eq!(line_of(src, a.src_offset(sock)), 2);
+        let p = a.value.find("--privileged").unwrap();
+        assert_eq!(text(src, &a.src_range(p..p + 12)), "--privileged");
+        assert_eq!(line_of(src, a.span.start), 5);
+        let b = &f.shell_steps[1];
+        assert_eq!(
+            b.value,
+            "sudo docker run --rm -v /var/run/docker.sock:/var/run/docker.sock $tag"
+        );
+        assert_eq!(line_of(src, b.span.start), 6);
+        assert_eq!(f.shell_steps[2].value.trim(), "docker ps");
+        // A reassignment later in the file does not reach back.
+        let f = parse_jenkins("def o = '--rm'\nsh \"docker run $o x\"\no = '--privileged'\n");
+        assert_eq!(f.shell_steps[0].value, "docker run --rm x");
+        // Self-reference terminates.
+        let f = parse_jenkins("def a = a + ' x'\nsh a\n");
+        assert_eq!(f.shell_steps.len(), 1);
+    }
+
+    #[test]
+    fn docker_pipeline_dsl_usage_and_repeated_args() {
+        let src = "node {\n  def app = docker.build(\"shop:${env.BUILD_NUMBER}\")\n  docker.withRegistry('https://r.example', 'creds') {\n    app.push()\n  }\n  withDockerRegistry([credentialsId: 'c']) { docker.image('a').push('1') }\n  docker.build 'x' + ':1'\n}\npipeline { agent { docker { image 'i'\n args '--privileged'\n args '-u root' } } }\n";
+        let f = parse_jenkins(src);
+        let uses: Vec<(DockerUse, usize)> = f
+            .docker_usage
+            .iter()
+            .map(|(u, r)| (*u, line_of(src, r.start)))
+            .collect();
+        assert_eq!(
+            uses,
+            [
+                (DockerUse::Build, 2),
+                (DockerUse::Login, 3),
+                (DockerUse::Push, 4),
+                (DockerUse::Login, 6),
+                (DockerUse::Push, 6),
+                (DockerUse::Build, 7)
+            ]
+        );
+        let a = &f.docker_agents[0];
+        assert_eq!(a.args.as_ref().map(|l| l.value.as_str()), Some("-u root"));
+        assert_eq!(a.overridden_args.len(), 1);
+        assert_eq!(a.overridden_args[0].value, "--privileged");
+    }
+
+    #[test]
+    fn method_parameters_take_their_call_site_values() {
+        let src = "make('a', \"sudo /usr/bin/docker build -t a .\")\nmake('b', 'sudo docker run --privileged b')\n\ndef make(def name, def cmd) {\n  job(name) {\n    steps {\n      shell(cmd)\n    }\n  }\n}\n";
+        let f = parse_jenkins(src);
+        assert!(f.diagnostics.is_empty(), "{:?}", f.diagnostics);
+        let v: Vec<&str> = f.shell_steps.iter().map(|s| s.value.as_str()).collect();
+        assert_eq!(
+            v,
+            [
+                "sudo /usr/bin/docker build -t a .",
+                "sudo docker run --privileged b"
+            ]
+        );
+        let b = &f.shell_steps[1];
+        let p = b.value.find("--privileged").unwrap();
+        assert_eq!(line_of(src, b.src_offset(p)), 2);
+        assert_eq!(line_of(src, b.span.start), 7);
+        // Not a parameter and not a variable: still a diagnostic.
+        let f = parse_jenkins("job('x') { steps { shell(cmd) } }\n");
         assert_eq!(f.diagnostics.len(), 1);
-        assert!(f.diagnostics[0].1.contains("concatenation"));
+    }
+
+    #[test]
+    fn post_blocks_are_read() {
+        let src = "pipeline {\n  agent any\n  stages { stage('t') { steps { sh 'make' } } }\n  post {\n    always { sh 'docker run --privileged x' }\n    failure {\n      script { docker.image('y').inside('-v /var/run/docker.sock:/var/run/docker.sock') { sh 'ls' } }\n    }\n  }\n}\n";
+        let f = parse_jenkins(src);
+        assert_eq!(f.shell_steps.len(), 3);
+        assert_eq!(line_of(src, f.shell_steps[1].span.start), 5);
+        assert!(f.enclosing_block(f.shell_steps[1].span.start).is_none());
+        assert_eq!(f.image_calls.len(), 1);
+        assert_eq!(line_of(src, f.image_calls[0].span.start), 7);
     }
 
     #[test]

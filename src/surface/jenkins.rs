@@ -3,6 +3,8 @@
 //! `containerTemplate`s, `hostPathVolume`s and pod YAML strings; this module turns them into
 //! pipelines (one per stage or job, else one per file) with every offset in the Groovy file.
 
+use std::collections::BTreeSet;
+
 use crate::finding::{DiagLevel, Diagnostic, Surface};
 use crate::model::{Container, LocFact, Pipeline, Role, Signal, Val};
 use crate::source::docker_cmd;
@@ -51,30 +53,52 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
         pipelines.push(p);
         pipelines.len() - 1
     };
+    // Pipelines whose own steps call Docker (not the agent containers they run in).
+    let mut docker_steps: BTreeSet<String> = BTreeSet::new();
     for s in &jf.shell_steps {
         let i = index_of(s.span.start, &jf, &mut pipelines);
         let a = docker_cmd::analyze_script(&s.value);
         let p = &mut pipelines[i];
+        if !a.usage.is_empty() {
+            docker_steps.insert(p.name.clone());
+        }
         map_facts(file, s, a.facts, &mut p.script_facts);
         for (u, _) in a.usage {
             p.usage.insert(u.into());
         }
         super::collect_local_scripts(&s.value, &mut p.runs_scripts);
     }
+    for (u, r) in &jf.docker_usage {
+        let i = index_of(r.start, &jf, &mut pipelines);
+        pipelines[i].usage.insert((*u).into());
+        docker_steps.insert(pipelines[i].name.clone());
+    }
     for a in &jf.docker_agents {
         let i = index_of(a.span.start, &jf, &mut pipelines);
         let p = &mut pipelines[i];
+        if a.dockerfile {
+            // The agent's image is built from the repository's Dockerfile, then run.
+            p.usage.insert(crate::model::DockerUse::Build);
+            p.usage.insert(crate::model::DockerUse::Run);
+        }
         let mut c = Container::new(Role::Workload);
         c.image = a
             .image
             .as_ref()
             .map(|s| Val::new(s.value.clone(), lit_loc(file, s)));
-        if let Some(args) = &a.args {
+        // Jenkins uses the last `args`; every one written is reported.
+        for args in a.overridden_args.iter().chain(&a.args) {
             let facts = docker_cmd::analyze_run_args(
                 &args.value,
                 a.image.as_ref().map(|s| s.value.as_str()),
             );
             map_facts(file, args, facts, &mut c.facts);
+            if args.value.contains("DOCKER_HOST") {
+                c.env.push((
+                    "DOCKER_HOST".into(),
+                    Val::new(String::new(), lit_loc(file, args)),
+                ));
+            }
         }
         p.containers.push(c);
     }
@@ -93,11 +117,15 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
             );
             map_facts(file, args, facts, &mut c.facts);
         }
-        if matches!(
-            call.method,
-            jenkins_groovy::InsideMethod::WithRun | jenkins_groovy::InsideMethod::Run
-        ) {
-            p.usage.insert(crate::model::DockerUse::Run);
+        // `.inside`, `.withRun` and `.run` all start a container on the agent's daemon.
+        p.usage.insert(crate::model::DockerUse::Run);
+        if let Some(args) = &call.args
+            && args.value.contains("DOCKER_HOST")
+        {
+            c.env.push((
+                "DOCKER_HOST".into(),
+                Val::new(String::new(), lit_loc(file, args)),
+            ));
         }
         p.containers.push(c);
     }
@@ -178,7 +206,79 @@ pub fn lower(sf: &SourceFile, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<
             )),
         }
     }
+    // A file-level agent runs every stage: it sees what all of them use Docker for.
+    if let Some(fi) = pipelines
+        .iter()
+        .position(|p| p.name == file_name && !p.containers.is_empty())
+    {
+        let all: Vec<crate::model::DockerUse> = pipelines
+            .iter()
+            .flat_map(|p| p.usage.iter().copied())
+            .collect();
+        pipelines[fi].usage.extend(all);
+    }
+    daemon_in_privileged_agent(&mut pipelines, &file_name, &docker_steps);
     pipelines
+}
+
+/// A privileged agent container whose steps call `docker`, with no host socket and no
+/// `DOCKER_HOST` in sight, can only reach a daemon it runs itself: it is a Docker-in-Docker
+/// daemon (`privileged-dind`), not a privileged workload. A file-level agent serves every
+/// stage, so the whole file is its scope; a stage's agent serves its stage.
+fn daemon_in_privileged_agent(
+    pipelines: &mut [Pipeline],
+    file_name: &str,
+    docker_steps: &BTreeSet<String>,
+) {
+    struct Scope {
+        docker_steps: bool,
+        socket_or_host: bool,
+    }
+    let judge = |ps: &[&Pipeline]| Scope {
+        docker_steps: ps.iter().any(|p| docker_steps.contains(&p.name)),
+        socket_or_host: ps.iter().any(|p| {
+            crate::rules::all_facts(p).any(|f| {
+                matches!(
+                    f.fact.kind,
+                    docker_cmd::FactKind::SocketMount | docker_cmd::FactKind::PlaintextDaemon
+                )
+            }) || p
+                .signals
+                .iter()
+                .any(|s| matches!(s, Signal::SocketMount(_)))
+                || p.env.iter().any(|(k, _)| k == "DOCKER_HOST")
+                || p.containers.iter().any(|c| {
+                    c.env.iter().any(|(k, _)| k == "DOCKER_HOST")
+                        || c.volumes.iter().any(|v| {
+                            crate::rules::is_socket_path(crate::rules::volume_source(&v.v))
+                        })
+                })
+        }),
+    };
+    let file_scope = {
+        let all: Vec<&Pipeline> = pipelines.iter().collect();
+        judge(&all)
+    };
+    for p in pipelines.iter_mut() {
+        let scope = if p.name == file_name {
+            Scope {
+                docker_steps: file_scope.docker_steps,
+                socket_or_host: file_scope.socket_or_host,
+            }
+        } else {
+            judge(&[&*p])
+        };
+        if !scope.docker_steps || scope.socket_or_host {
+            continue;
+        }
+        for c in &mut p.containers {
+            for f in &mut c.facts {
+                if f.fact.kind == (docker_cmd::FactKind::Privileged { daemon: false }) {
+                    f.fact.kind = docker_cmd::FactKind::Privileged { daemon: true };
+                }
+            }
+        }
+    }
 }
 
 fn remap(loc: Loc, s: &StrLit) -> Loc {

@@ -1,5 +1,6 @@
-//! Shell scripts and Makefiles: one pipeline per file, facts from every command (Makefile
-//! recipes and variable definitions are read as shell).
+//! Shell scripts, Makefiles, Dockerfiles and `.env` files: one pipeline per file, facts from
+//! every command (Makefile recipes and variable definitions, Dockerfile `RUN`/`CMD`/
+//! `ENTRYPOINT`, `ENV` and `.env` assignments are read as shell).
 
 use crate::finding::Surface;
 use crate::model::{LocFact, Pipeline};
@@ -16,8 +17,11 @@ pub fn unterminated_quote(text: &str) -> Option<usize> {
     while i < b.len() {
         if let Some(delim) = &heredoc {
             // Skip the body up to the line equal to the delimiter.
-            let line_end = text[i..].find('\n').map_or(b.len(), |p| i + p);
-            let line = text[i..line_end].trim_end_matches('\r');
+            let line_end = text
+                .get(i..)
+                .and_then(|r| r.find('\n'))
+                .map_or(b.len(), |p| i + p);
+            let line = text.get(i..line_end).unwrap_or("").trim_end_matches('\r');
             if line.trim_start_matches('\t') == delim {
                 heredoc = None;
             }
@@ -28,7 +32,10 @@ pub fn unterminated_quote(text: &str) -> Option<usize> {
         match b[i] {
             b'\\' => i += 2,
             b'#' if at_word_start => {
-                i = text[i..].find('\n').map_or(b.len(), |p| i + p);
+                i = text
+                    .get(i..)
+                    .and_then(|r| r.find('\n'))
+                    .map_or(b.len(), |p| i + p);
             }
             q @ (b'\'' | b'"') => {
                 let start = i;
@@ -45,7 +52,7 @@ pub fn unterminated_quote(text: &str) -> Option<usize> {
                 at_word_start = false;
             }
             b'<' if b.get(i + 1) == Some(&b'<') && b.get(i + 2) != Some(&b'<') => {
-                let rest = &text[i + 2..];
+                let rest = text.get(i + 2..).unwrap_or("");
                 let rest = rest.strip_prefix('-').unwrap_or(rest).trim_start();
                 let word: String = rest
                     .chars()
@@ -54,9 +61,12 @@ pub fn unterminated_quote(text: &str) -> Option<usize> {
                     .collect();
                 if !word.is_empty() {
                     // The body starts on the next line.
-                    let nl = text[i..].find('\n').map_or(b.len(), |p| i + p);
+                    let nl = text
+                        .get(i..)
+                        .and_then(|r| r.find('\n'))
+                        .map_or(b.len(), |p| i + p);
                     // Quotes on the rest of this line still count.
-                    let tail = &text[i + 2..nl];
+                    let tail = text.get(i + 2..nl).unwrap_or("");
                     let quoted = tail.contains('\'') || tail.contains('"');
                     if !quoted || tail.matches(['\'', '"']).count().is_multiple_of(2) {
                         heredoc = Some(word);
@@ -79,13 +89,39 @@ pub fn unterminated_quote(text: &str) -> Option<usize> {
 
 /// Lower a script or Makefile.
 pub fn lower(sf: &SourceFile, file: FileId, makefile: bool) -> Vec<Pipeline> {
-    let name = sf.path.rsplit('/').next().unwrap_or(&sf.path).to_string();
-    let mut p = Pipeline::new(name, Surface::Shell, Loc::new(file, Span::new(0, 0)));
     let analysis = if makefile {
         docker_cmd::analyze_makefile(&sf.text)
     } else {
         docker_cmd::analyze_script(&sf.text)
     };
+    pipeline_of(sf, file, &analysis)
+}
+
+/// Lower a Dockerfile (`RUN gitlab-runner register …`, `CMD dockerd -H tcp://…`, `ENV`).
+pub fn lower_dockerfile(sf: &SourceFile, file: FileId) -> Vec<Pipeline> {
+    let analysis = docker_cmd::analyze_dockerfile(&sf.text);
+    if analysis.facts.is_empty() {
+        return Vec::new();
+    }
+    pipeline_of(sf, file, &analysis)
+}
+
+/// Lower a `.env` file (`DOCKER_HOST`, runner registration settings).
+pub fn lower_env_file(sf: &SourceFile, file: FileId) -> Vec<Pipeline> {
+    let analysis = docker_cmd::analyze_env_file(&sf.text);
+    if analysis.facts.is_empty() {
+        return Vec::new();
+    }
+    pipeline_of(sf, file, &analysis)
+}
+
+fn pipeline_of(
+    sf: &SourceFile,
+    file: FileId,
+    analysis: &docker_cmd::ScriptAnalysis,
+) -> Vec<Pipeline> {
+    let name = sf.path.rsplit('/').next().unwrap_or(&sf.path).to_string();
+    let mut p = Pipeline::new(name, Surface::Shell, Loc::new(file, Span::new(0, 0)));
     for f in &analysis.facts {
         p.script_facts.push(LocFact {
             loc: Loc::new(file, Span::new(f.span.start, f.span.end)),
