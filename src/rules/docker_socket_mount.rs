@@ -17,6 +17,8 @@ pub static RULE: Rule = Rule {
 
 const MSG: &str = "the host's Docker socket is mounted: whoever controls this job controls the Docker host (`:ro` protects nothing)";
 
+const RUNNER_MSG: &str = "a job `container:` on a self-hosted runner gets the host's Docker socket: the runner mounts `/var/run/docker.sock` into every job container on Linux, whatever the workflow says (actions/runner, src/Runner.Worker/ContainerOperationProvider.cs), so whoever controls this job controls the runner host's Docker. Deleting a `volumes:` line does not remove it; run the steps on a runner that has no host daemon (actions-runner-controller runners under the sysbox runtime) or start containers in a sysbox daemon from the steps";
+
 fn check(p: &Pipeline, out: &mut Vec<Hit>) {
     for c in &p.containers {
         for v in &c.volumes {
@@ -43,11 +45,16 @@ fn check(p: &Pipeline, out: &mut Vec<Hit>) {
         });
     }
     for s in &p.signals {
-        if let Signal::SocketMount(loc) = s {
-            out.push(Hit {
+        match s {
+            Signal::SocketMount(loc) => out.push(Hit {
                 loc: *loc,
                 message: MSG.into(),
-            });
+            }),
+            Signal::RunnerSocketMount(loc) => out.push(Hit {
+                loc: *loc,
+                message: RUNNER_MSG.into(),
+            }),
+            _ => {}
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::yamlx::Doc;
 use crate::finding::Surface;
-use crate::model::{Container, DockerUse, Hosting, LocFact, Pipeline, Role, Val};
+use crate::model::{Container, DockerUse, Hosting, LocFact, Pipeline, Role, Signal, Val};
 use crate::source::FileId;
 use crate::source::yaml::{NodeId, Yaml};
 
@@ -39,6 +39,20 @@ fn hosting(d: &Doc<'_>, runs_on: Option<NodeId>) -> Hosting {
     } else {
         Hosting::SelfHosted
     }
+}
+
+/// Whether a self-hosted runner's labels name Windows or macOS (job containers need Linux).
+fn non_linux(d: &Doc<'_>, runs_on: Option<NodeId>) -> bool {
+    let Some(r) = runs_on else { return false };
+    let node = if d.is_map(r) {
+        d.get(r, "labels").unwrap_or(r)
+    } else {
+        r
+    };
+    d.str_list(node).iter().any(|l| {
+        let l = l.v.to_ascii_lowercase();
+        l == "windows" || l == "macos" || l == "osx"
+    })
 }
 
 fn container_of(d: &Doc<'_>, node: NodeId, role: Role, name: Option<String>) -> Container {
@@ -116,6 +130,18 @@ fn steps(d: &Doc<'_>, steps: NodeId, p: &mut Pipeline) {
             p.env.extend(d.env(env));
         }
         let uses = d.sget(step, "uses").map(|v| v.v).unwrap_or_default();
+        if let Some(action) = local_action(&uses) {
+            // A local action's findings name the jobs that use it (`runs_scripts`; an
+            // `action.yaml` is matched under this name too).
+            let path = if action.is_empty() {
+                "action.yml".to_string()
+            } else {
+                format!("{action}/action.yml")
+            };
+            if !p.runs_scripts.contains(&path) {
+                p.runs_scripts.push(path);
+            }
+        }
         let with = d.get(step, "with");
         classify_action(d, &uses, with, &mut p.usage);
         if let Some(w) = with {
@@ -125,6 +151,26 @@ fn steps(d: &Doc<'_>, steps: NodeId, p: &mut Pipeline) {
             nested_options(d, w, &mut p.script_facts);
         }
     }
+}
+
+/// The repository-relative directory of a local action (`uses: ./ci/actions/build`), or
+/// `None` for a remote action, a Docker image or a reusable workflow.
+fn local_action(uses: &str) -> Option<String> {
+    let rest = uses.trim().strip_prefix("./")?;
+    if rest.contains("${{") || rest.ends_with(".yml") || rest.ends_with(".yaml") {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in rest.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 fn classify_action(d: &Doc<'_>, uses: &str, with: Option<NodeId>, usage: &mut BTreeSet<DockerUse>) {
@@ -175,8 +221,18 @@ pub fn lower_workflow(y: &Yaml, file: FileId) -> Vec<Pipeline> {
             if let Some(e) = d.get(job, "env") {
                 p.env.extend(d.env(e));
             }
-            if let Some(c) = d.get(job, "container") {
-                p.containers.push(container_of(&d, c, Role::JobImage, None));
+            if let Some(c) = d.y.get(job, "container") {
+                p.containers
+                    .push(container_of(&d, c.value, Role::JobImage, None));
+                // On a self-hosted Linux runner the runner mounts the host's Docker socket into
+                // the job container. A GitHub-hosted runner is a fresh VM per job whose user
+                // already has passwordless sudo: the socket adds nothing there.
+                if p.hosting == Hosting::SelfHosted
+                    && !d.y.is_null(d.y.resolve(c.value))
+                    && !non_linux(&d, d.get(job, "runs-on"))
+                {
+                    p.signals.push(Signal::RunnerSocketMount(d.loc(c.key_id)));
+                }
             }
             if let Some(svcs) = d.get(job, "services") {
                 for (sname, _, s) in d.entries(svcs) {
