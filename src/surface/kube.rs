@@ -56,7 +56,7 @@ fn lower_at(
         let meta_name = if d.is_map(root) {
             d.get(root, "metadata")
                 .and_then(|m| d.sget(m, "name"))
-                .map(|v| v.v)
+                .map(|v| original_text(y, sf, v))
         } else {
             None
         };
@@ -97,6 +97,20 @@ fn lower_at(
         }
     }
     out
+}
+
+/// A scalar as written in the file: a Go-templated file is parsed with its actions blanked out
+/// (`parse_templated`), so a name is taken from the original text (`{{ .Release.Name }}-x`).
+fn original_text(y: &Yaml, sf: &SourceFile, v: Val<String>) -> String {
+    if y.source().len() == sf.text.len() && y.source() != &*sf.text {
+        if let Some(raw) = sf.text.get(v.loc.span.start..v.loc.span.end) {
+            return raw
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'')
+                .to_string();
+        }
+    }
+    v.v
 }
 
 /// Whether a text is about a GitLab Runner, so that `DOCKER_PRIVILEGED`-style variables are its

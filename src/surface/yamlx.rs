@@ -368,3 +368,43 @@ fn blank_line_at(buf: &mut [u8], offset: usize) -> bool {
         at = start - 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_actions_keep_byte_offsets() {
+        let t = "a: {{ .Values.ü }}\n{{- if .x }}\nb:\n  c: \"{{ .y }}-z\"\n{{- end }}\n";
+        let blanked = blank_template_actions(t);
+        assert_eq!(blanked.len(), t.len());
+        let s = String::from_utf8(blanked).expect("utf-8");
+        // `ü` is two bytes: two `_`.
+        assert_eq!(
+            s,
+            "a: ________________\n            \nb:\n  c: \"________-z\"\n          \n"
+        );
+        let (y, dropped) = parse_templated(t).expect("parses");
+        assert_eq!(dropped, 0);
+        let d = Doc { y: &y, file: 0 };
+        let root = y.documents()[0];
+        let b = d.get(root, "b").expect("b");
+        let c = d.sget(b, "c").expect("c");
+        assert_eq!(
+            t.get(c.loc.span.start..c.loc.span.end),
+            Some("\"{{ .y }}-z\"")
+        );
+    }
+
+    #[test]
+    fn lines_that_still_break_are_dropped() {
+        // `labels:` gets an inline include and then an indented block: not YAML until the
+        // line holding the action goes.
+        let t = "kind: Pod\nmetadata:\n  labels: {{ include \"x\" . }}\n    app: x\nspec:\n  containers:\n    - name: a\n      securityContext:\n        privileged: true\n";
+        let (y, dropped) = parse_templated(t).expect("parses");
+        assert!(dropped >= 1);
+        let d = Doc { y: &y, file: 0 };
+        let root = y.documents()[0];
+        assert!(d.get(root, "spec").is_some());
+    }
+}
