@@ -145,3 +145,37 @@ pub fn container(d: &Doc<'_>, name: &str, svc: NodeId) -> Container {
     }
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(t: &str) -> bool {
+        may_be_compose(t) && Yaml::parse(t).is_ok_and(|y| is_compose(&y))
+    }
+
+    #[test]
+    fn compose_files_are_recognised_by_shape() {
+        assert!(shape("services:\n  web:\n    image: nginx:1.27\n"));
+        assert!(shape(
+            "version: \"3.8\"\nx-common: &c\n  restart: always\nservices:\n  app:\n    build: .\n    <<: *c\nvolumes:\n  data: {}\n"
+        ));
+        // GitLab CI: `services` is a list and jobs sit at the top.
+        assert!(!shape(
+            "services:\n  - docker:27-dind\nbuild:\n  script: [make]\n"
+        ));
+        // A GitHub workflow, a Kubernetes Service, Helm values with image mappings.
+        assert!(!shape(
+            "on: push\njobs:\n  a:\n    services:\n      db:\n        image: postgres\n"
+        ));
+        assert!(!shape(
+            "apiVersion: v1\nkind: Service\nservices:\n  a:\n    image: x\n"
+        ));
+        assert!(!shape(
+            "services:\n  api:\n    image:\n      repository: x\nreplicaCount: 1\n"
+        ));
+        // Services without image or build (Azure Pipelines resources are strings).
+        assert!(!shape("services:\n  redis: redis\n"));
+        assert!(!shape("services:\n  a:\n    ports: [80]\n"));
+    }
+}

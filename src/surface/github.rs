@@ -277,3 +277,40 @@ pub fn lower_action(y: &Yaml, file: FileId) -> Vec<Pipeline> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_actions() {
+        assert_eq!(
+            local_action("./.github/actions/build").as_deref(),
+            Some(".github/actions/build")
+        );
+        assert_eq!(local_action("./ci/x/").as_deref(), Some("ci/x"));
+        assert_eq!(local_action("./ci/../tools/a").as_deref(), Some("tools/a"));
+        assert_eq!(local_action("./").as_deref(), Some(""));
+        assert_eq!(local_action("actions/checkout@v4"), None);
+        assert_eq!(local_action("docker://alpine:3"), None);
+        assert_eq!(local_action("./.github/workflows/reusable.yml"), None);
+        assert_eq!(local_action("./../outside"), None);
+    }
+
+    #[test]
+    fn container_jobs_on_self_hosted_linux_runners_get_the_socket() {
+        let wf = "on: push\njobs:\n  a:\n    runs-on: [self-hosted, linux]\n    container: node:22\n    steps: [{run: make}]\n  b:\n    runs-on: ubuntu-24.04\n    container: node:22\n    steps: [{run: make}]\n  c:\n    runs-on: [self-hosted, windows]\n    container: node:22\n    steps: [{run: make}]\n  d:\n    runs-on: [self-hosted]\n    steps: [{run: make}]\n";
+        let y = Yaml::parse(wf).expect("yaml");
+        let ps = lower_workflow(&y, 0);
+        let with_socket: Vec<&str> = ps
+            .iter()
+            .filter(|p| {
+                p.signals
+                    .iter()
+                    .any(|s| matches!(s, Signal::RunnerSocketMount(_)))
+            })
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(with_socket, vec!["a"]);
+    }
+}

@@ -102,13 +102,14 @@ fn lower_at(
 /// A scalar as written in the file: a Go-templated file is parsed with its actions blanked out
 /// (`parse_templated`), so a name is taken from the original text (`{{ .Release.Name }}-x`).
 fn original_text(y: &Yaml, sf: &SourceFile, v: Val<String>) -> String {
-    if y.source().len() == sf.text.len() && y.source() != &*sf.text {
-        if let Some(raw) = sf.text.get(v.loc.span.start..v.loc.span.end) {
-            return raw
-                .trim()
-                .trim_matches(|c| c == '"' || c == '\'')
-                .to_string();
-        }
+    if y.source().len() == sf.text.len()
+        && y.source() != &*sf.text
+        && let Some(raw) = sf.text.get(v.loc.span.start..v.loc.span.end)
+    {
+        return raw
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'')
+            .to_string();
     }
     v.v
 }
@@ -352,14 +353,13 @@ impl Walk<'_, '_> {
             (_, "containers" | "initContainers") => {
                 // One container (`…/containers/-`) or a list of them.
                 for c in d.items(value) {
-                    if d.is_map(c) {
-                        if let Some(sc) = d.get(c, "securityContext")
-                            && d.is_map(sc)
-                        {
-                            let mut ct = owner_container(d, c, None);
-                            security_context(d, sc, &mut ct);
-                            self.push_container(ct);
-                        }
+                    if d.is_map(c)
+                        && let Some(sc) = d.get(c, "securityContext")
+                        && d.is_map(sc)
+                    {
+                        let mut ct = owner_container(d, c, None);
+                        security_context(d, sc, &mut ct);
+                        self.push_container(ct);
                     }
                 }
             }

@@ -33,13 +33,12 @@ pub fn env_signals(vars: &[(String, Val<String>)], out: &mut Vec<Signal>) {
             {
                 out.push(Signal::RunnerPrivileged(val.loc));
             }
-            "DOCKER_VOLUMES" => {
+            "DOCKER_VOLUMES"
                 if parts(&val.v)
                     .iter()
-                    .any(|p| is_socket_path(volume_source(p)))
-                {
-                    out.push(Signal::SocketMount(val.loc));
-                }
+                    .any(|p| is_socket_path(volume_source(p))) =>
+            {
+                out.push(Signal::SocketMount(val.loc));
             }
             "DOCKER_CAP_ADD" => {
                 for cap in parts(&val.v) {
@@ -515,5 +514,77 @@ mod tests {
         assert!(i[0].sysbox);
         assert!(!i[0].privileged);
         assert_eq!(i[0].name, "a");
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    fn sigs(vars: &[(&str, &str)]) -> Vec<&'static str> {
+        let loc = Loc::new(0, Span::new(0, 1));
+        let vars: Vec<(String, Val<String>)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), Val::new(v.to_string(), loc)))
+            .collect();
+        let mut out = Vec::new();
+        env_signals(&vars, &mut out);
+        out.iter()
+            .map(|s| match s {
+                Signal::RunnerPrivileged(_) => "privileged",
+                Signal::SocketMount(_) => "socket",
+                Signal::CapAdd(_) => "cap",
+                Signal::Unconfined(_) => "unconfined",
+                Signal::TlsDisabled(_) => "tls-off",
+                Signal::PlaintextDaemon(_) => "plaintext",
+                _ => "other",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn register_environment_variables() {
+        assert_eq!(sigs(&[("DOCKER_PRIVILEGED", "true")]), vec!["privileged"]);
+        assert_eq!(sigs(&[("KUBERNETES_PRIVILEGED", "1")]), vec!["privileged"]);
+        assert!(sigs(&[("DOCKER_PRIVILEGED", "false")]).is_empty());
+        assert_eq!(
+            sigs(&[(
+                "DOCKER_VOLUMES",
+                "/cache,/var/run/docker.sock:/var/run/docker.sock"
+            )]),
+            vec!["socket"]
+        );
+        assert!(sigs(&[("DOCKER_VOLUMES", "/certs/client")]).is_empty());
+        assert_eq!(sigs(&[("DOCKER_CAP_ADD", "SYS_ADMIN")]), vec!["cap"]);
+        assert_eq!(
+            sigs(&[("DOCKER_SECURITY_OPT", "seccomp=unconfined")]),
+            vec!["unconfined"]
+        );
+        assert_eq!(
+            sigs(&[("RUNNER_ENV", "DOCKER_TLS_CERTDIR=")]),
+            vec!["tls-off"]
+        );
+        assert_eq!(
+            sigs(&[("RUNNER_ENV", "DOCKER_HOST=tcp://docker:2375")]),
+            vec!["plaintext"]
+        );
+        assert!(sigs(&[("RUNNER_ENV", "DOCKER_TLS_CERTDIR=/certs")]).is_empty());
+    }
+
+    #[test]
+    fn templated_config_is_a_note_not_an_error() {
+        let sf = SourceFile::new(
+            "config.toml.tmpl".to_string(),
+            "[[runners]]\n  name = {{ .Name | quote }}\n  [runners.docker]\n{{- if .Priv }}\n    privileged = true\n{{- end }}\n".to_string(),
+        );
+        let mut diags = Vec::new();
+        let ps = lower(&sf, 0, &mut diags);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].level, DiagLevel::Note);
+        assert!(
+            ps.iter()
+                .flat_map(|p| &p.signals)
+                .any(|s| matches!(s, Signal::RunnerPrivileged(_)))
+        );
     }
 }
