@@ -247,6 +247,12 @@ impl Walk<'_, '_> {
     fn entry(&mut self, owner: NodeId, parent: Option<&str>, key: &str, v: NodeId) -> bool {
         let d = self.d;
         match key {
+            // Chart values inlined in a Flux `HelmRelease` or an Argo CD `Application`: the
+            // runner charts' own switches apply there too.
+            "values" | "valuesObject" if d.is_map(v) => {
+                helm_values(d, v, self.p);
+                false
+            }
             "securityContext" | "containerSecurityContext" if d.is_map(v) => {
                 let mut c = owner_container(d, owner, parent);
                 security_context(d, v, &mut c);

@@ -278,7 +278,7 @@ pub fn parse_templated(text: &str) -> Option<(Yaml, usize)> {
         match Yaml::parse(s) {
             Ok(y) => return Some((y, dropped)),
             Err(e) => {
-                if dropped >= MAX_RETRIES || text.len() > 1024 * 1024 {
+                if dropped >= MAX_RETRIES || text.len() > 256 * 1024 {
                     return None;
                 }
                 if !blank_line_at(&mut buf, e.offset) {
