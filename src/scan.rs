@@ -462,15 +462,20 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
                     let at = sf.text.find("{{").unwrap_or(0);
                     match surface::yamlx::parse_templated(&sf.text) {
                         Some((y, dropped)) => {
-                            let msg = if dropped == 0 {
-                                "Go template: read with its `{{ … }}` actions left out".to_string()
-                            } else {
-                                format!(
-                                    "Go template: read with its `{{{{ … }}}}` actions left out; {dropped} line(s) that still did not parse were skipped"
-                                )
-                            };
-                            out.diagnostics
-                                .push(surface::diag_at(&sf, at, DiagLevel::Note, msg));
+                            // Reading a template with its actions left out is the normal
+                            // case (a chart has dozens): a note only when lines were lost.
+                            if let Some(&first) = dropped.first() {
+                                out.diagnostics.push(surface::diag_at(
+                                    &sf,
+                                    first,
+                                    DiagLevel::Note,
+                                    format!(
+                                        "Go template: {} line(s) did not parse as YAML even with the `{{{{ … }}}}` actions left out and were skipped (the first here); findings on them may be missed",
+                                        dropped.len()
+                                    ),
+                                ));
+                                out.sources.push((sf.path.clone(), sf.text.clone()));
+                            }
                             y
                         }
                         None => {

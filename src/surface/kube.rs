@@ -64,10 +64,12 @@ fn lower_at(
             (Some(k), Some(n)) => format!("{k}/{n}"),
             (Some(k), None) => k.clone(),
             (None, _) => {
+                // A list at the top is a JSON 6902 patch file; a mapping, chart values.
+                let what = if d.is_map(root) { "values" } else { "patch" };
                 if y.documents().len() > 1 {
-                    format!("values#{}", i + 1)
+                    format!("{what}#{}", i + 1)
                 } else {
-                    "values".to_string()
+                    what.to_string()
                 }
             }
         };

@@ -267,24 +267,24 @@ pub fn absorb(inner: Pipeline, map: &dyn Fn(Loc) -> Loc, p: &mut Pipeline) {
 /// files with `{{ … }}`) tolerantly: every template action is blanked out (a line holding only
 /// actions becomes blank, an action inside a line becomes `_` characters of the same byte
 /// length), and lines that still do not parse are blanked one at a time. Byte offsets are
-/// those of the original text. Returns the tree and how many lines were dropped, or `None`
-/// when no readable tree is left.
-pub fn parse_templated(text: &str) -> Option<(Yaml, usize)> {
+/// those of the original text. Returns the tree and the byte offsets of the lines that were
+/// dropped, or `None` when no readable tree is left.
+pub fn parse_templated(text: &str) -> Option<(Yaml, Vec<usize>)> {
     const MAX_RETRIES: usize = 64;
     let mut buf = blank_template_actions(text);
-    let mut dropped = 0usize;
+    let mut dropped = Vec::new();
     loop {
         let s = std::str::from_utf8(&buf).ok()?;
         match Yaml::parse(s) {
-            Ok(y) => return Some((y, dropped)),
+            Ok(y) => {
+                dropped.sort_unstable();
+                return Some((y, dropped));
+            }
             Err(e) => {
-                if dropped >= MAX_RETRIES || text.len() > 256 * 1024 {
+                if dropped.len() >= MAX_RETRIES || text.len() > 256 * 1024 {
                     return None;
                 }
-                if !blank_line_at(&mut buf, e.offset) {
-                    return None;
-                }
-                dropped += 1;
+                dropped.push(blank_line_at(&mut buf, e.offset)?);
             }
         }
     }
@@ -340,8 +340,8 @@ fn blank_template_actions(text: &str) -> Vec<u8> {
 }
 
 /// Blank the line holding byte `offset` (or, when it is blank already, the nearest non-blank
-/// line before it). Returns false when nothing was left to blank.
-fn blank_line_at(buf: &mut [u8], offset: usize) -> bool {
+/// line before it). Returns where that line starts, or `None` when nothing was left to blank.
+fn blank_line_at(buf: &mut [u8], offset: usize) -> Option<usize> {
     let mut at = offset.min(buf.len().saturating_sub(1));
     loop {
         let start = buf
@@ -360,10 +360,10 @@ fn blank_line_at(buf: &mut [u8], offset: usize) -> bool {
                     *c = b' ';
                 }
             }
-            return true;
+            return Some(start);
         }
         if start == 0 {
-            return false;
+            return None;
         }
         at = start - 1;
     }
@@ -385,7 +385,7 @@ mod tests {
             "a: ________________\n            \nb:\n  c: \"________-z\"\n          \n"
         );
         let (y, dropped) = parse_templated(t).expect("parses");
-        assert_eq!(dropped, 0);
+        assert!(dropped.is_empty());
         let d = Doc { y: &y, file: 0 };
         let root = y.documents()[0];
         let b = d.get(root, "b").expect("b");
@@ -402,7 +402,9 @@ mod tests {
         // line holding the action goes.
         let t = "kind: Pod\nmetadata:\n  labels: {{ include \"x\" . }}\n    app: x\nspec:\n  containers:\n    - name: a\n      securityContext:\n        privileged: true\n";
         let (y, dropped) = parse_templated(t).expect("parses");
-        assert!(dropped >= 1);
+        // The parser stops at the indented block after the placeholder: that line goes,
+        // nothing else.
+        assert_eq!(dropped, vec![t.find("    app").expect("app")]);
         let d = Doc { y: &y, file: 0 };
         let root = y.documents()[0];
         assert!(d.get(root, "spec").is_some());
