@@ -92,6 +92,8 @@ fn lower_at(
             task: kind.as_deref().is_some_and(|k| k.contains("Task")),
             runner_ctx,
             embed_depth,
+            visited: vec![false; y.node_count()],
+            budget: 200_000,
         };
         w.run(root);
         if !p.containers.is_empty() || !p.signals.is_empty() {
@@ -160,6 +162,10 @@ struct Walk<'a, 'b> {
     task: bool,
     runner_ctx: bool,
     embed_depth: usize,
+    /// Nodes already read (an alias is read once, at its anchor: no alias bomb).
+    visited: Vec<bool>,
+    /// Nodes left to visit in this document.
+    budget: usize,
 }
 
 /// Keys a pod spec reads itself; the generic walk does not enter them again.
@@ -179,11 +185,14 @@ impl Walk<'_, '_> {
         let y = d.y;
         // (node, depth, key of the entry holding it)
         let mut stack: Vec<(NodeId, usize, Option<String>)> = vec![(root, 0, None)];
-        let mut seen = 0usize;
         while let Some((n, depth, parent)) = stack.pop() {
-            seen += 1;
-            if depth > 40 || seen > 200_000 {
+            if depth > 40 || self.budget == 0 {
                 break;
+            }
+            self.budget -= 1;
+            match self.visited.get_mut(y.resolve(n) as usize) {
+                Some(v) if !*v => *v = true,
+                _ => continue,
             }
             if d.is_map(n) {
                 let is_pod =

@@ -23,6 +23,33 @@ fn alias_bomb_costs_nothing() {
 }
 
 #[test]
+fn alias_bomb_in_chart_values_costs_nothing() {
+    // Every level references the one below nine times; a JSON 6902 operation and an embedded
+    // values string sit at the bottom. Each node is read once, at its anchor.
+    let mut s = String::from(
+        "a: &a\n  - op: add\n    path: /spec/securityContext/privileged\n    value: true\n  - values: |\n      x:\n        securityContext:\n          privileged: true\n",
+    );
+    for (i, c) in "bcdefghi".chars().enumerate() {
+        let prev = (b'a' + i as u8) as char;
+        s.push_str(&format!(
+            "{c}: &{c} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
+    }
+    s.push_str("securityContext:\n  seccompProfile:\n    type: Unconfined\nall: *i\n");
+    let start = std::time::Instant::now();
+    let r = scan_files(&[("values.yaml", s.as_str())]);
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+    assert_eq!(
+        hits(&r),
+        vec![
+            "privileged-container@values.yaml:4",
+            "privileged-container@values.yaml:8",
+            "seccomp-unconfined@values.yaml:19"
+        ]
+    );
+}
+
+#[test]
 fn deep_nesting_is_a_diagnostic() {
     let flow = format!("x: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
     let block = format!("x:\n{}a\n", "- ".repeat(10_000));
