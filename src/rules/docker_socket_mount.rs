@@ -17,7 +17,7 @@ pub static RULE: Rule = Rule {
 
 const MSG: &str = "the host's Docker socket is mounted: whoever controls this job controls the Docker host (`:ro` protects nothing)";
 
-const RUNNER_MSG: &str = "a job `container:` on a self-hosted runner gets the host's Docker socket: on Linux the runner mounts `/var/run/docker.sock` into every job container, whatever the workflow says (actions/runner: src/Runner.Worker/Container/ContainerInfo.cs), and removing a `volumes:` line does not change that; run the job on runners without a host daemon (actions-runner-controller with the sysbox runtime) or start its containers in a sysbox daemon from its steps";
+const RUNNER_MSG: &str = "the self-hosted runner mounts the host's Docker socket into this container: on Linux it mounts `/var/run/docker.sock` into every job `container:` and every Docker container action, whatever the workflow says (actions/runner: src/Runner.Worker/Container/ContainerInfo.cs, src/Runner.Worker/Handlers/ContainerActionHandler.cs), and removing a `volumes:` line does not change that; run the job on runners without a host daemon (actions-runner-controller with the sysbox runtime) or start its containers in a sysbox daemon from its steps";
 
 fn check(p: &Pipeline, out: &mut Vec<Hit>) {
     for c in &p.containers {

@@ -115,7 +115,9 @@ fn nested_options(d: &Doc<'_>, node: NodeId, out: &mut Vec<LocFact>) {
     }
 }
 
-fn steps(d: &Doc<'_>, steps: NodeId, p: &mut Pipeline) {
+/// `runner_socket`: the job runs on a self-hosted Linux runner, which mounts its Docker socket
+/// into every container action (`uses: docker://…`).
+fn steps(d: &Doc<'_>, steps: NodeId, p: &mut Pipeline, runner_socket: bool) {
     for step in d.items(steps) {
         if !d.is_map(step) {
             continue;
@@ -129,7 +131,15 @@ fn steps(d: &Doc<'_>, steps: NodeId, p: &mut Pipeline) {
         if let Some(env) = d.get(step, "env") {
             p.env.extend(d.env(env));
         }
-        let uses = d.sget(step, "uses").map(|v| v.v).unwrap_or_default();
+        let uses_val = d.sget(step, "uses");
+        if runner_socket
+            && let Some(u) = &uses_val
+            && u.v.trim().starts_with("docker://")
+        {
+            // A Docker container action gets the runner host's socket too.
+            p.signals.push(Signal::RunnerSocketMount(u.loc));
+        }
+        let uses = uses_val.map(|v| v.v).unwrap_or_default();
         if let Some(action) = local_action(&uses) {
             // A local action's findings name the jobs that use it (`runs_scripts`; an
             // `action.yaml` is matched under this name too).
@@ -246,7 +256,9 @@ pub fn lower_workflow(y: &Yaml, file: FileId) -> Vec<Pipeline> {
                 nested_options(&d, strategy, &mut p.script_facts);
             }
             if let Some(s) = d.get(job, "steps") {
-                steps(&d, s, &mut p);
+                let linux_self_hosted =
+                    p.hosting == Hosting::SelfHosted && !non_linux(&d, d.get(job, "runs-on"));
+                steps(&d, s, &mut p, linux_self_hosted);
             }
             out.push(p);
         }
@@ -268,7 +280,7 @@ pub fn lower_action(y: &Yaml, file: FileId) -> Vec<Pipeline> {
             .unwrap_or_else(|| "action".into());
         let mut p = Pipeline::new(name, Surface::GithubActions, d.loc(runs));
         if let Some(s) = d.get(runs, "steps") {
-            steps(&d, s, &mut p);
+            steps(&d, s, &mut p, false);
         }
         if let Some(e) = d.get(runs, "env") {
             p.env.extend(d.env(e));
@@ -299,7 +311,7 @@ mod tests {
 
     #[test]
     fn container_jobs_on_self_hosted_linux_runners_get_the_socket() {
-        let wf = "on: push\njobs:\n  a:\n    runs-on: [self-hosted, linux]\n    container: node:22\n    steps: [{run: make}]\n  b:\n    runs-on: ubuntu-24.04\n    container: node:22\n    steps: [{run: make}]\n  c:\n    runs-on: [self-hosted, windows]\n    container: node:22\n    steps: [{run: make}]\n  d:\n    runs-on: [self-hosted]\n    steps: [{run: make}]\n";
+        let wf = "on: push\njobs:\n  a:\n    runs-on: [self-hosted, linux]\n    container: node:22\n    steps: [{run: make}]\n  b:\n    runs-on: ubuntu-24.04\n    container: node:22\n    steps: [{run: make}]\n  c:\n    runs-on: [self-hosted, windows]\n    container: node:22\n    steps: [{run: make}]\n  d:\n    runs-on: [self-hosted]\n    steps: [{run: make}]\n  e:\n    runs-on: [self-hosted, linux]\n    steps: [{uses: 'docker://alpine:3.21'}]\n  f:\n    runs-on: ubuntu-latest\n    steps: [{uses: 'docker://alpine:3.21'}]\n";
         let y = Yaml::parse(wf).expect("yaml");
         let ps = lower_workflow(&y, 0);
         let with_socket: Vec<&str> = ps
@@ -311,6 +323,6 @@ mod tests {
             })
             .map(|p| p.name.as_str())
             .collect();
-        assert_eq!(with_socket, vec!["a"]);
+        assert_eq!(with_socket, vec!["a", "e"]);
     }
 }
