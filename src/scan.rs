@@ -458,8 +458,15 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
                 Ok(y) => y,
                 // A Go template (Helm chart template, `*.yaml.tpl`, templated values) is not
                 // YAML until rendered: read it tolerantly, with a note.
-                Err(_) if c.kind == Kind::Yaml && sf.text.contains("{{") => {
-                    let at = sf.text.find("{{").unwrap_or(0);
+                Err(_)
+                    if c.kind == Kind::Yaml
+                        && (sf.text.contains("{{") || sf.text.contains("%{")) =>
+                {
+                    let at = sf
+                        .text
+                        .find("{{")
+                        .or_else(|| sf.text.find("%{"))
+                        .unwrap_or(0);
                     match surface::yamlx::parse_templated(&sf.text) {
                         Some((y, dropped)) => {
                             // Reading a template with its actions left out is the normal
@@ -470,7 +477,7 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
                                     first,
                                     DiagLevel::Note,
                                     format!(
-                                        "Go template: {} line(s) did not parse as YAML even with the `{{{{ … }}}}` actions left out and were skipped (the first here); findings on them may be missed",
+                                        "template: {} line(s) did not parse as YAML even with the template actions (`{{{{ … }}}}`, `%{{ … }}`) left out and were skipped (the first here); findings on them may be missed",
                                         dropped.len()
                                     ),
                                 ));
@@ -483,7 +490,7 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
                                 &sf,
                                 at,
                                 DiagLevel::Note,
-                                "Go template skipped: it does not parse as YAML even with its `{{ … }}` actions left out",
+                                "template skipped: it does not parse as YAML even with its template actions left out",
                             ));
                             out.sources.push((sf.path.clone(), sf.text.clone()));
                             return out;

@@ -263,8 +263,8 @@ pub fn absorb(inner: Pipeline, map: &dyn Fn(Loc) -> Loc, p: &mut Pipeline) {
     p.usage.extend(inner.usage);
 }
 
-/// Parse a Go-templated YAML text (Helm templates, `*.yaml.tpl`, `*.yaml.gotmpl`, values
-/// files with `{{ … }}`) tolerantly: every template action is blanked out (a line holding only
+/// Parse a templated YAML text (Helm templates, `*.yaml.tpl`, `*.yaml.gotmpl`, values files
+/// with `{{ … }}`, Terraform `%{ … }` directives) tolerantly: every template action is blanked out (a line holding only
 /// actions becomes blank, an action inside a line becomes `_` characters of the same byte
 /// length), and lines that still do not parse are blanked one at a time. Byte offsets are
 /// those of the original text. Returns the tree and the byte offsets of the lines that were
@@ -296,12 +296,12 @@ fn blank_template_actions(text: &str) -> Vec<u8> {
     let mut out = text.as_bytes().to_vec();
     let bytes = text.as_bytes();
     let mut i = 0usize;
-    while let Some(rel) = text.get(i..).and_then(|t| t.find("{{")) {
-        let start = i + rel;
+    while let Some((start, open)) = next_action(text, i) {
+        let close = if open == "{{" { "}}" } else { "}" };
         let end = text
-            .get(start + 2..)
-            .and_then(|t| t.find("}}"))
-            .map(|e| start + 2 + e + 2)
+            .get(start + open.len()..)
+            .and_then(|t| t.find(close))
+            .map(|e| start + open.len() + e + close.len())
             .unwrap_or(text.len());
         // Alone on its line(s)? Then blank; inside a line, a placeholder scalar.
         let line_start = text
@@ -318,10 +318,12 @@ fn blank_template_actions(text: &str) -> Vec<u8> {
             && text.get(end..line_end).is_some_and(|a| {
                 // Further actions on the same line count as "alone" too.
                 let mut rest = a.trim();
-                while let Some(r) = rest.strip_prefix("{{") {
-                    rest = r
-                        .find("}}")
-                        .map_or("", |e| r.get(e + 2..).unwrap_or(""))
+                while let Some((0, o)) = next_action(rest, 0) {
+                    let c = if o == "{{" { "}}" } else { "}" };
+                    rest = rest
+                        .get(o.len()..)
+                        .and_then(|r| r.find(c).and_then(|e| r.get(e + c.len()..)))
+                        .unwrap_or("")
                         .trim();
                 }
                 rest.is_empty()
@@ -334,9 +336,21 @@ fn blank_template_actions(text: &str) -> Vec<u8> {
                 *o = if *b == b'\n' || *b == b'\r' { *b } else { fill };
             }
         }
-        i = end.max(start + 2);
+        i = end.max(start + open.len());
     }
     out
+}
+
+/// The next template action at or after `from`: Go `{{ … }}` or a Terraform template
+/// directive `%{ … }` (`*.yaml.tpl` rendered by `templatefile`).
+fn next_action(text: &str, from: usize) -> Option<(usize, &'static str)> {
+    let rest = text.get(from..)?;
+    let go = rest.find("{{").map(|p| (from + p, "{{"));
+    let tf = rest.find("%{").map(|p| (from + p, "%{"));
+    match (go, tf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Blank the line holding byte `offset` (or, when it is blank already, the nearest non-blank
@@ -394,6 +408,17 @@ mod tests {
             t.get(c.loc.span.start..c.loc.span.end),
             Some("\"{{ .y }}-z\"")
         );
+    }
+
+    #[test]
+    fn terraform_directives_are_actions_too() {
+        let t = "containers:\n%{ for c in names ~}\n  - name: ${c}\n    securityContext:\n      privileged: true\n%{ endfor ~}\n";
+        let (y, dropped) = parse_templated(t).expect("parses");
+        assert!(dropped.is_empty());
+        let d = Doc { y: &y, file: 0 };
+        let root = y.documents()[0];
+        let items = d.items(d.get(root, "containers").expect("containers"));
+        assert_eq!(items.len(), 1);
     }
 
     #[test]

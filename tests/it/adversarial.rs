@@ -225,7 +225,7 @@ fn helm_template_lines_that_do_not_parse_are_skipped_with_a_note() {
     let d = &r.diagnostics[0];
     assert_eq!(d.level, DiagLevel::Note);
     assert_eq!(d.line, 5);
-    assert!(d.message.contains("1 line(s)"), "{}", d.message);
+    assert!(d.message.contains("template: 1 line(s)"), "{}", d.message);
     assert!(!r.has_errors());
 }
 
