@@ -72,6 +72,8 @@ impl Kind {
             Kind::Shell => "a shell script",
             Kind::Makefile => "a Makefile",
             Kind::OtherCi => "CI configuration (detect only)",
+            Kind::Dockerfile => "a Dockerfile",
+            Kind::EnvFile => "an environment file",
         }
     }
 }
@@ -95,6 +97,9 @@ fn ext_of(name: &str) -> &str {
 pub fn classify(rel: &str) -> Option<Kind> {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     let lower = name.to_ascii_lowercase();
+    if let Some(kind) = classify_template(&lower) {
+        return kind;
+    }
     let ext = ext_of(&lower);
     let is_yaml = ext == "yml" || ext == "yaml";
     if is_yaml {
@@ -171,6 +176,24 @@ pub fn classify(rel: &str) -> Option<Kind> {
         return Some(Kind::Makefile);
     }
     None
+}
+
+/// Go templates of the files depriv reads: `*.yaml.tpl`, `*.yml.gotmpl`, `*.toml.tmpl` by
+/// the name under the template extension, and a bare `*.tmpl`/`*.gotmpl` as generic YAML (its
+/// content decides). `Some(None)`: a template extension, but nothing depriv reads
+/// (`_helpers.tpl`). `None`: not a template name.
+fn classify_template(lower: &str) -> Option<Option<Kind>> {
+    let (stem, ext) = lower.rsplit_once('.')?;
+    if !matches!(ext, "tpl" | "tmpl" | "gotmpl") {
+        return None;
+    }
+    let inner = ext_of(stem);
+    Some(match inner {
+        "yml" | "yaml" => Some(Kind::Yaml),
+        "toml" => Some(Kind::Toml),
+        _ if ext != "tpl" && !stem.contains('.') => Some(Kind::Yaml),
+        _ => None,
+    })
 }
 
 /// Walk `root` and return the candidates, sorted by path, plus diagnostics.
@@ -499,5 +522,11 @@ mod tests {
         assert_eq!(classify("runner.env"), Some(Kind::EnvFile));
         assert_eq!(classify(".envrc"), None);
         assert_eq!(classify("src/main.rs"), None);
+        assert_eq!(classify("deploy/runner.yaml.tpl"), Some(Kind::Yaml));
+        assert_eq!(classify("helmfile.d/values.yaml.gotmpl"), Some(Kind::Yaml));
+        assert_eq!(classify("k8s/deployment.tmpl"), Some(Kind::Yaml));
+        assert_eq!(classify("runner/config.toml.tmpl"), Some(Kind::Toml));
+        assert_eq!(classify("charts/x/templates/_helpers.tpl"), None);
+        assert_eq!(classify("web/index.html.tmpl"), None);
     }
 }

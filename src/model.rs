@@ -192,6 +192,9 @@ pub enum Signal {
     TlsDisabled(Loc),
     /// The host's Docker socket is mounted.
     SocketMount(Loc),
+    /// The runner itself mounts the host's Docker socket into this job's container (a GitHub
+    /// job `container:` on a self-hosted Linux runner): no line of the file declares it.
+    RunnerSocketMount(Loc),
     /// A capability is added to every job container.
     CapAdd(Val<String>),
     /// seccomp/AppArmor unconfined for every job container.

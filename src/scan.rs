@@ -617,13 +617,21 @@ fn scan_gitlab_unit(
     out
 }
 
-/// Whether a generic YAML text looks like a Kubernetes manifest or Helm values we read.
+/// Whether a generic YAML text looks like a Kubernetes manifest, a custom resource or Helm
+/// values we read (a cheap test before parsing).
 fn looks_like_kube(text: &str) -> bool {
     (text.contains("apiVersion") && text.contains("kind"))
         || text.contains("containerMode")
         || (text.contains("runners:") && (text.contains("config:") || text.contains("privileged")))
         || text.contains("gitlabUrl")
         || (text.contains("containers:") && text.contains("template:"))
+        // Chart values and custom resources that keep these under their own keys.
+        || text.contains("ecurityContext") // securityContext, podSecurityContext
+        || text.contains("seccompProfile")
+        || text.contains("hostPath")
+        || text.contains("capabilities")
+        || text.contains("[[runners]]")
+        || text.contains("_PRIVILEGED")
 }
 
 fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> UnitOut {
@@ -631,21 +639,55 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
     let sf = SourceFile::new(c.rel.clone(), text);
     let pipelines: Vec<Pipeline> = match c.kind {
         Kind::GithubWorkflow | Kind::GithubAction | Kind::Compose | Kind::OtherCi | Kind::Yaml => {
-            if c.kind == Kind::Yaml && !looks_like_kube(&sf.text) {
+            // Generic YAML is read only when a cheap text test says it may be a compose file
+            // or a Kubernetes manifest / Helm values file.
+            let compose_like = c.kind == Kind::Yaml && surface::compose::may_be_compose(&sf.text);
+            let kube_like = c.kind == Kind::Yaml && looks_like_kube(&sf.text);
+            if c.kind == Kind::Yaml && !compose_like && !kube_like {
                 return out;
             }
             let y = match Yaml::parse(&sf.text) {
                 Ok(y) => y,
-                // A Helm template is not YAML until rendered: a note, not a warning.
-                Err(_) if c.kind == Kind::Yaml && sf.text.contains("{{") => {
-                    out.diagnostics.push(surface::diag_at(
-                        &sf,
-                        sf.text.find("{{").unwrap_or(0),
-                        DiagLevel::Note,
-                        "Helm template skipped: `{{ … }}` does not parse as YAML",
-                    ));
-                    out.sources.push((sf.path.clone(), sf.text.clone()));
-                    return out;
+                // A Go template (Helm chart template, `*.yaml.tpl`, templated values) is not
+                // YAML until rendered: read it tolerantly, with a note.
+                Err(_)
+                    if c.kind == Kind::Yaml
+                        && (sf.text.contains("{{") || sf.text.contains("%{")) =>
+                {
+                    let at = sf
+                        .text
+                        .find("{{")
+                        .or_else(|| sf.text.find("%{"))
+                        .unwrap_or(0);
+                    match surface::yamlx::parse_templated(&sf.text) {
+                        Some((y, dropped)) => {
+                            // Reading a template with its actions left out is the normal
+                            // case (a chart has dozens): a note only when lines were lost.
+                            if let Some(&first) = dropped.first() {
+                                out.diagnostics.push(surface::diag_at(
+                                    &sf,
+                                    first,
+                                    DiagLevel::Note,
+                                    format!(
+                                        "template: {} line(s) did not parse as YAML even with the template actions (`{{{{ … }}}}`, `%{{ … }}`) left out and were skipped (the first here); findings on them may be missed",
+                                        dropped.len()
+                                    ),
+                                ));
+                                out.sources.push((sf.path.clone(), sf.text.clone()));
+                            }
+                            y
+                        }
+                        None => {
+                            out.diagnostics.push(surface::diag_at(
+                                &sf,
+                                at,
+                                DiagLevel::Note,
+                                "template skipped: it does not parse as YAML even with its template actions left out",
+                            ));
+                            out.sources.push((sf.path.clone(), sf.text.clone()));
+                            return out;
+                        }
+                    }
                 }
                 Err(e) => {
                     let level = if c.kind == Kind::Yaml {
@@ -666,7 +708,11 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
                 Kind::GithubAction => surface::github::lower_action(&y, 0),
                 Kind::Compose => surface::compose::lower(&y, 0),
                 Kind::OtherCi => surface::other::lower(&y, 0, &c.rel),
-                _ => surface::kube::lower(&y, 0, &sf, &mut out.diagnostics),
+                _ if compose_like && surface::compose::is_compose(&y) => {
+                    surface::compose::lower(&y, 0)
+                }
+                _ if kube_like => surface::kube::lower(&y, 0, &sf, &mut out.diagnostics),
+                _ => return out,
             }
         }
         Kind::Jenkinsfile | Kind::Groovy => surface::jenkins::lower(&sf, 0, &mut out.diagnostics),
@@ -898,7 +944,8 @@ fn assemble(display_root: &str, outs: Vec<UnitOut>, config: &Config) -> ScanResu
     r
 }
 
-/// Findings in a shell script that a CI pipeline runs name that pipeline.
+/// Findings in a shell script or a local action (`uses: ./path`) that a CI pipeline runs name
+/// that pipeline.
 fn link_scripts(r: &mut ScanResult) {
     let mut by_script: BTreeMap<&str, Vec<&PipelineSummary>> = BTreeMap::new();
     for p in &r.pipelines {
@@ -907,10 +954,16 @@ fn link_scripts(r: &mut ScanResult) {
         }
     }
     for f in &mut r.findings {
-        if f.surface != Surface::Shell {
+        let local_action = f.surface == Surface::GithubActions
+            && (f.path.ends_with("action.yml") || f.path.ends_with("action.yaml"));
+        if f.surface != Surface::Shell && !local_action {
             continue;
         }
-        if let Some(ps) = by_script.get(f.path.as_str()) {
+        let key = match f.path.strip_suffix("action.yaml") {
+            Some(dir) if local_action => format!("{dir}action.yml"),
+            _ => f.path.clone(),
+        };
+        if let Some(ps) = by_script.get(key.as_str()) {
             let names: Vec<String> = ps
                 .iter()
                 .map(|p| format!("{}:{}", p.path, p.name))

@@ -17,6 +17,8 @@ pub static RULE: Rule = Rule {
 
 const MSG: &str = "the host's Docker socket is mounted: whoever controls this job controls the Docker host (`:ro` protects nothing)";
 
+const RUNNER_MSG: &str = "the self-hosted runner mounts the host's Docker socket into this container: on Linux it mounts `/var/run/docker.sock` into every job `container:` and every Docker container action, whatever the workflow says (actions/runner: src/Runner.Worker/Container/ContainerInfo.cs, src/Runner.Worker/Handlers/ContainerActionHandler.cs), and removing a `volumes:` line does not change that; run the job on runners without a host daemon (actions-runner-controller with the sysbox runtime) or start its containers in a sysbox daemon from its steps";
+
 fn check(p: &Pipeline, out: &mut Vec<Hit>) {
     for c in &p.containers {
         for v in &c.volumes {
@@ -43,11 +45,16 @@ fn check(p: &Pipeline, out: &mut Vec<Hit>) {
         });
     }
     for s in &p.signals {
-        if let Signal::SocketMount(loc) = s {
-            out.push(Hit {
+        match s {
+            Signal::SocketMount(loc) => out.push(Hit {
                 loc: *loc,
                 message: MSG.into(),
-            });
+            }),
+            Signal::RunnerSocketMount(loc) => out.push(Hit {
+                loc: *loc,
+                message: RUNNER_MSG.into(),
+            }),
+            _ => {}
         }
     }
 }

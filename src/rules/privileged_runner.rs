@@ -14,6 +14,7 @@ pub static RULE: Rule = Rule {
         Surface::Kubernetes,
         Surface::Shell,
         Surface::GitlabCi,
+        Surface::Compose,
     ],
     doc: include_str!("docs/privileged-runner.md"),
     check,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::yamlx::Doc;
 use crate::finding::Surface;
-use crate::model::{Container, DockerUse, Hosting, LocFact, Pipeline, Role, Val};
+use crate::model::{Container, DockerUse, Hosting, LocFact, Pipeline, Role, Signal, Val};
 use crate::source::FileId;
 use crate::source::yaml::{NodeId, Yaml};
 
@@ -39,6 +39,20 @@ fn hosting(d: &Doc<'_>, runs_on: Option<NodeId>) -> Hosting {
     } else {
         Hosting::SelfHosted
     }
+}
+
+/// Whether a self-hosted runner's labels name Windows or macOS (job containers need Linux).
+fn non_linux(d: &Doc<'_>, runs_on: Option<NodeId>) -> bool {
+    let Some(r) = runs_on else { return false };
+    let node = if d.is_map(r) {
+        d.get(r, "labels").unwrap_or(r)
+    } else {
+        r
+    };
+    d.str_list(node).iter().any(|l| {
+        let l = l.v.to_ascii_lowercase();
+        l == "windows" || l == "macos" || l == "osx"
+    })
 }
 
 fn container_of(d: &Doc<'_>, node: NodeId, role: Role, name: Option<String>) -> Container {
@@ -101,7 +115,9 @@ fn nested_options(d: &Doc<'_>, node: NodeId, out: &mut Vec<LocFact>) {
     }
 }
 
-fn steps(d: &Doc<'_>, steps: NodeId, p: &mut Pipeline) {
+/// `runner_socket`: the job runs on a self-hosted Linux runner, which mounts its Docker socket
+/// into every container action (`uses: docker://…`).
+fn steps(d: &Doc<'_>, steps: NodeId, p: &mut Pipeline, runner_socket: bool) {
     for step in d.items(steps) {
         if !d.is_map(step) {
             continue;
@@ -115,7 +131,27 @@ fn steps(d: &Doc<'_>, steps: NodeId, p: &mut Pipeline) {
         if let Some(env) = d.get(step, "env") {
             p.env.extend(d.env(env));
         }
-        let uses = d.sget(step, "uses").map(|v| v.v).unwrap_or_default();
+        let uses_val = d.sget(step, "uses");
+        if runner_socket
+            && let Some(u) = &uses_val
+            && u.v.trim().starts_with("docker://")
+        {
+            // A Docker container action gets the runner host's socket too.
+            p.signals.push(Signal::RunnerSocketMount(u.loc));
+        }
+        let uses = uses_val.map(|v| v.v).unwrap_or_default();
+        if let Some(action) = local_action(&uses) {
+            // A local action's findings name the jobs that use it (`runs_scripts`; an
+            // `action.yaml` is matched under this name too).
+            let path = if action.is_empty() {
+                "action.yml".to_string()
+            } else {
+                format!("{action}/action.yml")
+            };
+            if !p.runs_scripts.contains(&path) {
+                p.runs_scripts.push(path);
+            }
+        }
         let with = d.get(step, "with");
         classify_action(d, &uses, with, &mut p.usage);
         if let Some(w) = with {
@@ -125,6 +161,26 @@ fn steps(d: &Doc<'_>, steps: NodeId, p: &mut Pipeline) {
             nested_options(d, w, &mut p.script_facts);
         }
     }
+}
+
+/// The repository-relative directory of a local action (`uses: ./ci/actions/build`), or
+/// `None` for a remote action, a Docker image or a reusable workflow.
+fn local_action(uses: &str) -> Option<String> {
+    let rest = uses.trim().strip_prefix("./")?;
+    if rest.contains("${{") || rest.ends_with(".yml") || rest.ends_with(".yaml") {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in rest.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 fn classify_action(d: &Doc<'_>, uses: &str, with: Option<NodeId>, usage: &mut BTreeSet<DockerUse>) {
@@ -175,8 +231,18 @@ pub fn lower_workflow(y: &Yaml, file: FileId) -> Vec<Pipeline> {
             if let Some(e) = d.get(job, "env") {
                 p.env.extend(d.env(e));
             }
-            if let Some(c) = d.get(job, "container") {
-                p.containers.push(container_of(&d, c, Role::JobImage, None));
+            if let Some(c) = d.y.get(job, "container") {
+                p.containers
+                    .push(container_of(&d, c.value, Role::JobImage, None));
+                // On a self-hosted Linux runner the runner mounts the host's Docker socket into
+                // the job container. A GitHub-hosted runner is a fresh VM per job whose user
+                // already has passwordless sudo: the socket adds nothing there.
+                if p.hosting == Hosting::SelfHosted
+                    && !d.y.is_null(d.y.resolve(c.value))
+                    && !non_linux(&d, d.get(job, "runs-on"))
+                {
+                    p.signals.push(Signal::RunnerSocketMount(d.loc(c.key_id)));
+                }
             }
             if let Some(svcs) = d.get(job, "services") {
                 for (sname, _, s) in d.entries(svcs) {
@@ -190,7 +256,9 @@ pub fn lower_workflow(y: &Yaml, file: FileId) -> Vec<Pipeline> {
                 nested_options(&d, strategy, &mut p.script_facts);
             }
             if let Some(s) = d.get(job, "steps") {
-                steps(&d, s, &mut p);
+                let linux_self_hosted =
+                    p.hosting == Hosting::SelfHosted && !non_linux(&d, d.get(job, "runs-on"));
+                steps(&d, s, &mut p, linux_self_hosted);
             }
             out.push(p);
         }
@@ -212,7 +280,7 @@ pub fn lower_action(y: &Yaml, file: FileId) -> Vec<Pipeline> {
             .unwrap_or_else(|| "action".into());
         let mut p = Pipeline::new(name, Surface::GithubActions, d.loc(runs));
         if let Some(s) = d.get(runs, "steps") {
-            steps(&d, s, &mut p);
+            steps(&d, s, &mut p, false);
         }
         if let Some(e) = d.get(runs, "env") {
             p.env.extend(d.env(e));
@@ -220,4 +288,41 @@ pub fn lower_action(y: &Yaml, file: FileId) -> Vec<Pipeline> {
         out.push(p);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_actions() {
+        assert_eq!(
+            local_action("./.github/actions/build").as_deref(),
+            Some(".github/actions/build")
+        );
+        assert_eq!(local_action("./ci/x/").as_deref(), Some("ci/x"));
+        assert_eq!(local_action("./ci/../tools/a").as_deref(), Some("tools/a"));
+        assert_eq!(local_action("./").as_deref(), Some(""));
+        assert_eq!(local_action("actions/checkout@v4"), None);
+        assert_eq!(local_action("docker://alpine:3"), None);
+        assert_eq!(local_action("./.github/workflows/reusable.yml"), None);
+        assert_eq!(local_action("./../outside"), None);
+    }
+
+    #[test]
+    fn container_jobs_on_self_hosted_linux_runners_get_the_socket() {
+        let wf = "on: push\njobs:\n  a:\n    runs-on: [self-hosted, linux]\n    container: node:22\n    steps: [{run: make}]\n  b:\n    runs-on: ubuntu-24.04\n    container: node:22\n    steps: [{run: make}]\n  c:\n    runs-on: [self-hosted, windows]\n    container: node:22\n    steps: [{run: make}]\n  d:\n    runs-on: [self-hosted]\n    steps: [{run: make}]\n  e:\n    runs-on: [self-hosted, linux]\n    steps: [{uses: 'docker://alpine:3.21'}]\n  f:\n    runs-on: ubuntu-latest\n    steps: [{uses: 'docker://alpine:3.21'}]\n";
+        let y = Yaml::parse(wf).expect("yaml");
+        let ps = lower_workflow(&y, 0);
+        let with_socket: Vec<&str> = ps
+            .iter()
+            .filter(|p| {
+                p.signals
+                    .iter()
+                    .any(|s| matches!(s, Signal::RunnerSocketMount(_)))
+            })
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(with_socket, vec!["a", "e"]);
+    }
 }

@@ -327,6 +327,7 @@ fn remap_signal(sig: Signal, s: &StrLit) -> Signal {
         Signal::PlaintextDaemon(l) => Signal::PlaintextDaemon(remap(l, s)),
         Signal::TlsDisabled(l) => Signal::TlsDisabled(remap(l, s)),
         Signal::SocketMount(l) => Signal::SocketMount(remap(l, s)),
+        Signal::RunnerSocketMount(l) => Signal::RunnerSocketMount(remap(l, s)),
         Signal::PrivilegedContainer(l) => Signal::PrivilegedContainer(remap(l, s)),
         Signal::PrivilegedDind(l) => Signal::PrivilegedDind(remap(l, s)),
         Signal::CapAdd(mut v) => {

@@ -7,6 +7,72 @@
 use crate::finding::{DiagLevel, Diagnostic, Surface};
 use crate::model::{Pipeline, Signal, Val};
 use crate::rules::{is_plaintext_tcp, is_socket_path, volume_source};
+
+/// GitLab Runner settings as environment variables: `gitlab-runner register` reads every
+/// `config.toml` key it offers as a flag from an environment variable too (the `env:` tags in
+/// gitlab-runner's `common/config.go`), so a runner container, ConfigMap or chart `envVars`
+/// holding them configures the runner. `vars` are (name, located value); what they turn on is
+/// pushed to `out`.
+pub fn env_signals(vars: &[(String, Val<String>)], out: &mut Vec<Signal>) {
+    let truthy = |v: &str| {
+        matches!(
+            v.trim().trim_matches(|c| c == '"' || c == '\''),
+            "true" | "True" | "TRUE" | "1" | "t" | "T"
+        )
+    };
+    let parts = |v: &str| -> Vec<String> {
+        v.split([',', ' ', '\n'])
+            .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    for (name, val) in vars {
+        match name.trim() {
+            "DOCKER_PRIVILEGED" | "KUBERNETES_PRIVILEGED" | "DOCKER_SERVICES_PRIVILEGED"
+                if truthy(&val.v) =>
+            {
+                out.push(Signal::RunnerPrivileged(val.loc));
+            }
+            "DOCKER_VOLUMES"
+                if parts(&val.v)
+                    .iter()
+                    .any(|p| is_socket_path(volume_source(p))) =>
+            {
+                out.push(Signal::SocketMount(val.loc));
+            }
+            "DOCKER_CAP_ADD" => {
+                for cap in parts(&val.v) {
+                    out.push(Signal::CapAdd(Val::new(cap, val.loc)));
+                }
+            }
+            "DOCKER_SECURITY_OPT" | "DOCKER_SERVICES_SECURITY_OPT" => {
+                for opt in parts(&val.v) {
+                    if crate::rules::is_unconfined_opt(&opt) {
+                        out.push(Signal::Unconfined(Val::new(opt, val.loc)));
+                    }
+                }
+            }
+            "RUNNER_ENV" => {
+                // `--env`: variables injected into every job (`runners.environment`).
+                for kv in val.v.split([',', ';', '\n']) {
+                    let Some((k, v)) = kv.split_once('=') else {
+                        continue;
+                    };
+                    match k.trim() {
+                        "DOCKER_TLS_CERTDIR" if v.trim().trim_matches('"').is_empty() => {
+                            out.push(Signal::TlsDisabled(val.loc))
+                        }
+                        "DOCKER_HOST" if is_plaintext_tcp(v) => {
+                            out.push(Signal::PlaintextDaemon(val.loc))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
 use crate::source::{FileId, Loc, SourceFile, Span};
 
 /// One `key = value` seen in a runner section, with the span of the key..value.
@@ -55,6 +121,17 @@ pub fn lower_text(
     };
     let settings = match crate::source::toml::parse(text) {
         Ok(doc) => from_toml(&doc),
+        // A Go-templated config (Helm `runners.config`, `config.toml.tmpl`) is not TOML until
+        // rendered: read it line by line with a note, never as an input error.
+        Err(e) if text.contains("{{") => {
+            diags.push(super::diag_at(
+                sf,
+                to_file(text.find("{{").unwrap_or(e.offset)),
+                DiagLevel::Note,
+                "Go template in a GitLab Runner configuration: read line by line, template actions ignored",
+            ));
+            from_lines(text)
+        }
         Err(e) => {
             diags.push(super::diag_at(
                 sf,
@@ -296,6 +373,10 @@ fn from_lines(text: &str) -> Vec<Setting> {
         offset += line.len();
         let body = strip_comment(line.trim_end_matches(['\n', '\r']));
         let trimmed = body.trim();
+        if trimmed.starts_with("{{") && pending.is_none() {
+            // A Go template action line (`{{- if .Values.x }}`).
+            continue;
+        }
         if let Some(p) = pending.as_mut() {
             collect_strings(body, start, &mut p.values);
             p.span.end = start + body.len();
@@ -367,8 +448,10 @@ fn strip_comment(line: &str) -> &str {
             Some(q) if *c == q => in_str = None,
             Some(_) => {}
             None if *c == '"' || *c == '\'' => in_str = Some(*c),
-            None if *c == '#' => return &line[..byte],
-            None if *c == '/' && bytes.get(i + 1) == Some(&'/') => return &line[..byte],
+            None if *c == '#' => return line.get(..byte).unwrap_or(line),
+            None if *c == '/' && bytes.get(i + 1) == Some(&'/') => {
+                return line.get(..byte).unwrap_or(line);
+            }
             None => {}
         }
         byte += c.len_utf8();
@@ -387,8 +470,10 @@ fn collect_strings(s: &str, base: usize, out: &mut Vec<(String, Span)>) {
                     break;
                 }
             }
-            if let Some(j) = end {
-                out.push((s[i + 1..j].to_string(), Span::new(base + i, base + j + 1)));
+            if let Some(j) = end
+                && let Some(v) = s.get(i + 1..j)
+            {
+                out.push((v.to_string(), Span::new(base + i, base + j + 1)));
             }
         }
     }
@@ -429,5 +514,77 @@ mod tests {
         assert!(i[0].sysbox);
         assert!(!i[0].privileged);
         assert_eq!(i[0].name, "a");
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    fn sigs(vars: &[(&str, &str)]) -> Vec<&'static str> {
+        let loc = Loc::new(0, Span::new(0, 1));
+        let vars: Vec<(String, Val<String>)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), Val::new(v.to_string(), loc)))
+            .collect();
+        let mut out = Vec::new();
+        env_signals(&vars, &mut out);
+        out.iter()
+            .map(|s| match s {
+                Signal::RunnerPrivileged(_) => "privileged",
+                Signal::SocketMount(_) => "socket",
+                Signal::CapAdd(_) => "cap",
+                Signal::Unconfined(_) => "unconfined",
+                Signal::TlsDisabled(_) => "tls-off",
+                Signal::PlaintextDaemon(_) => "plaintext",
+                _ => "other",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn register_environment_variables() {
+        assert_eq!(sigs(&[("DOCKER_PRIVILEGED", "true")]), vec!["privileged"]);
+        assert_eq!(sigs(&[("KUBERNETES_PRIVILEGED", "1")]), vec!["privileged"]);
+        assert!(sigs(&[("DOCKER_PRIVILEGED", "false")]).is_empty());
+        assert_eq!(
+            sigs(&[(
+                "DOCKER_VOLUMES",
+                "/cache,/var/run/docker.sock:/var/run/docker.sock"
+            )]),
+            vec!["socket"]
+        );
+        assert!(sigs(&[("DOCKER_VOLUMES", "/certs/client")]).is_empty());
+        assert_eq!(sigs(&[("DOCKER_CAP_ADD", "SYS_ADMIN")]), vec!["cap"]);
+        assert_eq!(
+            sigs(&[("DOCKER_SECURITY_OPT", "seccomp=unconfined")]),
+            vec!["unconfined"]
+        );
+        assert_eq!(
+            sigs(&[("RUNNER_ENV", "DOCKER_TLS_CERTDIR=")]),
+            vec!["tls-off"]
+        );
+        assert_eq!(
+            sigs(&[("RUNNER_ENV", "DOCKER_HOST=tcp://docker:2375")]),
+            vec!["plaintext"]
+        );
+        assert!(sigs(&[("RUNNER_ENV", "DOCKER_TLS_CERTDIR=/certs")]).is_empty());
+    }
+
+    #[test]
+    fn templated_config_is_a_note_not_an_error() {
+        let sf = SourceFile::new(
+            "config.toml.tmpl".to_string(),
+            "[[runners]]\n  name = {{ .Name | quote }}\n  [runners.docker]\n{{- if .Priv }}\n    privileged = true\n{{- end }}\n".to_string(),
+        );
+        let mut diags = Vec::new();
+        let ps = lower(&sf, 0, &mut diags);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].level, DiagLevel::Note);
+        assert!(
+            ps.iter()
+                .flat_map(|p| &p.signals)
+                .any(|s| matches!(s, Signal::RunnerPrivileged(_)))
+        );
     }
 }

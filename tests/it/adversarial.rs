@@ -23,6 +23,33 @@ fn alias_bomb_costs_nothing() {
 }
 
 #[test]
+fn alias_bomb_in_chart_values_costs_nothing() {
+    // Every level references the one below nine times; a JSON 6902 operation and an embedded
+    // values string sit at the bottom. Each node is read once, at its anchor.
+    let mut s = String::from(
+        "a: &a\n  - op: add\n    path: /spec/securityContext/privileged\n    value: true\n  - values: |\n      x:\n        securityContext:\n          privileged: true\n",
+    );
+    for (i, c) in "bcdefghi".chars().enumerate() {
+        let prev = (b'a' + i as u8) as char;
+        s.push_str(&format!(
+            "{c}: &{c} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
+    }
+    s.push_str("securityContext:\n  seccompProfile:\n    type: Unconfined\nall: *i\n");
+    let start = std::time::Instant::now();
+    let r = scan_files(&[("values.yaml", s.as_str())]);
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+    assert_eq!(
+        hits(&r),
+        vec![
+            "privileged-container@values.yaml:4",
+            "privileged-container@values.yaml:8",
+            "seccomp-unconfined@values.yaml:19"
+        ]
+    );
+}
+
+#[test]
 fn deep_nesting_is_a_diagnostic() {
     let flow = format!("x: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
     let block = format!("x:\n{}a\n", "- ".repeat(10_000));
@@ -185,7 +212,25 @@ fn random_prefixes_never_panic() {
 }
 
 #[test]
-fn helm_templates_are_skipped_with_a_note_unless_they_parse() {
+fn helm_template_lines_that_do_not_parse_are_skipped_with_a_note() {
+    let r = scan_files(&[(
+        "chart/templates/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {{ include \"l\" . }}\n    app: x\nspec:\n  containers:\n  - name: dind\n    image: docker:29-dind\n    securityContext:\n      privileged: true\n",
+    )]);
+    assert_eq!(
+        hits(&r),
+        vec!["privileged-dind@chart/templates/pod.yaml:11"]
+    );
+    assert_eq!(r.diagnostics.len(), 1, "{:?}", r.diagnostics);
+    let d = &r.diagnostics[0];
+    assert_eq!(d.level, DiagLevel::Note);
+    assert_eq!(d.line, 5);
+    assert!(d.message.contains("template: 1 line(s)"), "{}", d.message);
+    assert!(!r.has_errors());
+}
+
+#[test]
+fn helm_templates_are_read_with_their_actions_left_out() {
     let r = scan_files(&[
         (
             "chart/templates/deploy.yaml",
@@ -196,17 +241,15 @@ fn helm_templates_are_skipped_with_a_note_unless_they_parse() {
             "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"{{ .Release.Name }}\"\nspec:\n  containers:\n  - name: dind\n    image: docker:29-dind\n    securityContext:\n      privileged: true\n",
         ),
     ]);
+    // The `range` template is read with its actions left out: its privileged flag is found.
     assert_eq!(
         hits(&r),
-        vec!["privileged-dind@chart/templates/pod.yaml:10"]
+        vec![
+            "privileged-container@chart/templates/deploy.yaml:10",
+            "privileged-dind@chart/templates/pod.yaml:10"
+        ]
     );
-    let d = r
-        .diagnostics
-        .iter()
-        .find(|d| d.path == "chart/templates/deploy.yaml")
-        .expect("a note for the unparsable template");
-    assert_eq!(d.level, DiagLevel::Note);
-    assert_eq!(d.line, 7);
-    assert!(d.message.contains("Helm template skipped"));
+    // Read as a whole with its actions left out: nothing to say about it.
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
     assert!(!r.has_errors());
 }
