@@ -3874,8 +3874,12 @@ jobs:
                     .any(|m| m.lang == "json" && m.snippet.contains("sysbox-runc"))
             );
             // The runner mounts the host's socket into every job container: deleting the
-            // volume line would not remove it, so the finding stays, with a task that does.
-            assert_eq!(active(WF, &out, "test"), vec!["docker-socket-mount"]);
+            // volume line would not remove it, so both findings stay (the explicit volume and
+            // the runner's own mount at `container:`), with a task that removes them.
+            assert_eq!(
+                active(WF, &out, "test"),
+                vec!["docker-socket-mount", "docker-socket-mount"]
+            );
             let task = o
                 .manual
                 .iter()

@@ -1055,18 +1055,10 @@ impl<'a> Work<'a> {
         let mut all = Vec::new();
         let mut broken: Option<String> = None;
         for (f, es) in &by_file {
-            let text = self.text(*f);
-            match edit::apply(text, es) {
-                Ok(out) => {
-                    if let Err(e) = Yaml::parse(&out) {
-                        broken = Some(format!(
-                            "the rewrite of {} would not parse ({}); nothing was changed",
-                            self.path(*f),
-                            e.message
-                        ));
-                        break;
-                    }
-                }
+            // Only non-overlapping edits are handed back; whether the result parses, and
+            // what it leaves, is verified once by the engine for every rewrite of the run.
+            match edit::normalise(es.clone()) {
+                Ok(_) => {}
                 Err(e) => {
                     broken = Some(format!(
                         "internal error editing {}: {e}; nothing was changed",
@@ -3033,24 +3025,21 @@ mod tests {
     }
 
     #[test]
-    fn shared_dind_template_refuses_buildkit() {
+    fn shared_dind_template_moves_with_every_job_that_uses_it() {
+        // `test` runs containers, so BuildKit is not feasible for the anchor both jobs merge:
+        // the forced strategy is refused for the group, which moves to the recommended sysbox
+        // together, the anchor edited once.
         let src = ".dj: &dj\n  image: docker:29-cli\n  services:\n    - docker:29-dind\n\nbuild:\n  <<: *dj\n  script:\n    - docker build -t app .\n\ntest:\n  <<: *dj\n  script:\n    - docker run --rm app ./t\n";
         let fs = files(&[(".gitlab-ci.yml", src)]);
         let p = preview_with(&fs, Strategy::Buildkit, &Environment::default());
-        let r = p
-            .results
-            .iter()
-            .find(|r| r.pipeline == "build")
-            .expect("build");
-        assert_eq!(r.status, Status::Manual);
-        assert!(
-            r.manual
-                .iter()
-                .any(|m| m.title.contains("shared with test")),
-            "{:?}",
-            r.manual
-        );
-        assert!(p.changes.iter().all(|c| !c.after.contains("buildkit")));
+        for job in ["build", "test"] {
+            let r = p.results.iter().find(|r| r.pipeline == job).expect(job);
+            assert_eq!(r.choice.as_str(), "sysbox", "{job}");
+            assert_eq!(r.status, Status::Migrated, "{job}");
+            assert!(r.why.contains("not feasible"), "{}", r.why);
+        }
+        let out = &p.changes.first().expect("a change").after;
+        assert_eq!(out.matches("DOCKER_TLS_CERTDIR").count(), 1, "{out}");
     }
 
     #[test]

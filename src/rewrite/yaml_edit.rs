@@ -21,7 +21,12 @@ pub struct YamlEditor<'a> {
 impl<'a> YamlEditor<'a> {
     /// An editor for `text` parsed as `y`.
     pub fn new(path: &'a str, text: &'a str, y: &'a Yaml) -> YamlEditor<'a> {
-        let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        // The first line's ending is the file's (looking further would cost a pass over the
+        // whole text for every editor made).
+        let nl = match text.find('\n') {
+            Some(i) if i > 0 && text.as_bytes().get(i - 1) == Some(&b'\r') => "\r\n",
+            _ => "\n",
+        };
         YamlEditor { path, text, y, nl }
     }
 
