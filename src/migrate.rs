@@ -471,12 +471,22 @@ pub struct FileChange {
 impl FileChange {
     /// Unified diff (`a/path`, `b/path`).
     pub fn unified_diff(&self) -> String {
-        similar::TextDiff::from_lines(&*self.before, &self.after)
+        line_diff(&self.before, &self.after)
             .unified_diff()
             .context_radius(3)
             .header(&format!("a/{}", self.path), &format!("b/{}", self.path))
             .to_string()
     }
+}
+
+/// The line diff of a migrated file. Patience diff anchors on unique lines, so a file of
+/// thousands of near-identical jobs diffs in linear time where Myers' algorithm is quadratic;
+/// the timeout bounds pathological inputs.
+pub fn line_diff<'a>(before: &'a str, after: &'a str) -> similar::TextDiff<'a, 'a, 'a, str> {
+    similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .timeout(std::time::Duration::from_secs(2))
+        .diff_lines(before, after)
 }
 
 /// What happened to one pipeline.
@@ -660,7 +670,7 @@ pub fn preview(
         }
     }
     for c in &mut final_changes {
-        let diff = similar::TextDiff::from_lines(&*c.before, &c.after);
+        let diff = line_diff(&c.before, &c.after);
         for op in diff.iter_all_changes() {
             match op.tag() {
                 similar::ChangeTag::Insert => c.added += 1,
@@ -807,9 +817,11 @@ fn units_of(plan: &MigrationPlan) -> Vec<Unit> {
     let mut by: BTreeMap<(usize, Option<Target>, bool), Vec<usize>> = BTreeMap::new();
     for (i, p) in plan.pipelines.iter().enumerate() {
         let target = p.choice.target();
+        // Taking the recommended target (in auto mode, in the UI or from a plan file, which
+        // then replays the same fallbacks) lets the unit fall back; another target does not.
         let auto = target.is_some()
             && p.choice == Choice::from(p.recommended)
-            && p.why.starts_with("recommended");
+            && !p.why.starts_with("--strategy");
         // Skip/manual pipelines are units of their own.
         let g = if target.is_some() {
             p.group
@@ -1107,6 +1119,10 @@ fn result_of(
         Status::Manual
     } else if let Some(s @ (Status::Unsupported | Status::Manual)) = o.status {
         s
+    } else if kept && addressed == 0 && !o.edits.is_empty() {
+        // Edits that harden the pipeline but leave its findings (rootless and TLS dind keep a
+        // privileged daemon): written, so never reported as manual.
+        Status::Partial
     } else if !kept || addressed == 0 {
         if o.manual.is_empty() && dropped.is_empty() && o.edits.is_empty() {
             Status::Unsupported

@@ -453,9 +453,7 @@ pub fn edit_reports(before: &str, edits: &[Edit]) -> Vec<EditReport> {
 
 /// A line diff that gives up refining after two seconds (huge files stay bounded).
 fn line_diff<'a>(before: &'a str, after: &'a str) -> similar::TextDiff<'a, 'a, 'a, str> {
-    similar::TextDiff::configure()
-        .timeout(std::time::Duration::from_secs(2))
-        .diff_lines(before, after)
+    crate::migrate::line_diff(before, after)
 }
 
 /// Line-level edits turning `before` into `after` (for migrations recorded only as bytes).

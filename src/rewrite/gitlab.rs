@@ -2998,7 +2998,8 @@ mod tests {
                 "build:\n  image: docker:cli\n  services: [docker:29-dind]\n  script:\n    - docker build -t app .\n  variables:\n    DOCKER_HOST: tcp://docker:2376\n    DOCKER_TLS_CERTDIR: \"/certs\"\n"
             )
         );
-        assert_eq!(status(&p, "build"), Status::Manual);
+        // Written, but the daemon stays privileged: partial, never manual.
+        assert_eq!(status(&p, "build"), Status::Partial);
     }
 
     #[test]
@@ -3038,8 +3039,11 @@ mod tests {
             assert_eq!(r.status, Status::Migrated, "{job}");
             assert!(r.why.contains("not feasible"), "{}", r.why);
         }
+        // The jobs merge the anchor with `<<`, so each job's own mapping is where its
+        // variables live: both get the TLS client settings.
         let out = &p.changes.first().expect("a change").after;
-        assert_eq!(out.matches("DOCKER_TLS_CERTDIR").count(), 1, "{out}");
+        assert_eq!(out.matches("DOCKER_TLS_CERTDIR").count(), 2, "{out}");
+        assert_eq!(out.matches("docker:29-dind").count(), 1, "{out}");
     }
 
     #[test]

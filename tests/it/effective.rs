@@ -48,7 +48,12 @@ pub fn problems(after: &BTreeMap<String, String>, preview: &Preview, k8s: bool) 
             .iter()
             .filter(|c| c.role == Role::Service && c.is_daemon())
             .collect();
-        let host = env.get("DOCKER_HOST").copied().unwrap_or("");
+        let host = env
+            .get("DOCKER_HOST")
+            .copied()
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches('/');
         match target {
             Target::Buildkit | Target::Kaniko => {
                 if !daemons.is_empty() {

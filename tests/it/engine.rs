@@ -178,16 +178,21 @@ fn auto_mode_falls_back_to_the_next_feasible_target() {
     );
     let problems = crate::effective::problems(&after(&dir, &p), &p, false);
     assert!(problems.is_empty(), "{problems:#?}");
-    // A target the user forced does not fall back.
-    let forced = preview(&dir, Strategy::Buildkit);
+    // A target that is not the recommended one, chosen by the user, does not fall back.
+    let s = Session::open(&dir).expect("open");
+    let scan = s.scan();
+    let mut plan = s.plan(&scan, Strategy::Auto);
+    for p in &mut plan.pipelines {
+        p.choice = Choice::Tls;
+    }
+    let forced = s.preview(&plan, &scan);
     let r = forced
         .results
         .iter()
         .find(|r| r.pipeline == "package")
         .expect("package");
-    assert_eq!(r.choice, Choice::Buildkit);
-    assert_eq!(r.status, Status::Manual);
-    assert!(forced.changes.is_empty());
+    assert_eq!(r.choice, Choice::Tls);
+    assert!(r.notes.iter().all(|n| !n.contains("could not be applied")));
 }
 
 #[test]
@@ -197,12 +202,30 @@ fn nothing_is_written_for_a_manual_pipeline() {
         "gitlab-shared-template-mixed",
         "compose-two-daemons",
     ] {
-        for strategy in [Strategy::Buildkit, Strategy::Kaniko, Strategy::Tls] {
+        for strategy in [
+            Strategy::Auto,
+            Strategy::Buildkit,
+            Strategy::Kaniko,
+            Strategy::Rootless,
+            Strategy::Tls,
+        ] {
             let p = preview(&fixture(name), strategy);
             for r in &p.results {
                 if matches!(r.status, Status::Manual | Status::Unsupported) {
                     assert!(r.files.is_empty(), "{name} {strategy:?}: {r:#?}");
                 }
+            }
+            // Every changed file belongs to a pipeline reported migrated or partial.
+            for c in &p.changes {
+                assert!(
+                    p.results.iter().any(|r| {
+                        matches!(r.status, Status::Migrated | Status::Partial)
+                            && r.files.contains(&c.path)
+                    }),
+                    "{name} {strategy:?}: {} written for no migrated pipeline: {:#?}",
+                    c.path,
+                    p.results
+                );
             }
             let written: Vec<&str> = p.changes.iter().map(|c| c.path.as_str()).collect();
             let touched = p

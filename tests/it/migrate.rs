@@ -86,6 +86,19 @@ struct Checked {
 /// Check one repository with one strategy; returns the diff text and the changed files.
 fn check(dir: &Path, strategy: Strategy, label: &str) -> Checked {
     let preview = run(dir, strategy);
+    // Nothing is written for a pipeline reported manual, unsupported or skipped.
+    for c in &preview.changes {
+        assert!(
+            preview.results.iter().any(|r| {
+                matches!(
+                    r.status,
+                    depriv::rewrite::Status::Migrated | depriv::rewrite::Status::Partial
+                ) && r.files.contains(&c.path)
+            }),
+            "{label}: {} is written for no migrated or partial pipeline",
+            c.path
+        );
+    }
     let mut snapshot = String::new();
     let mut changed = Vec::new();
     for c in &preview.changes {
