@@ -3,6 +3,8 @@
 //! every other file is independent and scanned in parallel. Pure in-memory after reading,
 //! so tests can scan virtual files.
 
+#![cfg_attr(not(test), deny(clippy::string_slice))]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;

@@ -3,6 +3,8 @@
 //! (edits, manual tasks for what lies outside the repository, notes, a status) and never
 //! touches the disk. The engine in [`crate::migrate`] verifies and diffs the result.
 
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
+
 pub mod common;
 pub mod compose;
 pub mod daemon;

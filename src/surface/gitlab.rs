@@ -11,7 +11,7 @@ use super::yamlx::Doc;
 use crate::finding::{DiagLevel, Surface};
 use crate::model::{Container, DockerUse, Pipeline, Role, Val};
 use crate::source::yaml::{NodeId, NodeKind, Yaml};
-use crate::source::{FileId, Loc};
+use crate::source::{FileId, Loc, text};
 
 /// Top-level keys that are not jobs.
 pub const RESERVED: &[&str] = &[
@@ -580,25 +580,28 @@ fn expand_image(c: &mut Container, env: &[(String, Val<String>)]) {
 pub fn expand_vars(s: &str, env: &[(String, Val<String>)]) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
+    while let Some((lit, after)) = rest.split_once('$') {
+        out.push_str(lit);
         let (name, consumed) = if let Some(b) = after.strip_prefix('{') {
-            match b.find('}') {
-                Some(j) => (&b[..j], j + 2),
+            match b.split_once('}') {
+                Some((name, _)) => (name, name.len() + 2),
                 None => ("", 0),
             }
         } else {
             let n = after
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .unwrap_or(after.len());
-            (&after[..n], n)
+            (text::before(after, n), n)
         };
+        let (written, tail) = text::split_at(after, consumed);
         match env.iter().rev().find(|(k, _)| k == name) {
             Some((_, v)) if !name.is_empty() => out.push_str(&v.v),
-            _ => out.push_str(&rest[i..i + 1 + consumed]),
+            _ => {
+                out.push('$');
+                out.push_str(written);
+            }
         }
-        rest = &rest[i + 1 + consumed..];
+        rest = tail;
     }
     out.push_str(rest);
     out

@@ -7,7 +7,7 @@
 use crate::finding::{DiagLevel, Diagnostic, Surface};
 use crate::model::{Pipeline, Signal, Val};
 use crate::rules::{is_plaintext_tcp, is_socket_path, volume_source};
-use crate::source::{FileId, Loc, SourceFile, Span};
+use crate::source::{FileId, Loc, SourceFile, Span, text};
 
 /// One `key = value` seen in a runner section, with the span of the key..value.
 #[derive(Clone, Debug)]
@@ -367,8 +367,8 @@ fn strip_comment(line: &str) -> &str {
             Some(q) if *c == q => in_str = None,
             Some(_) => {}
             None if *c == '"' || *c == '\'' => in_str = Some(*c),
-            None if *c == '#' => return &line[..byte],
-            None if *c == '/' && bytes.get(i + 1) == Some(&'/') => return &line[..byte],
+            None if *c == '#' => return text::before(line, byte),
+            None if *c == '/' && bytes.get(i + 1) == Some(&'/') => return text::before(line, byte),
             None => {}
         }
         byte += c.len_utf8();
@@ -388,7 +388,10 @@ fn collect_strings(s: &str, base: usize, out: &mut Vec<(String, Span)>) {
                 }
             }
             if let Some(j) = end {
-                out.push((s[i + 1..j].to_string(), Span::new(base + i, base + j + 1)));
+                out.push((
+                    text::slice(s, i + 1..j).to_string(),
+                    Span::new(base + i, base + j + 1),
+                ));
             }
         }
     }
