@@ -366,6 +366,7 @@ fn scan_gitlab_unit(
     loader: &dyn Loader,
     env: &crate::config::Environment,
 ) -> UnitOut {
+    let _file = crate::bugreport::processing(unit.files.first().map_or("", String::as_str));
     let mut out = UnitOut::empty();
     let mut sfs: Vec<SourceFile> = Vec::new();
     let mut parsed = Vec::new();
@@ -437,6 +438,7 @@ fn looks_like_kube(text: &str) -> bool {
 }
 
 fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> UnitOut {
+    let _file = crate::bugreport::processing(&c.rel);
     let mut out = UnitOut::empty();
     let sf = SourceFile::new(c.rel.clone(), text);
     let pipelines: Vec<Pipeline> = match c.kind {

@@ -7,6 +7,7 @@ mod corpus;
 mod fixtures;
 mod gitlab;
 mod migrate;
+mod mutation;
 mod reports;
 mod support;
 mod tui;
