@@ -241,6 +241,15 @@ fn raw_flags(script: &str, span: &Range<usize>) -> Vec<RawFlag> {
             && !body.is_empty()
         {
             for (ci, ch) in body.char_indices() {
+                if ci >= crate::source::docker_cmd::MAX_SHORT_CLUSTER {
+                    // Not a real cluster: one flag nobody knows, so the translation refuses.
+                    out.push(RawFlag {
+                        name: t.to_string(),
+                        value: None,
+                        written: t.to_string(),
+                    });
+                    break;
+                }
                 let name = crate::source::docker_cmd::build_short_flags()
                     .iter()
                     .find(|(c, _)| *c == ch)
@@ -1026,6 +1035,17 @@ mod tests {
                 workdir: Some("${CI_PROJECT_DIR}"),
             },
         )
+    }
+
+    #[test]
+    fn an_overlong_short_flag_cluster_is_unmapped_not_thousands_of_flags() {
+        let word = format!("-{}", "q".repeat(50_000));
+        let t = tr(
+            Builder::Buildkit,
+            &format!("docker build {word} -t app ."),
+            &["app"],
+        );
+        assert_eq!(t.unmapped, [word]);
     }
 
     #[test]

@@ -349,7 +349,8 @@ fn mutate(rng: &mut Rng, s: &mut String) -> &'static str {
         }
         16 | 17 => {
             let at = boundary(rng, s);
-            s.insert_str(at, rng.pick(TOKENS));
+            let token = *rng.pick(TOKENS);
+            s.insert_str(at, token);
             "token"
         }
         18 => {
