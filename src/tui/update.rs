@@ -927,6 +927,9 @@ fn toggle_file(m: &mut Model) -> Option<Effect> {
         return None;
     }
     let s = m.diff.skipped.remove(i);
+    // The entry is gone: keep the cursor on an existing one until the new preview arrives.
+    let entries = nfiles + m.diff.skipped.len();
+    m.diff.sel = m.diff.sel.min(entries.saturating_sub(1));
     if let Some(plan) = m.plan.as_mut() {
         for (path, name, choice, why) in &s.restore {
             if let Some(p) = plan
@@ -1410,6 +1413,26 @@ mod tests {
         let after: Vec<Choice> = plan.pipelines.iter().map(|p| p.choice).collect();
         assert_eq!(after, before);
         assert!(m.diff.skipped.is_empty());
+    }
+
+    #[test]
+    fn accepting_a_skipped_file_keeps_the_cursor_on_an_entry() {
+        // Found by the random key test: the cursor pointed past the list until the new
+        // preview arrived.
+        let mut m = previewed_model();
+        assert!(act(&mut m, Action::ToggleFile).is_some());
+        let mut p = testing::preview(&m);
+        if let Some(c) = p.changes.first_mut() {
+            c.path = "other.yml".into();
+        }
+        update(&mut m, Msg::previewed(p));
+        assert_eq!(
+            (m.diff.files.len(), m.diff.skipped.len(), m.diff.sel),
+            (1, 1, 1)
+        );
+        assert!(act(&mut m, Action::ToggleFile).is_some());
+        assert!(m.diff.skipped.is_empty());
+        assert_eq!(m.diff.sel, 0);
     }
 
     #[test]

@@ -11,5 +11,6 @@ mod mutation;
 mod reports;
 mod support;
 mod tui;
+mod tui_keys;
 mod validators;
 mod write;
