@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
     for id in 0..n as NodeId {
         let node = y.node(id);
         let span = y.span(id);
-        assert!(span.start <= span.end && span.end <= src.len(), "span {span:?}");
+        assert!(
+            span.start <= span.end && span.end <= src.len(),
+            "span {span:?}"
+        );
         assert!(src.is_char_boundary(span.start) && src.is_char_boundary(span.end));
         if let NodeKind::Scalar(s) = &node.kind {
             let c = &s.content_span;
