@@ -736,3 +736,29 @@ fn the_issue_reproducer_previews_without_a_panic() {
     };
     assert_eq!(check(&case), Ok(()));
 }
+
+/// The reported crash, end to end: `migrate --dry-run` on the three-line file prints a diff or
+/// a refusal, never a panic.
+#[test]
+fn the_issue_reproducer_through_the_cli() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        tmp.path().join(".gitlab-ci.yml"),
+        "services:\n  - docker:dind\n    - echo \"З\n",
+    )
+    .expect("write");
+    let out = assert_cmd::Command::cargo_bin("depriv")
+        .expect("binary")
+        .args(["migrate", "--dry-run", "--color", "never"])
+        .arg(tmp.path())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("hit a bug"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(".gitlab-ci.yml"), "{stdout}");
+}
