@@ -83,14 +83,28 @@ pub struct Lowered {
     pub diagnostics: Vec<(FileId, usize, DiagLevel, String)>,
 }
 
+/// Mapping entries [`to_rval`] expands per value; a merge key that reaches its own mapping
+/// (`&a {x: {<<: *a}}`) would otherwise expand the same entries again at every level.
+const RVAL_ENTRY_BUDGET: usize = 20_000;
+
 fn to_rval(y: &Yaml, file: FileId, id: NodeId, depth: usize) -> RVal {
+    let mut budget = RVAL_ENTRY_BUDGET;
+    to_rval_in(y, file, id, depth, &mut budget)
+}
+
+fn to_rval_in(y: &Yaml, file: FileId, id: NodeId, depth: usize, budget: &mut usize) -> RVal {
     let r = y.resolve(id);
-    if depth < 64 && matches!(y.node(r).kind, NodeKind::Map { .. }) && y.node(r).tag.is_none() {
+    if depth < 64
+        && *budget > 0
+        && matches!(y.node(r).kind, NodeKind::Map { .. })
+        && y.node(r).tag.is_none()
+    {
         let entries = y.entries(r).unwrap_or_default();
+        *budget = budget.saturating_sub(entries.len() + 1);
         return RVal::Map(
             entries
                 .into_iter()
-                .map(|e| (e.key, to_rval(y, file, e.value, depth + 1)))
+                .map(|e| (e.key, to_rval_in(y, file, e.value, depth + 1, budget)))
                 .collect(),
         );
     }

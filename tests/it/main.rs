@@ -5,6 +5,7 @@ mod adversarial;
 mod cli;
 mod corpus;
 mod fixtures;
+mod fuzz_regressions;
 mod gitlab;
 mod migrate;
 mod mutation;
