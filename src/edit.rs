@@ -1,6 +1,9 @@
 //! Byte-range edits on original file text. A rewrite never re-serialises a file: it produces
 //! [`Edit`]s, which are applied as non-overlapping replacements so every byte outside them
-//! stays as it was (comments, anchors, quoting, CRLF, BOM).
+//! stays as it was (comments, anchors, quoting, CRLF, BOM). An edit that would split a
+//! character is refused with an error, never applied.
+
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 
 use serde::{Deserialize, Serialize};
 
@@ -77,18 +80,16 @@ pub fn apply(src: &str, edits: &[Edit]) -> Result<String, EditError> {
     let mut out = String::with_capacity(src.len() + 256);
     let mut pos = 0;
     for e in &edits {
-        if e.end > src.len()
-            || !src.is_char_boundary(e.start)
-            || !src.is_char_boundary(e.end)
-            || e.start < pos
-        {
-            return Err(EditError::OutOfRange(e.start, e.end));
-        }
-        out.push_str(&src[pos..e.start]);
+        // `get` is `None` past the end, inside a character and for a reversed range.
+        let kept = src
+            .get(pos..e.start)
+            .filter(|_| src.is_char_boundary(e.end) && e.end <= src.len())
+            .ok_or(EditError::OutOfRange(e.start, e.end))?;
+        out.push_str(kept);
         out.push_str(&e.text);
         pos = e.end;
     }
-    out.push_str(&src[pos..]);
+    out.push_str(src.get(pos..).unwrap_or_default());
     Ok(out)
 }
 

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bugreport;
 pub mod config;
 pub mod discover;
 pub mod edit;

@@ -3,6 +3,8 @@
 //! every other file is independent and scanned in parallel. Pure in-memory after reading,
 //! so tests can scan virtual files.
 
+#![cfg_attr(not(test), deny(clippy::string_slice))]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -538,6 +540,7 @@ fn scan_gitlab_unit(
     env: &crate::config::Environment,
     yaml_paths: &[String],
 ) -> UnitOut {
+    let _file = crate::bugreport::processing(unit.files.first().map_or("", String::as_str));
     let mut out = UnitOut::empty();
     let mut sfs: Vec<SourceFile> = Vec::new();
     let mut parsed = Vec::new();
@@ -635,6 +638,7 @@ fn looks_like_kube(text: &str) -> bool {
 }
 
 fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> UnitOut {
+    let _file = crate::bugreport::processing(&c.rel);
     let mut out = UnitOut::empty();
     let sf = SourceFile::new(c.rel.clone(), text);
     let pipelines: Vec<Pipeline> = match c.kind {

@@ -2,6 +2,8 @@
 //! (`//` comments work too), and `[ignore]` globs in `.depriv.toml`. A suppression without a
 //! reason does not suppress and becomes a diagnostic. Suppressed findings stay in the output.
 
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
+
 use std::collections::HashMap;
 
 use crate::config::Config;
@@ -26,22 +28,21 @@ pub fn parse_directive(line: &str) -> Option<Directive> {
         .find("depriv: ignore[")
         .or_else(|| line.find("depriv:ignore["))?;
     // Must be inside a comment: `#` or `//` before it on the line.
-    let before = &line[..idx];
+    let (before, rest) = line.split_at_checked(idx)?;
     if !before.contains('#') && !before.contains("//") && !before.contains("/*") {
         return None;
     }
-    let rest = &line[idx..];
-    let open = rest.find('[')?;
-    let close = rest.find(']')?;
-    if close < open {
+    let (_, inside) = rest.split_once('[')?;
+    let (list, after) = inside.split_once(']')?;
+    if rest.find(']')? < rest.find('[')? {
         return None;
     }
-    let rules = rest[open + 1..close]
+    let rules = list
         .split(',')
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    let reason = rest[close + 1..]
+    let reason = after
         .trim()
         .trim_end_matches("*/")
         .trim()
@@ -51,7 +52,7 @@ pub fn parse_directive(line: &str) -> Option<Directive> {
     Some(Directive {
         rules,
         reason,
-        column: line[..idx].chars().count() + 1,
+        column: before.chars().count() + 1,
     })
 }
 

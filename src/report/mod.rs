@@ -1,6 +1,8 @@
 //! Output formats of a scan: text with source snippets, JSON v1, SARIF 2.1.0. (Migration
 //! reports build on these.)
 
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
+
 pub mod baseline;
 pub mod guide;
 pub mod html;

@@ -84,6 +84,9 @@ fn render_one(renderer: &Renderer, sf: &SourceFile, f: &Finding) -> String {
     if span.start > span.end {
         span.start = span.end;
     }
+    // The renderer slices at the span: widen it to whole characters.
+    let span =
+        crate::source::text::floor(source, span.start)..crate::source::text::ceil(source, span.end);
     let mut help = String::new();
     if let Some(p) = &f.pipeline {
         let _ = write!(help, "pipeline `{p}`");
@@ -247,5 +250,28 @@ fn located(d: &crate::finding::Diagnostic) -> String {
         format!("{}:{}:{}: {msg}", d.path, d.line, d.column)
     } else {
         format!("{}: {msg}", d.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn a_span_inside_a_character_is_widened_not_a_panic() {
+        let text = "services:\n  a:\n    image: x\n    privileged: true # Звук\n";
+        let mut r = crate::scan::scan_memory(
+            BTreeMap::from([("docker-compose.yml".to_string(), text.to_string())]),
+            &Config::default(),
+        );
+        let inside = text.find('З').expect("З") + 1;
+        let f = r.findings.first_mut().expect("a finding");
+        f.span.end = inside;
+        f.end_line = 4;
+        let out = render(&r, false, false);
+        assert!(out.contains("privileged: true # Звук"), "{out}");
     }
 }

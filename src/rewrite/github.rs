@@ -44,6 +44,7 @@ use crate::model::Hosting;
 use crate::plan::Target;
 use crate::source::docker_cmd::{self, DockerBuild, DockerLogin, DockerPush, DockerTag};
 use crate::source::shell::{self, Command};
+use crate::source::text;
 use crate::source::yaml::{NodeId, NodeKind, ScalarStyle, Yaml};
 
 /// Templates of this surface: (name under `templates/`, source).
@@ -408,8 +409,9 @@ impl<'a> Cx<'a> {
         let ls = self.ed.line_start(start);
         let before = self.text.get(ls..start)?;
         let dash = before.rfind('-')?;
-        let (lead, rest) = before.split_at(dash);
-        if !lead.chars().all(|c| c == ' ') || !rest[1..].chars().all(|c| c == ' ') {
+        let (lead, rest) = before.split_at_checked(dash)?;
+        let rest = rest.strip_prefix('-')?;
+        if !lead.chars().all(|c| c == ' ') || !rest.chars().all(|c| c == ' ') {
             return None;
         }
         Some(dash)
@@ -848,24 +850,24 @@ impl Vars {
                 return Err(format!("`{raw}` is too complex"));
             }
             if let Some(after) = rest.strip_prefix("${{") {
-                let Some(end) = after.find("}}") else {
+                let Some((expr, tail)) = after.split_once("}}") else {
                     return Err(format!("`{raw}` has an unterminated expression"));
                 };
                 out.push_str("${{");
-                out.push_str(&after[..end + 2]);
-                rest = &after[end + 2..];
+                out.push_str(expr);
+                out.push_str("}}");
+                rest = tail;
                 continue;
             }
             if let Some(after) = rest.strip_prefix("${") {
-                let Some(end) = after.find('}') else {
+                let Some((name, tail)) = after.split_once('}') else {
                     return Err(format!("`{raw}` has an unterminated `${{`"));
                 };
-                let name = &after[..end];
                 if !is_ident(name) {
                     return Err(format!("`${{{name}}}` is a shell expansion"));
                 }
                 out.push_str(&self.resolve(name)?);
-                rest = &after[end + 1..];
+                rest = tail;
                 continue;
             }
             if let Some(after) = rest.strip_prefix('$') {
@@ -873,12 +875,12 @@ impl Vars {
                     .char_indices()
                     .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
                     .map_or(after.len(), |(i, _)| i);
-                let name = &after[..n];
+                let (name, tail) = text::split_at(after, n);
                 if !is_ident(name) {
                     return Err(format!("`{raw}` uses a shell expansion"));
                 }
                 out.push_str(&self.resolve(name)?);
-                rest = &after[n..];
+                rest = tail;
                 continue;
             }
             if rest.starts_with('`') {
@@ -887,8 +889,9 @@ impl Vars {
             let n = rest.find(['$', '`']).unwrap_or(rest.len());
             // `find` stops at a char boundary; `n == 0` only when rest starts with `$`/`` ` ``.
             let n = n.max(rest.chars().next().map_or(1, char::len_utf8));
-            out.push_str(&rest[..n]);
-            rest = &rest[n..];
+            let (lit, tail) = text::split_at(rest, n);
+            out.push_str(lit);
+            rest = tail;
         }
         Ok(out)
     }
@@ -908,9 +911,9 @@ impl Vars {
             if guard > 4096 {
                 return Err(format!("`{text}` is too complex"));
             }
-            let after = &rest[i + 1..];
+            let after = text::after(rest, i + 1);
             if let Some(x) = after.strip_prefix("{{") {
-                rest = x.find("}}").map_or("", |e| &x[e + 2..]);
+                rest = x.split_once("}}").map_or("", |(_, tail)| tail);
                 continue;
             }
             let after_brace = after.strip_prefix('{').unwrap_or(after);
@@ -918,13 +921,13 @@ impl Vars {
                 .char_indices()
                 .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
                 .map_or(after_brace.len(), |(i, _)| i);
-            let name = &after_brace[..n];
+            let (name, tail) = text::split_at(after_brace, n);
             if self.assigned.contains(name) || self.literal.contains_key(name) {
                 return Err(format!(
                     "`${name}` is set by the script or the step itself and would not reach a new step"
                 ));
             }
-            rest = &after_brace[n..];
+            rest = tail;
         }
         Ok(())
     }
@@ -3187,8 +3190,11 @@ fn harden_tls(cx: &Cx<'_>, daemons: &[&Ctr], w: &mut Work) {
                             let lead = num.is_empty() && part.starts_with(['"', '\'']);
                             if num == "2375" {
                                 format!("2376{rest}")
-                            } else if lead && part.get(1..5) == Some("2375") {
-                                format!("{}2376{}", &part[..1], &part[5..])
+                            } else if lead
+                                && let Some((quote, tail)) = part.split_at_checked(1)
+                                && let Some(tail) = tail.strip_prefix("2375")
+                            {
+                                format!("{quote}2376{tail}")
                             } else {
                                 part.to_string()
                             }

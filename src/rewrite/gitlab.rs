@@ -1584,8 +1584,8 @@ fn service_host(s: &Svc) -> String {
     let last = img.rsplit('/').next().unwrap_or(img);
     let name = last.split(':').next().unwrap_or(last);
     if img.contains('/') {
-        let repo = match img.rfind(':') {
-            Some(p) if !img[p + 1..].contains('/') => &img[..p],
+        let repo = match img.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => repo,
             _ => img,
         };
         if !repo.contains('$') {
@@ -1601,8 +1601,8 @@ fn service_host(s: &Svc) -> String {
 
 /// Split `prefix/docker:tag` into (prefix with slash, name, tag).
 fn split_image(image: &str) -> (String, String, Option<String>) {
-    let (prefix, last) = match image.rfind('/') {
-        Some(i) => (image[..=i].to_string(), &image[i + 1..]),
+    let (prefix, last) = match image.rsplit_once('/') {
+        Some((dir, last)) => (format!("{dir}/"), last),
         None => (String::new(), image),
     };
     match last.split_once(':') {

@@ -3,6 +3,8 @@
 //! (edits, manual tasks for what lies outside the repository, notes, a status) and never
 //! touches the disk. The engine in [`crate::migrate`] verifies and diffs the result.
 
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
+
 pub mod common;
 pub mod compose;
 pub mod daemon;
@@ -179,8 +181,67 @@ pub struct Request<'a> {
     pub files: &'a dyn Files,
 }
 
-/// Rewrite one pipeline.
+/// Rewrite one pipeline. A file that does not parse is never rewritten: when the pipeline's
+/// own file or any file its edits touch fails to parse, the outcome has no edits, every finding
+/// becomes a manual task and a note names the file and the position of the error.
 pub fn rewrite(req: &Request<'_>) -> Outcome {
+    let _file = crate::bugreport::processing(&req.pipeline.path);
+    if let Some(o) = refuse_unparsed(req, std::iter::once(req.pipeline.path.as_str())) {
+        return o;
+    }
+    let o = rewrite_surface(req);
+    let touched: std::collections::BTreeSet<&str> =
+        o.edits.iter().map(|e| e.path.as_str()).collect();
+    refuse_unparsed(req, touched.into_iter()).unwrap_or(o)
+}
+
+/// Where a file fails to parse in its format (YAML, TOML, JSON; for Groovy, where its lexer
+/// gives up), as a byte offset and a message. `None` when it parses or the format has no
+/// syntax errors (shell, Makefiles).
+pub fn parse_failure(path: &str, text: &str) -> Option<(usize, String)> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    match ext {
+        "yml" | "yaml" => crate::source::yaml::Yaml::parse(text)
+            .err()
+            .map(|e| (e.offset, format!("invalid YAML: {}", e.message))),
+        "toml" => crate::source::toml::parse(text)
+            .err()
+            .map(|e| (e.offset, format!("invalid TOML: {}", e.message))),
+        "json" => crate::source::json::parse(text)
+            .err()
+            .map(|e| (e.offset, format!("invalid JSON: {}", e.message))),
+        _ if name.contains("Jenkinsfile") || ext == "groovy" || ext == "jenkinsfile" => {
+            crate::source::jenkins_groovy::parse_jenkins(text)
+                .diagnostics
+                .into_iter()
+                .find(|(_, m)| m.starts_with("unterminated"))
+                .map(|(r, m)| (r.start, m))
+        }
+        _ => None,
+    }
+}
+
+/// The outcome for a pipeline whose files include one that does not parse.
+fn refuse_unparsed<'p>(req: &Request<'_>, paths: impl Iterator<Item = &'p str>) -> Option<Outcome> {
+    for path in paths {
+        let Some(text) = req.files.text(path) else {
+            continue;
+        };
+        if let Some((offset, message)) = parse_failure(path, &text) {
+            let at = crate::source::SourceFile::new(path, text).line_col(offset);
+            let mut o = unsupported(req);
+            o.notes.push(format!(
+                "{path}:{}:{}: {message}; a file that does not parse is not rewritten",
+                at.line, at.column
+            ));
+            return Some(o);
+        }
+    }
+    None
+}
+
+fn rewrite_surface(req: &Request<'_>) -> Outcome {
     match req.pipeline.surface {
         Surface::GitlabCi => gitlab::rewrite(req),
         Surface::GithubActions => github::rewrite(req),
@@ -278,5 +339,74 @@ pub fn render<S: Serialize>(
             o.status = Some(Status::Unsupported);
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::migrate::{self, Strategy};
+
+    #[test]
+    fn parse_failures_name_the_position() {
+        let y = parse_failure("ci/a.yml", "a: [1,\nb: 2\n").expect("yaml error");
+        assert!(y.1.starts_with("invalid YAML"), "{y:?}");
+        let t = parse_failure("config.toml", "[runners\n").expect("toml error");
+        assert!(t.1.starts_with("invalid TOML"), "{t:?}");
+        let j = parse_failure("daemon.json", "{\"a\": }").expect("json error");
+        assert!(j.1.starts_with("invalid JSON"), "{j:?}");
+        let g = parse_failure("Jenkinsfile", "sh 'x\n").expect("groovy error");
+        assert_eq!(g.0, 3);
+        assert_eq!(parse_failure("a.yml", "a: 1\n"), None);
+        assert_eq!(parse_failure("build.sh", "echo \"x\n"), None);
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_not_rewritten() {
+        let good = "build:\n  services: [docker:dind]\n  script: docker build .\n";
+        let config = Config::default();
+        let scan = crate::scan::scan_memory(
+            BTreeMap::from([(".gitlab-ci.yml".to_string(), good.to_string())]),
+            &config,
+        );
+        let plan = migrate::plan(&scan, &config.environment, Strategy::Auto);
+        let p = plan.pipelines.first().expect("one pipeline");
+        let target = p.choice.target().expect("a target");
+        // The file on disk no longer parses (edited between scan and migrate).
+        let broken = "build:\n  services: [docker:dind]\n  script: [docker build .\n";
+        let files = MemFiles(BTreeMap::from([(
+            ".gitlab-ci.yml".to_string(),
+            Arc::<str>::from(broken),
+        )]));
+        let templates = Templates::builtin();
+        let req = Request {
+            pipeline: &p.pipeline,
+            target,
+            findings: p.findings.iter().collect(),
+            env: &plan.environment,
+            templates: &templates,
+            files: &files,
+        };
+        let o = rewrite(&req);
+        assert!(o.edits.is_empty(), "{:?}", o.edits);
+        assert_eq!(o.status, Some(Status::Unsupported));
+        assert!(
+            o.notes
+                .iter()
+                .any(|n| n.starts_with(".gitlab-ci.yml:3:11: invalid YAML: unclosed bracket")),
+            "{:?}",
+            o.notes
+        );
+        // The same request over the text that parses does produce edits.
+        let files = MemFiles(BTreeMap::from([(
+            ".gitlab-ci.yml".to_string(),
+            Arc::<str>::from(good),
+        )]));
+        let req = Request {
+            files: &files,
+            ..req
+        };
+        assert!(!rewrite(&req).edits.is_empty());
     }
 }

@@ -13,6 +13,7 @@ use std::ops::Range;
 
 use crate::source::docker_cmd::{DockerBuild, DockerLogin, DockerPush, DockerTag};
 use crate::source::shell;
+use crate::source::text;
 
 /// The builder a command is translated for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,21 +121,17 @@ pub fn normalise_ref(r: &str) -> String {
     let r = r.trim().trim_matches(|c| c == '"' || c == '\'');
     let mut out = String::with_capacity(r.len());
     let mut rest = r;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        match after.find('}') {
-            Some(j)
-                if !after[..j].is_empty()
-                    && after[..j]
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    && !after[j + 1..]
-                        .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') =>
+    while let Some((lit, after)) = rest.split_once("${") {
+        out.push_str(lit);
+        match after.split_once('}') {
+            Some((name, tail))
+                if !name.is_empty()
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !tail.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') =>
             {
                 out.push('$');
-                out.push_str(&after[..j]);
-                rest = &after[j + 1..];
+                out.push_str(name);
+                rest = tail;
             }
             _ => {
                 out.push_str("${");
@@ -154,8 +151,8 @@ pub fn normalise_ref(r: &str) -> String {
 fn repo_of(r: &str) -> String {
     let n = normalise_ref(r);
     let n = n.split('@').next().unwrap_or("").to_string();
-    match n.rfind(':') {
-        Some(p) if !n[p + 1..].contains('/') => n[..p].to_string(),
+    match n.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo.to_string(),
         _ => n,
     }
 }
@@ -240,15 +237,25 @@ fn raw_flags(script: &str, span: &Range<usize>) -> Vec<RawFlag> {
             });
             continue;
         }
-        if t.len() > 1 && t.starts_with('-') {
-            let body = &t[1..];
+        if let Some(body) = t.strip_prefix('-')
+            && !body.is_empty()
+        {
             for (ci, ch) in body.char_indices() {
+                if ci >= crate::source::docker_cmd::MAX_SHORT_CLUSTER {
+                    // Not a real cluster: one flag nobody knows, so the translation refuses.
+                    out.push(RawFlag {
+                        name: t.to_string(),
+                        value: None,
+                        written: t.to_string(),
+                    });
+                    break;
+                }
                 let name = crate::source::docker_cmd::build_short_flags()
                     .iter()
                     .find(|(c, _)| *c == ch)
                     .map_or_else(|| format!("-{ch}"), |(_, l)| (*l).to_string());
                 if crate::source::docker_cmd::build_value_flags().contains(&name.as_str()) {
-                    let rest = &body[ci + ch.len_utf8()..];
+                    let rest = text::after(body, ci + ch.len_utf8());
                     let rest = rest.strip_prefix('=').unwrap_or(rest);
                     let value = if rest.is_empty() {
                         let v = words.get(i).map(|v| v.text.clone());
@@ -434,9 +441,9 @@ fn remote_context(ctx: &str) -> bool {
 /// `dirname` and `basename` of a Dockerfile path without expansions.
 fn split_path(f: &str) -> (String, String) {
     let f = f.trim_end_matches('/');
-    match f.rfind('/') {
-        Some(0) => ("/".to_string(), f[1..].to_string()),
-        Some(i) => (f[..i].to_string(), f[i + 1..].to_string()),
+    match f.rsplit_once('/') {
+        Some(("", base)) => ("/".to_string(), base.to_string()),
+        Some((dir, base)) => (dir.to_string(), base.to_string()),
         None => (".".to_string(), f.to_string()),
     }
 }
@@ -1093,8 +1100,7 @@ pub fn push_all_tags(script: &str, push: &DockerPush) -> bool {
             || w.text == "--all-tags=true"
             || (w.text.starts_with('-')
                 && !w.text.starts_with("--")
-                && w.text.len() > 1
-                && w.text[1..].contains('a'))
+                && w.text.get(1..).is_some_and(|flags| flags.contains('a')))
     })
 }
 
@@ -1228,6 +1234,17 @@ mod tests {
                 workdir: Some("${CI_PROJECT_DIR}"),
             },
         )
+    }
+
+    #[test]
+    fn an_overlong_short_flag_cluster_is_unmapped_not_thousands_of_flags() {
+        let word = format!("-{}", "q".repeat(50_000));
+        let t = tr(
+            Builder::Buildkit,
+            &format!("docker build {word} -t app ."),
+            &["app"],
+        );
+        assert_eq!(t.unmapped, [word]);
     }
 
     #[test]

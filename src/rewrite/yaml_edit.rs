@@ -1,10 +1,17 @@
 //! Structural edits on YAML text, located with the span tree and applied as byte ranges:
 //! replace a value, remove an entry or a list item, append entries to a mapping. Inserted text
 //! takes the indentation of its siblings and the file's line ending; nothing else moves.
+//!
+//! Offsets here are often derived (`end - 1`, the end of a line), so they may fall inside a
+//! multi-byte character: every lookup goes through [`crate::source::text`], and every edit
+//! starts and ends on a character boundary.
+
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 
 use std::ops::Range;
 
 use crate::edit::Edit;
+use crate::source::text;
 use crate::source::yaml::{NodeId, NodeKind, Yaml};
 
 /// Edits for one YAML file.
@@ -37,14 +44,16 @@ impl<'a> YamlEditor<'a> {
 
     /// Start of the line containing `off`.
     pub fn line_start(&self, off: usize) -> usize {
-        let off = off.min(self.text.len());
-        self.text[..off].rfind('\n').map(|i| i + 1).unwrap_or(0)
+        text::before(self.text, off)
+            .rfind('\n')
+            .map(|i| i + 1)
+            .unwrap_or(0)
     }
 
     /// Just past the line break of the line containing `off` (or the end of the text).
     pub fn line_end_incl(&self, off: usize) -> usize {
-        let off = off.min(self.text.len());
-        self.text[off..]
+        let off = text::ceil(self.text, off);
+        text::after(self.text, off)
             .find('\n')
             .map(|i| off + i + 1)
             .unwrap_or(self.text.len())
@@ -52,7 +61,7 @@ impl<'a> YamlEditor<'a> {
 
     /// Column (in bytes) of `off` within its line.
     pub fn column(&self, off: usize) -> usize {
-        off - self.line_start(off)
+        off.saturating_sub(self.line_start(off))
     }
 
     /// The deepest node whose span contains `offset` (ties: the later, i.e. inner, node).
@@ -111,7 +120,7 @@ impl<'a> YamlEditor<'a> {
     fn node_end(&self, id: NodeId) -> usize {
         let end = self.y.span(id).end;
         // Block scalars end after their content; step back over trailing line breaks.
-        let mut e = end.min(self.text.len());
+        let mut e = text::floor(self.text, end);
         while e > 0 && matches!(self.text.as_bytes().get(e - 1), Some(b'\n' | b'\r')) {
             e -= 1;
         }
@@ -236,10 +245,11 @@ impl<'a> YamlEditor<'a> {
         let fragment = fragment.trim_end_matches('\n');
         let key_span = self.y.span(key);
         // Start right after `key:` (skipping the colon and spaces, keeping tags/anchors out).
-        let after_key = self.text[key_span.end..]
+        let after_key = text::ceil(self.text, key_span.end);
+        let after_key = text::after(self.text, after_key)
             .find(':')
-            .map(|i| key_span.end + i + 1)
-            .unwrap_or(key_span.end);
+            .map(|i| after_key + i + 1)
+            .unwrap_or(after_key);
         let vspan = self.y.span(value);
         let node = self.y.node(value);
         let mut start = vspan.start.max(after_key);
@@ -262,12 +272,6 @@ impl<'a> YamlEditor<'a> {
         let block = self.indent(fragment, col);
         // Replace from just after the colon to the end of the value's last line (keep its break).
         let line_end = self.line_end_incl(end.saturating_sub(1).max(start));
-        let keep_break = if self.text[..line_end].ends_with('\n') {
-            self.nl.len()
-        } else {
-            0
-        };
-        let _ = keep_break;
         Edit::replace(
             self.path,
             after_key,
@@ -329,6 +333,26 @@ mod tests {
             out,
             "job:\r\n  image: moby/buildkit:rootless # pinned\r\n  script:\r\n    - buildctl build\r\n    - echo done\r\n  stage: build\r\n"
         );
+    }
+
+    #[test]
+    fn offsets_inside_a_multibyte_character_do_not_panic() {
+        // A plain scalar ending in a two-byte character right before the last line break: the
+        // mapping ends at byte 40, and `end - 1` falls inside 'З'.
+        let src = "services:\n  - docker:dind\n    - echo \"З\n";
+        let y = Yaml::parse(src).expect("parse");
+        let e = YamlEditor::new("f", src, &y);
+        let inside = src.find('З').expect("З") + 1;
+        assert_eq!(e.line_start(inside), 26);
+        assert_eq!(e.line_end_incl(inside), src.len());
+        assert_eq!(e.column(inside), 13);
+        let out = edit(src, |e| vec![e.append_to_map(e.y.documents()[0], "x: 1")]);
+        assert_eq!(out, format!("{src}x: 1\n"));
+        let out = edit(src, |e| {
+            let (_, k, v) = root_get(e.y, "services");
+            vec![e.replace_value(k, v, "- a\n- b")]
+        });
+        assert_eq!(out, "services:\n  - a\n  - b\n");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! fixtures, and a `check` over one [`Pipeline`]. [`REGISTRY`] lists them, one line each; a
 //! test walks it and fails when a rule lacks documentation or fixtures.
 
+#![cfg_attr(not(test), deny(clippy::string_slice))]
+
 mod cap_sys_admin;
 mod dind_tls_disabled;
 mod docker_socket_mount;
@@ -103,13 +105,16 @@ pub fn volume_source(entry: &str) -> &str {
     let e = entry.trim();
     // Windows drive letters (`C:\x`) are not separators.
     let bytes = e.as_bytes();
-    let skip = if bytes.len() > 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
+    let skip = if bytes.len() > 2
+        && bytes.get(1) == Some(&b':')
+        && bytes.first().is_some_and(u8::is_ascii_alphabetic)
+    {
         2
     } else {
         0
     };
     match e.get(skip..).and_then(|rest| rest.find(':')) {
-        Some(i) => &e[..skip + i],
+        Some(i) => e.get(..skip + i).unwrap_or(e),
         None => e,
     }
 }

@@ -305,6 +305,9 @@ pub fn build_short_flags() -> &'static [(char, &'static str)] {
     BUILD_SPEC.short
 }
 
+/// Short options read from one `-abc` cluster; beyond this the word is one unknown option.
+pub const MAX_SHORT_CLUSTER: usize = 32;
+
 const RUN_SPEC: Spec = Spec {
     short: &[
         ('a', "--attach"),
@@ -683,6 +686,18 @@ fn parse_opts(words: &[Word], spec: &Spec, stop: bool) -> Parsed {
             let mut next = i + 1;
             let body = t.get(1..).unwrap_or("");
             for (ci, ch) in body.char_indices() {
+                if ci >= MAX_SHORT_CLUSTER {
+                    // No real cluster is this long: one unknown option for the rest, not one per
+                    // character (each copies the word: quadratic in its length).
+                    opts.push(Opt {
+                        name: t.to_string(),
+                        value: None,
+                        span: w.span.clone(),
+                        unknown: true,
+                        raw: t.to_string(),
+                    });
+                    break;
+                }
                 let name = spec
                     .short
                     .iter()
@@ -2516,6 +2531,17 @@ mod dockerfile {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_overlong_short_option_cluster_is_one_unknown_option() {
+        // Found by the mutation test: a 50,000-character `-xxx…` word became 50,000 options,
+        // each holding a copy of the word (gigabytes, seconds).
+        let word = format!("-{}", "x".repeat(50_000));
+        let a = super::analyze_script(&format!("docker build {word} .\n"));
+        let b = a.builds.first().expect("one build");
+        assert_eq!(b.unknown_flags.len(), super::MAX_SHORT_CLUSTER + 1);
+        assert_eq!(b.context.as_deref(), Some("."));
+    }
+
     use super::*;
 
     fn line_of(src: &str, off: usize) -> usize {

@@ -1,12 +1,16 @@
 //! Source text: files as read from disk, byte spans, and the line index that turns a byte
 //! offset into the line and column a user sees in an editor (BOM not counted, CRLF as one
 //! line break). The format readers (YAML, shell, Groovy, TOML, JSON) live in sub-modules and
-//! only ever speak byte offsets into the original text.
+//! only ever speak byte offsets into the original text; [`text`] turns those offsets into
+//! slices without ever splitting a character.
+
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 
 pub mod docker_cmd;
 pub mod jenkins_groovy;
 pub mod json;
 pub mod shell;
+pub mod text;
 pub mod toml;
 pub mod yaml;
 

@@ -11,7 +11,7 @@ use super::yamlx::Doc;
 use crate::finding::{DiagLevel, Surface};
 use crate::model::{Container, DockerUse, Pipeline, Role, Val};
 use crate::source::yaml::{NodeId, NodeKind, Yaml};
-use crate::source::{FileId, Loc};
+use crate::source::{FileId, Loc, text};
 
 /// Top-level keys that are not jobs.
 pub const RESERVED: &[&str] = &[
@@ -83,14 +83,28 @@ pub struct Lowered {
     pub diagnostics: Vec<(FileId, usize, DiagLevel, String)>,
 }
 
+/// Mapping entries [`to_rval`] expands per value; a merge key that reaches its own mapping
+/// (`&a {x: {<<: *a}}`) would otherwise expand the same entries again at every level.
+const RVAL_ENTRY_BUDGET: usize = 20_000;
+
 fn to_rval(y: &Yaml, file: FileId, id: NodeId, depth: usize) -> RVal {
+    let mut budget = RVAL_ENTRY_BUDGET;
+    to_rval_in(y, file, id, depth, &mut budget)
+}
+
+fn to_rval_in(y: &Yaml, file: FileId, id: NodeId, depth: usize, budget: &mut usize) -> RVal {
     let r = y.resolve(id);
-    if depth < 64 && matches!(y.node(r).kind, NodeKind::Map { .. }) && y.node(r).tag.is_none() {
+    if depth < 64
+        && *budget > 0
+        && matches!(y.node(r).kind, NodeKind::Map { .. })
+        && y.node(r).tag.is_none()
+    {
         let entries = y.entries(r).unwrap_or_default();
+        *budget = budget.saturating_sub(entries.len() + 1);
         return RVal::Map(
             entries
                 .into_iter()
-                .map(|e| (e.key, to_rval(y, file, e.value, depth + 1)))
+                .map(|e| (e.key, to_rval_in(y, file, e.value, depth + 1, budget)))
                 .collect(),
         );
     }
@@ -611,25 +625,28 @@ fn expand_image(c: &mut Container, env: &[(String, Val<String>)]) {
 pub fn expand_vars(s: &str, env: &[(String, Val<String>)]) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
+    while let Some((lit, after)) = rest.split_once('$') {
+        out.push_str(lit);
         let (name, consumed) = if let Some(b) = after.strip_prefix('{') {
-            match b.find('}') {
-                Some(j) => (&b[..j], j + 2),
+            match b.split_once('}') {
+                Some((name, _)) => (name, name.len() + 2),
                 None => ("", 0),
             }
         } else {
             let n = after
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .unwrap_or(after.len());
-            (&after[..n], n)
+            (text::before(after, n), n)
         };
+        let (written, tail) = text::split_at(after, consumed);
         match env.iter().rev().find(|(k, _)| k == name) {
             Some((_, v)) if !name.is_empty() => out.push_str(&v.v),
-            _ => out.push_str(&rest[i..i + 1 + consumed]),
+            _ => {
+                out.push('$');
+                out.push_str(written);
+            }
         }
-        rest = &rest[i + 1 + consumed..];
+        rest = tail;
     }
     out.push_str(rest);
     out

@@ -2,6 +2,8 @@
 //! readers in [`crate::source`]) and lowers them into [`crate::model::Pipeline`]s with
 //! provenance; rules never look at raw YAML/TOML/Groovy.
 
+#![cfg_attr(not(test), deny(clippy::string_slice))]
+
 pub mod compose;
 pub mod daemon;
 pub mod github;

@@ -7,6 +7,7 @@
 use crate::finding::{DiagLevel, Diagnostic, Surface};
 use crate::model::{Pipeline, Signal, Val};
 use crate::rules::{is_plaintext_tcp, is_socket_path, volume_source};
+use crate::source::{FileId, Loc, SourceFile, Span};
 
 /// GitLab Runner settings as environment variables: `gitlab-runner register` reads every
 /// `config.toml` key it offers as a flag from an environment variable too (the `env:` tags in
@@ -73,7 +74,6 @@ pub fn env_signals(vars: &[(String, Val<String>)], out: &mut Vec<Signal>) {
         }
     }
 }
-use crate::source::{FileId, Loc, SourceFile, Span};
 
 /// One `key = value` seen in a runner section, with the span of the key..value.
 #[derive(Clone, Debug)]

@@ -4,8 +4,8 @@
 
 use crate::finding::Surface;
 use crate::model::{LocFact, Pipeline};
-use crate::source::docker_cmd;
 use crate::source::{FileId, Loc, SourceFile, Span};
+use crate::source::{docker_cmd, text};
 
 /// Where a quote opened that never closes (shell scripts only): the lexer reads to the end of the
 /// file in that case, so the user is told where the script stops making sense.
@@ -17,11 +17,8 @@ pub fn unterminated_quote(text: &str) -> Option<usize> {
     while i < b.len() {
         if let Some(delim) = &heredoc {
             // Skip the body up to the line equal to the delimiter.
-            let line_end = text
-                .get(i..)
-                .and_then(|r| r.find('\n'))
-                .map_or(b.len(), |p| i + p);
-            let line = text.get(i..line_end).unwrap_or("").trim_end_matches('\r');
+            let line_end = text::after(text, i).find('\n').map_or(b.len(), |p| i + p);
+            let line = text::slice(text, i..line_end).trim_end_matches('\r');
             if line.trim_start_matches('\t') == delim {
                 heredoc = None;
             }
@@ -29,13 +26,10 @@ pub fn unterminated_quote(text: &str) -> Option<usize> {
             at_word_start = true;
             continue;
         }
-        match b[i] {
+        match b.get(i).copied().unwrap_or_default() {
             b'\\' => i += 2,
             b'#' if at_word_start => {
-                i = text
-                    .get(i..)
-                    .and_then(|r| r.find('\n'))
-                    .map_or(b.len(), |p| i + p);
+                i = text::after(text, i).find('\n').map_or(b.len(), |p| i + p);
             }
             q @ (b'\'' | b'"') => {
                 let start = i;
@@ -52,7 +46,7 @@ pub fn unterminated_quote(text: &str) -> Option<usize> {
                 at_word_start = false;
             }
             b'<' if b.get(i + 1) == Some(&b'<') && b.get(i + 2) != Some(&b'<') => {
-                let rest = text.get(i + 2..).unwrap_or("");
+                let rest = text::after(text, i + 2);
                 let rest = rest.strip_prefix('-').unwrap_or(rest).trim_start();
                 let word: String = rest
                     .chars()
@@ -61,12 +55,9 @@ pub fn unterminated_quote(text: &str) -> Option<usize> {
                     .collect();
                 if !word.is_empty() {
                     // The body starts on the next line.
-                    let nl = text
-                        .get(i..)
-                        .and_then(|r| r.find('\n'))
-                        .map_or(b.len(), |p| i + p);
+                    let nl = text::after(text, i).find('\n').map_or(b.len(), |p| i + p);
                     // Quotes on the rest of this line still count.
-                    let tail = text.get(i + 2..nl).unwrap_or("");
+                    let tail = text::slice(text, i + 2..nl);
                     let quoted = tail.contains('\'') || tail.contains('"');
                     if !quoted || tail.matches(['\'', '"']).count().is_multiple_of(2) {
                         heredoc = Some(word);

@@ -5,6 +5,8 @@
 //! [`crate::session::Session`] on a worker thread ([`effects`]). The terminal is always
 //! restored — on return, on error and on panic.
 
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
+
 pub mod demo;
 pub mod demo_files;
 pub mod diffdoc;

@@ -163,6 +163,9 @@ pub(super) fn toggle_file(m: &mut Model) -> Option<Effect> {
         return None;
     }
     let s = m.diff.skipped.remove(i);
+    // The entry is gone: keep the cursor on an existing one until the new preview arrives.
+    let entries = nfiles + m.diff.skipped.len();
+    m.diff.sel = m.diff.sel.min(entries.saturating_sub(1));
     if let Some(plan) = m.plan.as_mut() {
         for (path, name, choice, why) in &s.restore {
             if let Some(p) = plan

@@ -271,6 +271,26 @@ fn skipping_a_file_skips_its_pipelines_and_can_be_undone() {
 }
 
 #[test]
+fn accepting_a_skipped_file_keeps_the_cursor_on_an_entry() {
+    // Found by the random key test: the cursor pointed past the list until the new
+    // preview arrived.
+    let mut m = previewed_model();
+    assert!(act(&mut m, Action::ToggleFile).is_some());
+    let mut p = testing::preview(&m);
+    if let Some(c) = p.changes.first_mut() {
+        c.path = "other.yml".into();
+    }
+    update(&mut m, Msg::previewed(p));
+    assert_eq!(
+        (m.diff.files.len(), m.diff.skipped.len(), m.diff.sel),
+        (1, 1, 1)
+    );
+    assert!(act(&mut m, Action::ToggleFile).is_some());
+    assert!(m.diff.skipped.is_empty());
+    assert_eq!(m.diff.sel, 0);
+}
+
+#[test]
 fn diff_navigation_clamps() {
     let mut m = previewed_model();
     // A short pane, so the two-hunk diff scrolls.
