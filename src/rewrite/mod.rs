@@ -228,7 +228,11 @@ fn refuse_unparsed<'p>(req: &Request<'_>, paths: impl Iterator<Item = &'p str>) 
         let Some(text) = req.files.text(path) else {
             continue;
         };
-        if let Some((offset, message)) = parse_failure(path, &text) {
+        // Parsed once per run, whatever the number of pipelines reading the file.
+        let failure = memoised(req.files, &format!("parse-failure:{path}"), || {
+            parse_failure(path, &text)
+        });
+        if let Some((offset, message)) = failure.as_ref().clone() {
             let at = crate::source::SourceFile::new(path, text).line_col(offset);
             let mut o = unsupported(req);
             o.notes.push(format!(
