@@ -89,27 +89,11 @@ impl ScanResult {
             gitlab_projects: self.gitlab_projects.clone(),
             ..ScanResult::default()
         };
-        r.findings = self
-            .findings
-            .iter()
-            .filter(|f| !rescanned.contains(&f.path))
-            .cloned()
-            .chain(partial.findings)
-            .collect();
-        r.diagnostics = self
-            .diagnostics
-            .iter()
-            .filter(|d| !rescanned.contains(&d.path))
-            .cloned()
-            .chain(partial.diagnostics)
-            .collect();
-        r.pipelines = self
-            .pipelines
-            .iter()
-            .filter(|p| !rescanned.contains(&p.path))
-            .cloned()
-            .chain(partial.pipelines)
-            .collect();
+        r.findings = replaced(&self.findings, partial.findings, rescanned, |f| &f.path);
+        r.diagnostics = replaced(&self.diagnostics, partial.diagnostics, rescanned, |d| {
+            &d.path
+        });
+        r.pipelines = replaced(&self.pipelines, partial.pipelines, rescanned, |p| &p.path);
         r.sources = self
             .sources
             .iter()
@@ -210,6 +194,20 @@ pub fn scan_memory(files: BTreeMap<String, String>, config: &Config) -> ScanResu
         })
         .collect();
     scan_candidates(".", &cands, &MemLoader(files), config)
+}
+
+/// `base` without the items of the `rescanned` files, followed by `new`.
+fn replaced<T: Clone>(
+    base: &[T],
+    new: Vec<T>,
+    rescanned: &BTreeSet<String>,
+    path: impl Fn(&T) -> &String,
+) -> Vec<T> {
+    base.iter()
+        .filter(|x| !rescanned.contains(path(x)))
+        .cloned()
+        .chain(new)
+        .collect()
 }
 
 /// A GitLab job as the scanner resolves it (through `include:`, `extends:`, anchors,
