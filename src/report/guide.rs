@@ -12,9 +12,10 @@ use std::sync::Arc;
 use crate::config::{Config, Environment, RunnerHosts};
 use crate::finding::Severity;
 use crate::migrate::{self, Strategy};
-use crate::plan::{self, ALL_TARGETS, Target};
+use crate::plan::{ALL_TARGETS, Target};
 use crate::rewrite::{ManualTask, MemFiles};
 use crate::scan;
+use crate::targets;
 use crate::templates::Templates;
 
 /// One troubleshooting entry: a symptom or trap and what to do about it.
@@ -46,14 +47,7 @@ pub struct TargetInfo {
 /// Parse a target name as users type it (`sysbox`, `rootless`, `dind-rootless`, `kaniko`,
 /// `buildkit`, `tls`, `tls-daemon`), case-insensitively.
 pub fn parse_target(name: &str) -> Option<Target> {
-    match name.trim().to_ascii_lowercase().as_str() {
-        "sysbox" | "sysbox-runc" => Some(Target::Sysbox),
-        "rootless" | "dind-rootless" | "rootless-dind" => Some(Target::Rootless),
-        "kaniko" => Some(Target::Kaniko),
-        "buildkit" | "rootless-buildkit" => Some(Target::Buildkit),
-        "tls" | "tls-daemon" | "tls-dind" => Some(Target::Tls),
-        _ => None,
-    }
+    targets::parse(name)
 }
 
 /// The `--strategy` value that forces a target.
@@ -69,11 +63,7 @@ pub fn strategy_of(t: Target) -> Strategy {
 
 /// How risky a pipeline still is once moved to a target (before anything else remains).
 pub fn residual_level(t: Target) -> Severity {
-    match t {
-        Target::Sysbox | Target::Kaniko => Severity::Low,
-        Target::Buildkit => Severity::Medium,
-        Target::Rootless | Target::Tls => Severity::High,
-    }
+    targets::spec(t).residual_level
 }
 
 /// Every setting depriv writes for a target, with the upstream page or repository path it
@@ -227,18 +217,32 @@ pub fn sources(t: Target) -> &'static [(&'static str, &'static str)] {
 
 /// The description of a target.
 pub fn info(t: Target) -> TargetInfo {
-    match t {
+    let p = match t {
         Target::Sysbox => SYSBOX,
         Target::Rootless => ROOTLESS,
         Target::Kaniko => KANIKO,
         Target::Buildkit => BUILDKIT,
         Target::Tls => TLS,
+    };
+    TargetInfo {
+        target: t,
+        title: targets::spec(t).title,
+        what: p.what,
+        requirements: p.requirements,
+        residual: p.residual,
+        troubleshooting: p.troubleshooting,
     }
 }
 
-const SYSBOX: TargetInfo = TargetInfo {
-    target: Target::Sysbox,
-    title: "Sysbox",
+/// The long-form guide text of a target.
+struct Prose {
+    what: &'static str,
+    requirements: &'static [&'static str],
+    residual: &'static str,
+    troubleshooting: &'static [Pitfall],
+}
+
+const SYSBOX: Prose = Prose {
     what: "Sysbox (`sysbox-runc`) is an alternative OCI runtime that lets unprivileged containers \
 run Docker, systemd or Kubernetes. Jobs keep their `docker:dind` service or Docker-using \
 container, but it runs without `--privileged`: root inside the container is an unprivileged \
@@ -320,9 +324,7 @@ multi-platform images with rootless BuildKit.",
     ],
 };
 
-const ROOTLESS: TargetInfo = TargetInfo {
-    target: Target::Rootless,
-    title: "Rootless Docker-in-Docker",
+const ROOTLESS: Prose = Prose {
     what: "`docker:dind-rootless` runs the Docker daemon as an unprivileged user (UID 1000) in a \
 user namespace set up by RootlessKit; jobs talk to it over TLS on port 2376 as they would to \
 `docker:dind`. **It is still privileged in most setups**: `--privileged` is required to lift \
@@ -380,9 +382,7 @@ overlay2 (or provide `/dev/fuse` for fuse-overlayfs).",
     ],
 };
 
-const KANIKO: TargetInfo = TargetInfo {
-    target: Target::Kaniko,
-    title: "kaniko",
+const KANIKO: Prose = Prose {
     what: "kaniko builds an image from a Dockerfile inside an ordinary container, without a \
 Docker daemon and without privileges, and pushes it to a registry. Upstream \
 (GoogleContainerTools/kaniko) was archived on 2025-06-03 after v1.24.0; depriv emits the \
@@ -438,9 +438,7 @@ tags from examples; use the version depriv pins.",
     ],
 };
 
-const BUILDKIT: TargetInfo = TargetInfo {
-    target: Target::Buildkit,
-    title: "Rootless BuildKit",
+const BUILDKIT: Prose = Prose {
     what: "Rootless BuildKit (`moby/buildkit:<version>-rootless`) builds images without a Docker \
 daemon: `buildctl-daemonless.sh` starts a short-lived `buildkitd` as an unprivileged user for \
 the length of the build. Multi-platform builds, registry caches and secret mounts work. On \
@@ -514,9 +512,7 @@ annotation was removed in 1.27.",
     ],
 };
 
-const TLS: TargetInfo = TargetInfo {
-    target: Target::Tls,
-    title: "Restricted TLS Docker daemon",
+const TLS: Prose = Prose {
     what: "Keeps Docker-in-Docker where it cannot be avoided, but restricts who can reach the \
 daemon: it only accepts clients holding a certificate signed by its CA (TCP 2376 with \
 `--tlsverify`), runs as a dedicated daemon per job or trust domain rather than the host's main \
@@ -1088,10 +1084,7 @@ pub fn code_block(lang: &str, text: &str) -> String {
 
 /// Template names that belong to a target (by name), as `depriv templates list` shows them.
 pub fn templates_of(t: Target) -> Vec<&'static str> {
-    let key = match t {
-        Target::Tls => "tls",
-        other => other.as_str(),
-    };
+    let key = targets::spec(t).template_key;
     Templates::names()
         .into_iter()
         .filter(|n| {
@@ -1106,7 +1099,7 @@ pub fn templates_of(t: Target) -> Vec<&'static str> {
 /// residual risk, host preparation, example pipelines migrated by the engine, troubleshooting.
 pub fn render(t: Target, templates: &Templates) -> String {
     let i = info(t);
-    let (trade_off, _) = plan::describe(t);
+    let trade_off = targets::spec(t).trade_off;
     let mut s = String::new();
     let _ = writeln!(s, "# {} (`{}`)\n", i.title, t.as_str());
     let _ = writeln!(
@@ -1117,23 +1110,7 @@ pub fn render(t: Target, templates: &Templates) -> String {
     let _ = writeln!(s, "{}\n", i.what);
     let _ = writeln!(s, "## When depriv picks it\n");
     let _ = writeln!(s, "In one line: {trade_off}.\n");
-    let when = match t {
-        Target::Buildkit => {
-            "Recommended for pipelines that only build, push and log in (any number of platforms)."
-        }
-        Target::Kaniko => {
-            "Feasible for pipelines that only build, push and log in, for one platform; never recommended by default because upstream is archived."
-        }
-        Target::Sysbox => {
-            "Recommended for pipelines that run containers when the runner hosts are self-managed or Kubernetes nodes; not feasible on GitHub-hosted or managed runners."
-        }
-        Target::Rootless => {
-            "Recommended for pipelines that run containers when sysbox cannot be installed (managed or GitHub-hosted runners)."
-        }
-        Target::Tls => {
-            "Never recommended: choose it (`--strategy tls`) when Docker-in-Docker must stay as it is."
-        }
-    };
+    let when = targets::spec(t).when;
     let _ = writeln!(s, "{when}\n");
     let _ = writeln!(s, "## Host requirements\n");
     for r in i.requirements {

@@ -14,14 +14,7 @@ use std::ops::Range;
 use crate::source::docker_cmd::{DockerBuild, DockerLogin, DockerPush, DockerTag};
 use crate::source::shell;
 
-/// The builder a command is translated for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Builder {
-    /// Rootless BuildKit through `buildctl-daemonless.sh`.
-    Buildkit,
-    /// The kaniko executor.
-    Kaniko,
-}
+pub use crate::targets::Builder;
 
 impl Builder {
     /// Directory of the registry `config.json` the builder reads.
