@@ -64,9 +64,7 @@ impl clap::ValueEnum for Strategy {
         use clap::builder::PossibleValue;
         Some(match self.target() {
             None => PossibleValue::new("auto").help("The recommended target per pipeline"),
-            Some(t) => {
-                PossibleValue::new(t.as_str()).help(format!("{} wherever feasible", t.spec().label))
-            }
+            Some(t) => PossibleValue::new(t.as_str()).help(t.spec().strategy_help),
         })
     }
 }

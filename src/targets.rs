@@ -8,6 +8,8 @@
 //! This module is a leaf: it depends only on shared vocabulary (Docker usage, hosting,
 //! environment answers, severity), never on the planner, the rewriters or the reports.
 
+mod prose;
+
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
@@ -117,6 +119,30 @@ pub struct Context<'a> {
     pub env: &'a Environment,
 }
 
+/// One troubleshooting entry: a symptom or trap and what to do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pitfall {
+    /// The symptom or trap, one line.
+    pub title: &'static str,
+    /// What to do.
+    pub text: &'static str,
+}
+
+/// The long-form guide of a target.
+#[derive(Debug)]
+pub struct Guide {
+    /// What it is (Markdown paragraph).
+    pub what: &'static str,
+    /// Host requirements (Markdown, one item each).
+    pub requirements: &'static [&'static str],
+    /// Residual risk after moving to it (Markdown paragraph).
+    pub residual: &'static str,
+    /// Troubleshooting entries.
+    pub troubleshooting: &'static [Pitfall],
+    /// Every setting depriv writes, with the upstream page or repository path it follows.
+    pub sources: &'static [(&'static str, &'static str)],
+}
+
 /// How the report names the mitigation strategy a target implements.
 #[derive(Debug)]
 pub struct MitigationText {
@@ -137,8 +163,8 @@ pub struct TargetSpec {
     pub aliases: &'static [&'static str],
     /// Human title (guides).
     pub title: &'static str,
-    /// Short name in running text (`--strategy` help: "<label> wherever feasible").
-    pub label: &'static str,
+    /// What `--strategy <id>` does (its `--help` line).
+    pub strategy_help: &'static str,
     /// The report's mitigation strategy it implements.
     pub mitigation: MitigationText,
     /// One-line trade-off.
@@ -160,6 +186,8 @@ pub struct TargetSpec {
     pub auto_fallback: bool,
     /// Why it cannot work for a pipeline, `None` when it can.
     pub infeasible: fn(&Context<'_>) -> Option<&'static str>,
+    /// The long-form guide.
+    pub guide: &'static Guide,
     /// The guide page, relative to the repository root.
     pub doc: &'static str,
     /// The word that marks its templates under `templates/` (`depriv templates list`).
@@ -276,7 +304,7 @@ const SYSBOX: TargetSpec = TargetSpec {
     id: "sysbox",
     aliases: &["sysbox-runc"],
     title: "Sysbox",
-    label: "Sysbox",
+    strategy_help: "Sysbox wherever feasible",
     mitigation: MitigationText {
         id: "sysbox",
         title: "Sysbox runtime",
@@ -293,6 +321,7 @@ const SYSBOX: TargetSpec = TargetSpec {
     fallback_rank: 2,
     auto_fallback: true,
     infeasible: sysbox_feasible,
+    guide: &prose::SYSBOX,
     doc: "docs/targets/sysbox.md",
     template_key: "sysbox",
     ops: &[Op::SetRuntime],
@@ -303,7 +332,7 @@ const ROOTLESS: TargetSpec = TargetSpec {
     id: "rootless",
     aliases: &["dind-rootless", "rootless-dind"],
     title: "Rootless Docker-in-Docker",
-    label: "Rootless dind",
+    strategy_help: "Rootless dind wherever feasible",
     mitigation: MitigationText {
         id: "rootless",
         title: "Rootless Docker",
@@ -320,6 +349,7 @@ const ROOTLESS: TargetSpec = TargetSpec {
     fallback_rank: 3,
     auto_fallback: true,
     infeasible: always,
+    guide: &prose::ROOTLESS,
     doc: "docs/targets/rootless.md",
     template_key: "rootless",
     ops: &[Op::SwapDaemonImage],
@@ -330,7 +360,7 @@ const KANIKO: TargetSpec = TargetSpec {
     id: "kaniko",
     aliases: &[],
     title: "kaniko",
-    label: "kaniko",
+    strategy_help: "kaniko wherever feasible",
     mitigation: MitigationText {
         id: "kaniko",
         title: "kaniko",
@@ -348,6 +378,7 @@ const KANIKO: TargetSpec = TargetSpec {
     fallback_rank: 1,
     auto_fallback: true,
     infeasible: kaniko_feasible,
+    guide: &prose::KANIKO,
     doc: "docs/targets/kaniko.md",
     template_key: "kaniko",
     ops: &[Op::DropDaemon, Op::TranslateBuilds(Builder::Kaniko)],
@@ -358,7 +389,7 @@ const BUILDKIT: TargetSpec = TargetSpec {
     id: "buildkit",
     aliases: &["rootless-buildkit"],
     title: "Rootless BuildKit",
-    label: "BuildKit",
+    strategy_help: "BuildKit wherever feasible",
     mitigation: MitigationText {
         id: "buildkit",
         title: "Rootless BuildKit",
@@ -377,6 +408,7 @@ const BUILDKIT: TargetSpec = TargetSpec {
     fallback_rank: 0,
     auto_fallback: true,
     infeasible: buildkit_feasible,
+    guide: &prose::BUILDKIT,
     doc: "docs/targets/buildkit.md",
     template_key: "buildkit",
     ops: &[Op::DropDaemon, Op::TranslateBuilds(Builder::Buildkit)],
@@ -387,7 +419,7 @@ const TLS: TargetSpec = TargetSpec {
     id: "tls",
     aliases: &["tls-daemon", "tls-dind"],
     title: "Restricted TLS Docker daemon",
-    label: "TLS-hardened dind",
+    strategy_help: "TLS-hardened dind",
     mitigation: MitigationText {
         id: "tls-daemon",
         title: "Restricted TLS daemon (client certificates, dedicated daemon, network isolation)",
@@ -405,6 +437,7 @@ const TLS: TargetSpec = TargetSpec {
     // TLS dind keeps a privileged daemon: offered to the user, never chosen as a fallback.
     auto_fallback: false,
     infeasible: always,
+    guide: &prose::TLS,
     doc: "docs/targets/tls.md",
     template_key: "tls",
     ops: &[Op::EnableDaemonTls],
@@ -458,6 +491,16 @@ mod tests {
                 );
             }
             assert!(!s.ops.is_empty(), "{}: needs no operation", s.id);
+            let g = s.guide;
+            assert!(
+                !g.what.is_empty()
+                    && !g.requirements.is_empty()
+                    && !g.residual.is_empty()
+                    && !g.troubleshooting.is_empty()
+                    && !g.sources.is_empty(),
+                "{}: incomplete guide",
+                s.id
+            );
             assert!(!s.trade_off.is_empty() && !s.residual_risk.is_empty());
             assert_eq!(s.doc, format!("docs/targets/{}.md", s.id));
             assert!(root().join(s.doc).is_file(), "{}: no {}", s.id, s.doc);
