@@ -15,7 +15,7 @@ use crate::migrate::{self, Strategy};
 use crate::plan::{ALL_TARGETS, Target};
 use crate::rewrite::{ManualTask, MemFiles};
 use crate::scan;
-use crate::targets;
+use crate::targets::{self, Builder};
 use crate::templates::Templates;
 
 pub use crate::targets::Pitfall;
@@ -128,10 +128,10 @@ fn task(title: &str, location: &str, lang: &str, snippet: String) -> ManualTask 
     }
 }
 
-fn registry_task(t: Target, ctx: &HostContext) -> ManualTask {
-    let (dir, what) = match t {
-        Target::Kaniko => ("/kaniko/.docker", "kaniko"),
-        _ => ("$HOME/.docker", "BuildKit"),
+fn registry_task(b: Builder, ctx: &HostContext) -> ManualTask {
+    let (dir, what) = match b {
+        Builder::Kaniko => ("/kaniko/.docker", "kaniko"),
+        Builder::Buildkit => ("$HOME/.docker", "BuildKit"),
     };
     let registry = ctx
         .registry
@@ -268,10 +268,10 @@ pub fn host_tasks(t: Target, ctx: &HostContext) -> Vec<ManualTask> {
             out.push(userns_task());
         }
         Target::Kaniko => {
-            out.push(registry_task(t, ctx));
+            out.push(registry_task(Builder::Kaniko, ctx));
         }
         Target::Buildkit => {
-            out.push(registry_task(t, ctx));
+            out.push(registry_task(Builder::Buildkit, ctx));
             if ctx.managed {
                 return out;
             }
