@@ -28,6 +28,7 @@ pub mod session;
 pub mod source;
 pub mod suppress;
 pub mod surface;
+pub mod targets;
 pub mod templates;
 pub mod tui;
 pub mod write;

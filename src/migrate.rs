@@ -17,8 +17,8 @@ use crate::rewrite::{self, Files, ManualTask, Outcome, Request, Status};
 use crate::scan::{PipelineSummary, ScanResult};
 use crate::templates::Templates;
 
-/// How targets are chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+/// How targets are chosen (the CLI names and help of the targets come from the registry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Strategy {
     /// The recommended target per pipeline.
     #[default]
@@ -45,6 +45,27 @@ impl Strategy {
             Strategy::Buildkit => Some(Target::Buildkit),
             Strategy::Tls => Some(Target::Tls),
         }
+    }
+}
+
+impl clap::ValueEnum for Strategy {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Strategy::Auto,
+            Strategy::Sysbox,
+            Strategy::Rootless,
+            Strategy::Kaniko,
+            Strategy::Buildkit,
+            Strategy::Tls,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        Some(match self.target() {
+            None => PossibleValue::new("auto").help("The recommended target per pipeline"),
+            Some(t) => PossibleValue::new(t.as_str()).help(t.spec().strategy_help),
+        })
     }
 }
 
@@ -251,14 +272,8 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
 }
 
 /// Targets in the order auto mode tries them when the recommended one cannot be applied:
-/// the ones that remove the most privilege first.
-pub const FALLBACK_ORDER: [Target; 5] = [
-    Target::Buildkit,
-    Target::Kaniko,
-    Target::Sysbox,
-    Target::Rootless,
-    Target::Tls,
-];
+/// the ones that remove the most privilege first (each target's registry rank).
+pub const FALLBACK_ORDER: [Target; crate::targets::COUNT] = crate::targets::FALLBACK_ORDER;
 
 /// Name of the pseudo-pipeline for settings no pipeline claims.
 const GLOBAL: &str = "(global)";
@@ -791,10 +806,10 @@ impl Unit {
     }
 }
 
-/// Auto mode falls back only to targets that take privilege away: TLS dind keeps a privileged
-/// daemon, so it is offered to the user, never chosen as a fallback.
+/// Auto mode falls back only to targets the registry allows as fallbacks: TLS dind keeps a
+/// privileged daemon, so it is offered to the user, never chosen as a fallback.
 fn fallback_allowed(_from: Target, to: Target) -> bool {
-    to != Target::Tls
+    crate::targets::auto_fallback(to)
 }
 
 /// The first line that says why a rewrite produced no edits.

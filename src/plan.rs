@@ -8,46 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Environment, RunnerHosts};
 use crate::model::{DockerUse, Hosting};
 
-/// A migration target.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Target {
-    /// Sysbox runtime: unprivileged system containers that run Docker.
-    Sysbox,
-    /// `docker:dind-rootless` (still privileged in most setups).
-    Rootless,
-    /// kaniko executor (build/push only, single arch).
-    Kaniko,
-    /// Rootless, daemonless BuildKit.
-    Buildkit,
-    /// Keep dind, with TLS and client certificates.
-    Tls,
-}
-
-impl Target {
-    /// Stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Target::Sysbox => "sysbox",
-            Target::Rootless => "rootless",
-            Target::Kaniko => "kaniko",
-            Target::Buildkit => "buildkit",
-            Target::Tls => "tls",
-        }
-    }
-}
+pub use crate::targets::Target;
+use crate::targets::{self, Context};
 
 /// Whether a pipeline only builds images (no containers run).
 pub fn build_only(usage: &BTreeSet<DockerUse>) -> bool {
@@ -95,14 +57,8 @@ mod tests {
     }
 }
 
-/// Every target, in the order the UI lists them.
-pub const ALL_TARGETS: [Target; 5] = [
-    Target::Sysbox,
-    Target::Rootless,
-    Target::Kaniko,
-    Target::Buildkit,
-    Target::Tls,
-];
+/// Every target, in the order the UI lists them (the registry order).
+pub const ALL_TARGETS: [Target; targets::COUNT] = targets::ALL;
 
 /// A target as an option for one pipeline.
 #[derive(Clone, Debug, Serialize)]
@@ -119,28 +75,8 @@ pub struct TargetOption {
 
 /// Trade-off and residual risk of a target (data shown by the TUI and reports).
 pub fn describe(t: Target) -> (&'static str, &'static str) {
-    match t {
-        Target::Sysbox => (
-            "unprivileged system containers run the same dind image; needs sysbox installed on the runner hosts",
-            "host install (systemd services, kernel ≥ 5.12 or shiftfs); sysbox support is best-effort",
-        ),
-        Target::Rootless => (
-            "dind-rootless runs the daemon as an unprivileged user; no host change for GitLab services_privileged",
-            "still privileged in most setups (seccomp, AppArmor and mount masks need --privileged)",
-        ),
-        Target::Kaniko => (
-            "daemonless single-platform builds with no privilege and no runner change",
-            "upstream kaniko is archived: uses the maintained osscontainertools fork; runs as root in its container",
-        ),
-        Target::Buildkit => (
-            "rootless, daemonless BuildKit (buildctl-daemonless.sh), multi-platform and cache capable",
-            "needs seccomp/AppArmor unconfined (or a userns-capable kernel) on self-managed runners",
-        ),
-        Target::Tls => (
-            "keeps dind but with TLS and client certificates on 2376",
-            "hardening only: the daemon stays privileged",
-        ),
-    }
+    let s = targets::spec(t);
+    (s.trade_off, s.residual_risk)
 }
 
 /// Which targets can work for a pipeline, and why the others cannot.
@@ -149,41 +85,18 @@ pub fn options(
     hosting: Hosting,
     env: &Environment,
 ) -> Vec<TargetOption> {
-    let runs = usage.contains(&DockerUse::Run);
-    ALL_TARGETS
+    let cx = Context {
+        usage,
+        hosting,
+        env,
+    };
+    targets::REGISTRY
         .iter()
-        .map(|&t| {
-            let infeasible = match t {
-                Target::Kaniko if runs => {
-                    Some("runs containers: kaniko cannot run them".to_string())
-                }
-                Target::Kaniko if usage.contains(&DockerUse::MultiArch) => Some(
-                    "builds for several platforms: kaniko builds one platform per run".to_string(),
-                ),
-                Target::Kaniko | Target::Buildkit if usage.is_empty() => {
-                    Some("does not only build images (Docker usage unknown)".to_string())
-                }
-                Target::Buildkit if runs => {
-                    Some("runs containers: BuildKit only builds images".to_string())
-                }
-                Target::Sysbox if hosting == Hosting::GithubHosted => {
-                    Some("GitHub-hosted runners cannot install sysbox".to_string())
-                }
-                Target::Sysbox if env.sysbox == Some(false) => {
-                    Some("sysbox cannot be installed on the runner hosts".to_string())
-                }
-                Target::Sysbox if env.runner_hosts == RunnerHosts::Managed => {
-                    Some("managed runners cannot install sysbox".to_string())
-                }
-                _ => None,
-            };
-            let (trade_off, residual_risk) = describe(t);
-            TargetOption {
-                target: t,
-                infeasible,
-                trade_off,
-                residual_risk,
-            }
+        .map(|s| TargetOption {
+            target: s.target,
+            infeasible: (s.infeasible)(&cx).map(str::to_string),
+            trade_off: s.trade_off,
+            residual_risk: s.residual_risk,
         })
         .collect()
 }

@@ -38,28 +38,14 @@ impl Mitigation {
         Mitigation::Buildkit,
     ];
 
-    /// Stable name.
+    /// Stable name (the target's registry entry).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Mitigation::Sysbox => "sysbox",
-            Mitigation::TlsDaemon => "tls-daemon",
-            Mitigation::Rootless => "rootless",
-            Mitigation::Kaniko => "kaniko",
-            Mitigation::Buildkit => "buildkit",
-        }
+        crate::targets::spec(self.target()).mitigation.id
     }
 
-    /// Human title.
+    /// Human title (the target's registry entry).
     pub fn title(self) -> &'static str {
-        match self {
-            Mitigation::Sysbox => "Sysbox runtime",
-            Mitigation::TlsDaemon => {
-                "Restricted TLS daemon (client certificates, dedicated daemon, network isolation)"
-            }
-            Mitigation::Rootless => "Rootless Docker",
-            Mitigation::Kaniko => "kaniko",
-            Mitigation::Buildkit => "Rootless BuildKit",
-        }
+        crate::targets::spec(self.target()).mitigation.title
     }
 
     /// The migration target that implements it.

@@ -122,34 +122,9 @@ pub(crate) fn tls_certs_task(req: &Request<'_>, host: &str, where_: &str, side: 
     );
 }
 
-/// Pitfalls of a target () as notes.
+/// Pitfalls of a target (from the target registry) as notes.
 pub(crate) fn target_notes(target: Target, side: &mut Side) {
-    let notes: &[&str] = match target {
-        Target::Sysbox => &[
-            "sysbox must be installed on every host or node that runs these containers (systemd services, .deb packages for Ubuntu/Debian only, kernel ≥ 5.12 or shiftfs); support is best-effort (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; docs/targets/sysbox.md)",
-            "sysbox rejects privileged mode, host namespaces and --userns=host; inside a sysbox container mknod (/dev/fuse, /dev/tun), nested user namespaces and insmod do not work, and buildx+QEMU needs kernel ≥ 6.7 (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md)",
-        ],
-        Target::Rootless => &[
-            "docker:dind-rootless is still privileged: --privileged is needed for seccomp, AppArmor and mount masks; it only narrows what a daemon escape reaches (https://docs.docker.com/engine/security/rootless/tips/; docs/targets/rootless.md)",
-            "rootless Docker cannot publish ports below 1024 without net.ipv4.ip_unprivileged_port_start=0 or setcap on rootlesskit (https://docs.docker.com/engine/security/rootless/troubleshoot/; docs/targets/rootless.md)",
-        ],
-        Target::Tls => &[
-            "TLS is hardening only: the daemon stays privileged (https://hub.docker.com/_/docker; docs/targets/tls.md)",
-            "with TLS, /certs/client must be shared between daemon and clients; plaintext 2375 in a shared network namespace is a host takeover risk (https://hub.docker.com/_/docker; docs/targets/tls.md)",
-        ],
-        Target::Buildkit => &[
-            "rootless BuildKit needs seccomp and AppArmor unconfined plus --oci-worker-no-process-sandbox (or systempaths=unconfined); Baseline Pod Security rejects Unconfined seccomp (https://github.com/moby/buildkit/blob/master/docs/rootless.md; https://kubernetes.io/docs/concepts/security/pod-security-standards/; docs/targets/buildkit.md)",
-            "rootless BuildKit needs user namespaces on the host (user.max_user_namespaces > 0; Ubuntu ≥ 24.04: kernel.apparmor_restrict_unprivileged_userns=0) and kernel ≥ 5.11 for overlayfs (https://github.com/moby/buildkit/blob/master/docs/rootless.md; docs/targets/buildkit.md)",
-            "the moby/buildkit rootless image's entrypoint is the daemon: script containers must override it or the job hangs (https://docs.gitlab.com/ci/docker/using_buildkit/; docs/targets/buildkit.md)",
-            "--oci-worker-no-process-sandbox weakens isolation between RUN steps and the daemon (https://github.com/moby/buildkit/blob/master/docs/rootless.md; docs/targets/buildkit.md)",
-        ],
-        Target::Kaniko => &[
-            "upstream kaniko is archived; depriv uses the maintained osscontainertools fork image (https://github.com/osscontainertools/kaniko; https://github.com/GoogleContainerTools/kaniko; docs/targets/kaniko.md)",
-            "kaniko runs as root in its own container: it fails where runAsNonRoot or PSS restricted is enforced, and RUN steps can read mounted credentials (https://github.com/GoogleContainerTools/kaniko/issues/105; docs/targets/kaniko.md)",
-            "kaniko has no --ssh, no multi-platform, no local image load; the maintained fork skips unused stages itself (https://github.com/osscontainertools/kaniko; docs/targets/kaniko.md)",
-        ],
-    };
-    for n in notes {
+    for n in crate::targets::spec(target).notes {
         side.note(*n);
     }
 }

@@ -1877,7 +1877,9 @@ impl Work<'_> {
         match self.req.target {
             Target::Sysbox => self.sysbox(),
             Target::Rootless => self.rootless(&daemons, image_daemon),
-            _ => self.tls(&daemons),
+            Target::Tls => self.tls(&daemons),
+            // Daemonless targets never reach the daemon path (see `apply_target`).
+            Target::Buildkit | Target::Kaniko => {}
         }
         if k8s {
             self.note("Kubernetes executor: the job entrypoint does not run, so DOCKER_TLS_VERIFY and DOCKER_CERT_PATH are set explicitly; the dind and job containers must share /certs/client (https://hub.docker.com/_/docker; docs/targets/tls.md)");

@@ -536,7 +536,10 @@ fn rewrite_file(
                             side.kept.push(g.fingerprint.clone());
                         }
                     }
-                    _ => {}
+                    // Not a daemon image: nothing to swap or keep.
+                    Target::Rootless | Target::Tls => {}
+                    // Daemonless targets were handled above, before the sites.
+                    Target::Buildkit | Target::Kaniko => {}
                 }
             }
             Site::Template(i) => {
@@ -578,7 +581,10 @@ fn rewrite_file(
                         side.kept.push(f.fingerprint.clone());
                     }
                     Target::Tls if is_daemon_image(img) => side.kept.push(f.fingerprint.clone()),
-                    _ => {}
+                    // Not a daemon image: nothing to swap or keep.
+                    Target::Rootless | Target::Tls => {}
+                    // Daemonless targets were handled above, before the sites.
+                    Target::Buildkit | Target::Kaniko => {}
                 }
             }
             Site::PodYaml(i) => match pod_hits.iter_mut().find(|(j, _)| *j == i) {

@@ -993,7 +993,7 @@ fn arc_container_mode(
             side.kept.push(h.f.fingerprint.clone());
             side.note("ARC's dind sidecar talks to the runner over a Unix socket on a shared emptyDir; there is no TCP daemon to put TLS on (https://docs.github.com/en/actions/how-tos/manage-runners/use-actions-runner-controller/deploy-runner-scale-sets; docs/targets/sysbox.md)");
         }
-        _ => side.task(
+        Target::Rootless | Target::Buildkit | Target::Kaniko => side.task(
             format!(
                 "ARC containerMode dind injects a privileged sidecar that cannot be overridden; the {} target needs the pod spec copied into `template` (https://docs.github.com/en/actions/how-tos/manage-runners/use-actions-runner-controller/deploy-runner-scale-sets; docs/targets/sysbox.md)",
                 req.target.as_str()
@@ -1135,7 +1135,7 @@ fn gitlab_runner_legacy(req: &Request<'_>, h: &Hit<'_>, side: &mut Side) {
             sysbox_cluster_tasks(req, "the runner's job pods", side);
         }
         Target::Tls => side.kept.push(h.f.fingerprint.clone()),
-        _ => side.task(
+        Target::Rootless | Target::Buildkit | Target::Kaniko => side.task(
             format!(
                 "runners.privileged: the {} target has no unprivileged form on the Kubernetes executor",
                 req.target.as_str()

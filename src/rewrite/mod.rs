@@ -26,6 +26,7 @@ use crate::edit::Edit;
 use crate::finding::{Finding, Surface};
 use crate::plan::Target;
 use crate::scan::PipelineSummary;
+use crate::targets::{self, Builder, Op};
 use crate::templates::Templates;
 
 /// How far a pipeline got.
@@ -181,11 +182,80 @@ pub struct Request<'a> {
     pub files: &'a dyn Files,
 }
 
+/// How a surface's rewriter stands towards one operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// The rewriter performs it (edits, or a manual task with the exact snippet).
+    Implemented,
+    /// Nothing the operation acts on lives in this surface's files (no build commands in a
+    /// runner's `config.toml`, no daemon container in a host's `daemon.json`).
+    NothingToDo,
+    /// The rewriter cannot perform it: pipelines needing it are reported unsupported.
+    Missing,
+}
+
+/// What each surface's rewriter implements, operation by operation. Every match here is
+/// exhaustive on purpose: a new operation or builder must be decided for every surface.
+pub fn support(surface: Surface, op: Op) -> Support {
+    use Support::{Implemented, Missing, NothingToDo};
+    let builds = |b: Builder| match b {
+        Builder::Buildkit | Builder::Kaniko => Implemented,
+    };
+    match surface {
+        Surface::GitlabCi | Surface::GithubActions | Surface::Jenkins | Surface::Kubernetes => {
+            match op {
+                Op::DropDaemon | Op::SetRuntime | Op::EnableDaemonTls | Op::SwapDaemonImage => {
+                    Implemented
+                }
+                Op::TranslateBuilds(b) => builds(b),
+            }
+        }
+        Surface::Compose => match op {
+            Op::DropDaemon | Op::SetRuntime | Op::EnableDaemonTls | Op::SwapDaemonImage => {
+                Implemented
+            }
+            Op::TranslateBuilds(b) => match b {
+                Builder::Buildkit => Implemented,
+                Builder::Kaniko => Missing,
+            },
+        },
+        Surface::RunnerToml => match op {
+            Op::DropDaemon | Op::SetRuntime | Op::EnableDaemonTls | Op::SwapDaemonImage => {
+                Implemented
+            }
+            Op::TranslateBuilds(b) => match b {
+                Builder::Buildkit | Builder::Kaniko => NothingToDo,
+            },
+        },
+        Surface::DaemonJson => match op {
+            Op::SetRuntime | Op::EnableDaemonTls => Implemented,
+            Op::DropDaemon | Op::SwapDaemonImage | Op::TranslateBuilds(_) => NothingToDo,
+        },
+        Surface::Shell | Surface::Other => Missing,
+    }
+}
+
+/// The first operation a target needs that the surface's rewriter lacks.
+pub fn missing_op(surface: Surface, target: Target) -> Option<Op> {
+    targets::spec(target)
+        .ops
+        .iter()
+        .copied()
+        .find(|&op| support(surface, op) == Support::Missing)
+}
+
 /// Rewrite one pipeline. A file that does not parse is never rewritten: when the pipeline's
 /// own file or any file its edits touch fails to parse, the outcome has no edits, every finding
 /// becomes a manual task and a note names the file and the position of the error.
 pub fn rewrite(req: &Request<'_>) -> Outcome {
     let _file = crate::bugreport::processing(&req.pipeline.path);
+    if let Surface::Shell | Surface::Other = req.pipeline.surface {
+        // No rewriter at all: every finding is a manual task.
+        return unsupported(req);
+    }
+    if let Some(op) = missing_op(req.pipeline.surface, req.target) {
+        return unsupported_op(req, op);
+    }
     if let Some(o) = refuse_unparsed(req, std::iter::once(req.pipeline.path.as_str())) {
         return o;
     }
@@ -258,6 +328,19 @@ fn rewrite_surface(req: &Request<'_>) -> Outcome {
     }
 }
 
+/// The outcome for a pipeline whose target needs an operation its surface lacks: every
+/// finding becomes a manual task, and a note names the operation.
+pub fn unsupported_op(req: &Request<'_>, op: Op) -> Outcome {
+    let mut o = unsupported(req);
+    o.notes.push(format!(
+        "depriv cannot {} in {} files, which the {} target needs",
+        op.describe(),
+        req.pipeline.surface.as_str(),
+        req.target.as_str()
+    ));
+    o
+}
+
 /// Rewrite pipelines that share a definition and take the same target, together: a shared
 /// definition is then edited once, right for every member. `group` holds every member,
 /// `req.pipeline` among them; surfaces whose definitions are never shared rewrite each member
@@ -266,11 +349,24 @@ pub fn rewrite_group(req: &Request<'_>, group: &[&PipelineSummary]) -> Outcome {
     if group.len() <= 1 {
         return rewrite(req);
     }
+    if let Some(op) = missing_op(req.pipeline.surface, req.target) {
+        return unsupported_op(req, op);
+    }
     let names: Vec<&str> = group.iter().map(|p| p.name.as_str()).collect();
-    match req.pipeline.surface {
-        Surface::GitlabCi => return gitlab::rewrite_jobs(req, &names),
-        Surface::Compose => return compose::rewrite_services(req, &names),
-        _ => {}
+    let together = match req.pipeline.surface {
+        Surface::GitlabCi => Some(gitlab::rewrite_jobs as fn(&Request<'_>, &[&str]) -> Outcome),
+        Surface::Compose => Some(compose::rewrite_services as fn(&Request<'_>, &[&str]) -> Outcome),
+        _ => None,
+    };
+    if let Some(rewrite_together) = together {
+        // Never rewrite a file that does not parse: the members' files, and every file edited.
+        if let Some(o) = refuse_unparsed(req, group.iter().map(|p| p.path.as_str())) {
+            return o;
+        }
+        let o = rewrite_together(req, &names);
+        let touched: std::collections::BTreeSet<&str> =
+            o.edits.iter().map(|e| e.path.as_str()).collect();
+        return refuse_unparsed(req, touched.into_iter()).unwrap_or(o);
     }
     let mut all = Outcome::default();
     for p in group {
@@ -412,5 +508,83 @@ mod tests {
             ..req
         };
         assert!(!rewrite(&req).edits.is_empty());
+    }
+
+    const REWRITTEN: [Surface; 7] = [
+        Surface::GitlabCi,
+        Surface::GithubActions,
+        Surface::Jenkins,
+        Surface::Compose,
+        Surface::Kubernetes,
+        Surface::RunnerToml,
+        Surface::DaemonJson,
+    ];
+
+    #[test]
+    fn only_compose_lacks_an_operation_a_target_needs() {
+        for s in REWRITTEN {
+            for t in crate::plan::ALL_TARGETS {
+                let want = (s == Surface::Compose && t == Target::Kaniko)
+                    .then_some(Op::TranslateBuilds(Builder::Kaniko));
+                assert_eq!(missing_op(s, t), want, "{} {}", s.as_str(), t.as_str());
+            }
+        }
+        for t in crate::plan::ALL_TARGETS {
+            assert!(missing_op(Surface::Shell, t).is_some());
+            assert!(missing_op(Surface::Other, t).is_some());
+        }
+    }
+
+    fn rewrite_compose(target: Target) -> Outcome {
+        let src = "services:\n  builder:\n    image: docker:29-cli\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n    command: docker build -t example/app .\n";
+        let config = crate::config::Config::default();
+        let files: BTreeMap<String, String> =
+            [("docker-compose.yml".to_string(), src.to_string())].into();
+        let scan = crate::scan::scan_memory(files.clone(), &config);
+        let pipeline = scan
+            .pipelines
+            .iter()
+            .find(|p| p.surface == Surface::Compose && p.name == "builder")
+            .expect("compose pipeline");
+        let mem = MemFiles(
+            files
+                .into_iter()
+                .map(|(k, v)| (k, Arc::from(v.as_str())))
+                .collect(),
+        );
+        let templates = Templates::builtin();
+        let req = Request {
+            pipeline,
+            target,
+            findings: scan.findings.iter().collect(),
+            env: &config.environment,
+            templates: &templates,
+            files: &mem,
+        };
+        assert!(!req.findings.is_empty());
+        rewrite(&req)
+    }
+
+    #[test]
+    fn a_missing_operation_is_unsupported_and_named() {
+        let o = rewrite_compose(Target::Kaniko);
+        assert_eq!(o.status, Some(Status::Unsupported));
+        assert!(o.edits.is_empty());
+        assert!(
+            o.notes.iter().any(|n| n
+                == "depriv cannot translate Docker builds for kaniko in compose files, which the kaniko target needs"),
+            "{:?}",
+            o.notes
+        );
+        assert!(
+            o.manual
+                .iter()
+                .any(|m| m.title.contains("(move to kaniko)")),
+            "{:?}",
+            o.manual
+        );
+        let o = rewrite_compose(Target::Sysbox);
+        assert_ne!(o.status, Some(Status::Unsupported));
+        assert!(!o.edits.is_empty());
     }
 }

@@ -15,14 +15,7 @@ use crate::source::docker_cmd::{DockerBuild, DockerLogin, DockerPush, DockerTag}
 use crate::source::shell;
 use crate::source::text;
 
-/// The builder a command is translated for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Builder {
-    /// Rootless BuildKit through `buildctl-daemonless.sh`.
-    Buildkit,
-    /// The kaniko executor.
-    Kaniko,
-}
+pub use crate::targets::Builder;
 
 impl Builder {
     /// Directory of the registry `config.json` the builder reads.
