@@ -2173,35 +2173,30 @@ impl Work<'_> {
             Some(items) => items.to_vec(),
             None => return Some((at, "its `tags:` is not a list".into())),
         };
-        let mut current = Vec::new();
+        // (item, tag) of every element.
+        let mut current: Vec<(NodeId, String)> = Vec::new();
         for &i in &items {
             match ty.str(ty.resolve(i)) {
-                Some(s) if ty.node(ty.resolve(i)).tag.is_none() => current.push(s.to_string()),
+                Some(s) if ty.node(ty.resolve(i)).tag.is_none() => current.push((i, s.to_string())),
                 _ => return Some((at, "its `tags:` holds more than plain tags".into())),
             }
         }
-        if current.iter().any(|t| t == tag) || self.tagged.contains(&(tf, tn)) {
+        if current.iter().any(|(_, t)| t == tag) || self.tagged.contains(&(tf, tn)) {
             return None;
         }
-        let conflicts: Vec<usize> = current
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| tag_conflicts(t))
-            .map(|(n, _)| n)
-            .collect();
+        let (conflicts, kept): (Vec<_>, Vec<_>) =
+            current.into_iter().partition(|(_, t)| tag_conflicts(t));
         if !conflicts.is_empty() {
-            let names: Vec<&str> = conflicts.iter().map(|&n| current[n].as_str()).collect();
+            let names: Vec<&str> = conflicts.iter().map(|(_, t)| t.as_str()).collect();
             self.note(format!(
                 "dropped the runner tag(s) {} from `{}`: they pick runners that are not sysbox runners (GitLab-hosted or privileged)",
                 names.join(", "),
                 self.job
             ));
         }
-        let kept: Vec<String> = current
-            .iter()
-            .enumerate()
-            .filter(|(n, _)| !conflicts.contains(n))
-            .map(|(_, t)| t.clone())
+        let kept: Vec<String> = kept
+            .into_iter()
+            .map(|(_, t)| t)
             .chain(std::iter::once(tag.to_string()))
             .collect();
         let shared_node = ty.node(tn).anchor_span.is_some()
@@ -2211,17 +2206,17 @@ impl Work<'_> {
             self.tagged.insert((tf, tn));
             if self.ed(tf).is_flow(tn) {
                 let ops = self.ops(tf, tn);
-                for &n in &conflicts {
-                    ops.remove.insert(items[n]);
+                for (n, _) in &conflicts {
+                    ops.remove.insert(*n);
                 }
                 ops.add.push(scalar_inline(tag, true));
                 return None;
             }
-            if let Some(&first) = conflicts.first() {
+            if let Some(((first, _), rest)) = conflicts.split_first() {
                 let ops = self.ops(tf, tn);
-                ops.replace.insert(items[first], vec![tag.to_string()]);
-                for &n in &conflicts[1..] {
-                    ops.remove.insert(items[n]);
+                ops.replace.insert(*first, vec![tag.to_string()]);
+                for (n, _) in rest {
+                    ops.remove.insert(*n);
                 }
                 return None;
             }

@@ -86,11 +86,11 @@ pub fn question(env: &Environment, i: usize) -> (&'static str, Vec<(&'static str
             vec![],
             match &env.sysbox_tag {
                 None => format!(
-                    "`{}` (the default): GitLab jobs moved to sysbox get this tag, the sysbox runners carry it.",
+                    "`{}` (the default): GitLab jobs moved to sysbox get it; sysbox runners carry it.",
                     env.sysbox_tag()
                 ),
                 Some(_) => format!(
-                    "GitLab jobs moved to sysbox get the tag `{}`; the sysbox runners carry it.",
+                    "GitLab jobs moved to sysbox get the tag `{}`; sysbox runners carry it.",
                     env.sysbox_tag()
                 ),
             },
