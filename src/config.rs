@@ -61,6 +61,23 @@ pub struct Environment {
     /// Whether a registry build cache should be configured.
     #[serde(default)]
     pub build_cache: Option<bool>,
+    /// The runner tag that sends GitLab jobs to sysbox runners (`sysbox` when not given).
+    #[serde(default)]
+    pub sysbox_tag: Option<String>,
+}
+
+/// The sysbox runner tag when none is given.
+pub const DEFAULT_SYSBOX_TAG: &str = "sysbox";
+
+impl Environment {
+    /// The runner tag GitLab jobs moved to sysbox carry: the answer, else `sysbox`.
+    pub fn sysbox_tag(&self) -> &str {
+        self.sysbox_tag
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .unwrap_or(DEFAULT_SYSBOX_TAG)
+    }
 }
 
 /// The parsed `.depriv.toml`.
@@ -155,6 +172,10 @@ mod tests {
         assert_eq!(c.environment.sysbox, Some(false));
         assert_eq!(c.ignore.get("ci/**").map(|v| v.len()), Some(1));
         assert!(c.exclude_set().is_match("vendor/a/b.yml"));
+        assert_eq!(c.environment.sysbox_tag(), "sysbox");
+        let t =
+            Config::parse("[environment]\nsysbox-tag = \"nested-docker\"\n").unwrap_or_default();
+        assert_eq!(t.environment.sysbox_tag(), "nested-docker");
     }
 
     #[test]

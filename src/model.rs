@@ -232,6 +232,8 @@ pub struct Pipeline {
     pub env: Vec<(String, Val<String>)>,
     /// Local scripts it runs (`./ci/build.sh`), relative to the root.
     pub runs_scripts: Vec<String>,
+    /// Runner tags that pick where it runs (GitLab `tags:`, after `extends:` and `default:`).
+    pub tags: Vec<String>,
 }
 
 impl Pipeline {
@@ -250,6 +252,7 @@ impl Pipeline {
             usage: BTreeSet::new(),
             env: Vec::new(),
             runs_scripts: Vec::new(),
+            tags: Vec::new(),
         }
     }
 

@@ -52,6 +52,9 @@ pub struct MigrateArgs {
     /// The registry images are pushed to.
     #[arg(long, value_name = "HOST")]
     pub registry: Option<String>,
+    /// The runner tag of the sysbox runners GitLab jobs move to (default `sysbox`).
+    #[arg(long, value_name = "TAG")]
+    pub sysbox_tag: Option<String>,
     /// Also write a report (format from the extension: .md, .json, .sarif, .html).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -73,6 +76,7 @@ impl MigrateArgs {
             runner_hosts: None,
             sysbox: None,
             registry: None,
+            sysbox_tag: None,
             report: Some(PathBuf::from("depriv-report.md")),
         }
     }
@@ -97,6 +101,9 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
         }
         if let Some(r) = &args.registry {
             env.registry = Some(r.clone());
+        }
+        if let Some(t) = &args.sysbox_tag {
+            env.sysbox_tag = Some(t.clone());
         }
     }
     // Refuse a report format we cannot write before anything is written.

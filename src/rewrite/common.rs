@@ -106,6 +106,20 @@ pub(crate) fn sysbox_host_task(req: &Request<'_>, where_: &str, side: &mut Side)
     );
 }
 
+/// The manual task that gives a sysbox runner the tag GitLab jobs moved to sysbox carry:
+/// `config.toml` holds no tags, they belong to the runner's registration.
+pub(crate) fn sysbox_tag_task(req: &Request<'_>, location: &str, side: &mut Side) {
+    let tag = req.env.sysbox_tag();
+    side.task(
+        format!(
+            "give this sysbox runner the tag `{tag}`: the jobs moved to sysbox carry it in their `tags:` and only run on runners that have it (set the tags where the runner is created in GitLab, or `--tag-list` when registering with a registration token; https://docs.gitlab.com/ci/runners/configure_runners/; https://docs.gitlab.com/runner/register/)"
+        ),
+        location,
+        format!("gitlab-runner register --tag-list \"{tag}\"  # with the runner's other options"),
+        "sh",
+    );
+}
+
 /// The manual task that creates TLS certificates for a Docker daemon.
 pub(crate) fn tls_certs_task(req: &Request<'_>, host: &str, where_: &str, side: &mut Side) {
     let snippet = render(

@@ -460,7 +460,10 @@ impl Unit {
             }
         }
         let (inh_default, _) = self.inherit(&layers);
-        let defaultable = matches!(key, "image" | "services" | "before_script" | "after_script");
+        let defaultable = matches!(
+            key,
+            "image" | "services" | "before_script" | "after_script" | "tags"
+        );
         if defaultable && inh_default.allows(key) {
             if let Some(defs) = self.top.get("default") {
                 for &(f, _, v) in defs {
@@ -471,7 +474,8 @@ impl Unit {
                     }
                 }
             }
-            if let Some(defs) = self.top.get(key) {
+            // `tags` has no top-level form: a top-level `tags:` is a job.
+            if let Some(defs) = self.top.get(key).filter(|_| key != "tags") {
                 for &(f, k, v) in defs {
                     out.push(self.def_of(f, k, v));
                 }
@@ -718,6 +722,7 @@ impl Unit {
                 "before_script",
                 "script",
                 "after_script",
+                "tags",
             ] {
                 let chain = self.chain(&job, key);
                 if let Some(d) = chain.first().copied() {
@@ -874,6 +879,8 @@ struct Work<'a> {
     partial: bool,
     /// Findings covered by a manual task already.
     handled: BTreeSet<String>,
+    /// `tags:` sequences the sysbox runner tag was added to (jobs rewritten together).
+    tagged: BTreeSet<(usize, NodeId)>,
 }
 
 impl<'a> Work<'a> {
@@ -900,6 +907,7 @@ impl<'a> Work<'a> {
             refused: None,
             partial: false,
             handled: BTreeSet::new(),
+            tagged: BTreeSet::new(),
         }
     }
 
@@ -2049,10 +2057,37 @@ impl Work<'_> {
     }
 
     fn sysbox(&mut self) {
-        let Some(reason) = self.render("gitlab/sysbox-suppression.txt", &serde_json::json!({}))
-        else {
+        let tag = self.req.env.sysbox_tag().to_string();
+        let Some(reason) = self.render(
+            "gitlab/sysbox-suppression.txt",
+            &serde_json::json!({ "tag": tag }),
+        ) else {
             return;
         };
+        // The job moves to sysbox runners through its tags; without the tag it would still
+        // land on any runner, so the suppression only goes with it.
+        if let Some((location, why)) = self.sysbox_tag(&tag) {
+            self.partial = true;
+            let job = if self.job == GLOBAL {
+                "every job that uses this dind service".to_string()
+            } else {
+                format!("`{}`", self.job)
+            };
+            self.task(
+                format!(
+                    "send {job} to the sysbox runners: add the runner tag `{tag}` to its `tags:` ({why}; https://docs.gitlab.com/ci/yaml/#tags)"
+                ),
+                location,
+                format!("tags: [{}]", scalar_inline(&tag, true)),
+                "yaml",
+            );
+            self.runner_task(
+                &format!("run these jobs on sysbox runners (runtime = \"sysbox-runc\", privileged = false) that carry the runner tag `{tag}` (set where the runner is created in GitLab, or `gitlab-runner register --tag-list {tag}`; https://docs.gitlab.com/ci/runners/configure_runners/)"),
+                "gitlab/runner-sysbox-docker.toml",
+                "gitlab/runner-sysbox-kubernetes.toml",
+            );
+            return;
+        }
         let fs: Vec<&Finding> = self.req.findings.clone();
         let mut lines: BTreeSet<(usize, usize)> = BTreeSet::new();
         for f in fs {
@@ -2087,7 +2122,7 @@ impl Work<'_> {
             ));
         }
         self.runner_task(
-            "run these jobs on sysbox runners (runtime = \"sysbox-runc\", privileged = false)",
+            &format!("run these jobs on sysbox runners (runtime = \"sysbox-runc\", privileged = false) that carry the runner tag `{tag}` (set where the runner is created in GitLab, or `gitlab-runner register --tag-list {tag}`; https://docs.gitlab.com/ci/runners/configure_runners/)"),
             "gitlab/runner-sysbox-docker.toml",
             "gitlab/runner-sysbox-kubernetes.toml",
         );
@@ -2098,6 +2133,153 @@ impl Work<'_> {
         self.note("sysbox must be installed on the runner hosts (systemd services; .deb packages for Ubuntu/Debian; kernel ≥ 5.12 or shiftfs); support is best-effort (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; docs/targets/sysbox.md)");
         self.note("keep `privileged = false` on sysbox runners: sysbox rejects privileged containers (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md; docs/targets/sysbox.md)");
         self.note("set the runtime per runner (`runtime = \"sysbox-runc\"`), not as Docker's default runtime (https://github.com/nestybox/sysbox/issues/122; docs/targets/sysbox.md)");
+    }
+
+    /// Add the sysbox runner tag where the job's effective `tags:` are defined. `tags` is an
+    /// array, and arrays are replaced through `extends:` and `default:`, never merged
+    /// (https://docs.gitlab.com/ci/yaml/#extends): the first definition is the whole list. A
+    /// definition only this rewrite's jobs use gets the tag in place; otherwise the job's own
+    /// mapping gets the whole list plus the tag. Conflicting tags (GitLab-hosted `saas-*`
+    /// runners, privileged runner pools) are dropped. `Some((location, why))` when it cannot
+    /// be added.
+    fn sysbox_tag(&mut self, tag: &str) -> Option<(String, String)> {
+        let here = format!("{}:{}", self.req.pipeline.path, self.req.pipeline.line);
+        if self.job == GLOBAL {
+            return Some((
+                here,
+                "a top-level service has no job `tags:` to carry it".into(),
+            ));
+        }
+        let layers = self.u.layers(self.job);
+        let Some(&(jf, jm)) = layers.first() else {
+            return Some((here, "the job is not a mapping".into()));
+        };
+        let own_flow = self.ed(jf).is_flow(jm);
+        let Some(def) = self.u.chain(self.job, "tags").first().copied() else {
+            if own_flow {
+                return Some((self.loc(jf, jm), "the job is a flow mapping".into()));
+            }
+            let frag = format!("tags:\n  - {}", scalar_inline(tag, false));
+            let ops = self.ops(jf, jm);
+            if !ops.add.contains(&frag) {
+                ops.add.push(frag);
+            }
+            return None;
+        };
+        let at = self.loc(def.file, def.key);
+        let Some((tf, tn, via)) = self.u.deref(def.file, def.value, 0) else {
+            return Some((at, "its `tags:` cannot be resolved".into()));
+        };
+        let ty = self.u.yy(tf);
+        let items: Vec<NodeId> = match ty.seq(tn) {
+            Some(items) => items.to_vec(),
+            None => return Some((at, "its `tags:` is not a list".into())),
+        };
+        // (item, tag) of every element.
+        let mut current: Vec<(NodeId, String)> = Vec::new();
+        for &i in &items {
+            match ty.str(ty.resolve(i)) {
+                Some(s) if ty.node(ty.resolve(i)).tag.is_none() => current.push((i, s.to_string())),
+                _ => return Some((at, "its `tags:` holds more than plain tags".into())),
+            }
+        }
+        if current.iter().any(|(_, t)| t == tag) || self.tagged.contains(&(tf, tn)) {
+            return None;
+        }
+        let (conflicts, kept): (Vec<_>, Vec<_>) =
+            current.into_iter().partition(|(_, t)| tag_conflicts(t));
+        if !conflicts.is_empty() {
+            let names: Vec<&str> = conflicts.iter().map(|(_, t)| t.as_str()).collect();
+            self.note(format!(
+                "dropped the runner tag(s) {} from `{}`: they pick runners that are not sysbox runners (GitLab-hosted or privileged)",
+                names.join(", "),
+                self.job
+            ));
+        }
+        let kept: Vec<String> = kept
+            .into_iter()
+            .map(|(_, t)| t)
+            .chain(std::iter::once(tag.to_string()))
+            .collect();
+        let shared_node = ty.node(tn).anchor_span.is_some()
+            || self.u.yy(def.file).resolve(def.value) != def.value;
+        let in_place = self.exclusive(def) && via.is_none_or(|d| self.exclusive(d)) && !shared_node;
+        if in_place {
+            self.tagged.insert((tf, tn));
+            if self.ed(tf).is_flow(tn) {
+                let ops = self.ops(tf, tn);
+                for (n, _) in &conflicts {
+                    ops.remove.insert(*n);
+                }
+                ops.add.push(scalar_inline(tag, true));
+                return None;
+            }
+            if let Some(((first, _), rest)) = conflicts.split_first() {
+                let ops = self.ops(tf, tn);
+                ops.replace.insert(*first, vec![tag.to_string()]);
+                for (n, _) in rest {
+                    ops.remove.insert(*n);
+                }
+                return None;
+            }
+            let Some(&last) = items.last() else {
+                return Some((at, "its `tags:` is empty".into()));
+            };
+            let text = self.text(tf);
+            let ed = self.ed(tf);
+            let r = self.node_range(tf, last);
+            let start = ed.line_start(r.start);
+            let end = ed.line_end_incl(content_end(text, r.clone()).saturating_sub(1).max(start));
+            let dash = text
+                .get(start..r.start)
+                .and_then(|s| s.find('-'))
+                .unwrap_or_else(|| ed.column(r.start));
+            let nl = ed.nl();
+            let mut line = String::new();
+            let eof = end == text.len() && !text.ends_with('\n');
+            if eof {
+                line.push_str(nl);
+            }
+            line.push_str(&" ".repeat(dash));
+            line.push_str("- ");
+            line.push_str(&scalar_inline(tag, false));
+            if !eof {
+                line.push_str(nl);
+            }
+            self.direct
+                .push((tf, Edit::insert(self.path(tf), end, line)));
+            return None;
+        }
+        // Shared: the job states its whole list itself (it replaces the inherited one).
+        if via.is_some() && def.file == jf && def.map == jm {
+            return Some((
+                at,
+                "its `tags:` is a `!reference` other jobs use too".into(),
+            ));
+        }
+        let list = format!(
+            "[{}]",
+            kept.iter()
+                .map(|t| scalar_inline(t, true))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if def.file == jf && def.map == jm {
+            // `tags: *anchor` in the job itself: the alias gives way to the list.
+            let r = self.node_range(jf, def.value);
+            self.direct
+                .push((jf, Edit::replace(self.path(jf), r.start, r.end, list)));
+            return None;
+        }
+        if own_flow {
+            return Some((self.loc(jf, jm), "the job is a flow mapping".into()));
+        }
+        let frag = format!("tags: {list}");
+        let ops = self.ops(jf, jm);
+        if !ops.add.contains(&frag) {
+            ops.add.push(frag);
+        }
+        None
     }
 
     fn rootless(&mut self, daemons: &[&Svc], image_daemon: bool) {
@@ -2201,6 +2383,14 @@ impl CmdOp {
 }
 
 /// Docker commands that only wait for or inspect a daemon, or set up a builder.
+/// A runner tag that picks runners a sysbox job must not land on: GitLab-hosted runners
+/// (`saas-…`, https://docs.gitlab.com/ci/runners/hosted_runners/linux/) cannot run sysbox, and
+/// a privileged runner pool is what the job leaves.
+fn tag_conflicts(t: &str) -> bool {
+    let t = t.trim().to_ascii_lowercase();
+    t.starts_with("saas-") || t.contains("privileged")
+}
+
 fn daemon_only(words: &[&str]) -> Option<&'static str> {
     let mut it = words.iter().skip(1).filter(|w| !w.starts_with('-'));
     let sub = it.next().copied().unwrap_or("");
@@ -2959,7 +3149,7 @@ mod tests {
         assert_eq!(
             out.get(".gitlab-ci.yml").map(String::as_str),
             Some(
-                "test:\n  image: docker:29-cli\n  services:\n    - docker:29-dind # depriv: ignore[privileged-dind] runs on sysbox runners (runtime = \"sysbox-runc\"); see the runner task\n  variables:\n    DOCKER_TLS_CERTDIR: \"/certs\"\n    DOCKER_HOST: tcp://docker:2376\n  script:\n    - docker run --rm alpine true\n"
+                "test:\n  image: docker:29-cli\n  services:\n    - docker:29-dind # depriv: ignore[privileged-dind] runs on sysbox runners (tag `sysbox`, runtime = \"sysbox-runc\"); see the runner task\n  variables:\n    DOCKER_TLS_CERTDIR: \"/certs\"\n    DOCKER_HOST: tcp://docker:2376\n  script:\n    - docker run --rm alpine true\n  tags:\n    - sysbox\n"
             )
         );
         assert_eq!(status(&p, "test"), Status::Migrated);
@@ -2975,6 +3165,148 @@ mod tests {
         assert!(got.contains("- docker:29-dind # depriv: ignore[privileged-dind]"));
         assert!(got.contains("see the runner task\r\n"));
         assert_eq!(got.matches('\n').count(), got.matches("\r\n").count());
+    }
+
+    /// The sysbox result of one job: its output file, status, manual task titles.
+    fn sysbox_of(src: &str, job: &str, env: &Environment) -> (String, Status, Vec<String>) {
+        let (out, p) = run_env(&[(".gitlab-ci.yml", src)], Strategy::Sysbox, env);
+        let r = p
+            .results
+            .iter()
+            .find(|r| r.pipeline == job)
+            .expect("result");
+        (
+            out.get(".gitlab-ci.yml").cloned().unwrap_or_default(),
+            r.status,
+            r.manual
+                .iter()
+                .map(|m| format!("{} @ {}", m.title, m.location))
+                .collect(),
+        )
+    }
+
+    const DIND_JOB: &str = "  image: docker:29-cli\n  services:\n    - docker:29-dind\n  variables:\n    DOCKER_TLS_CERTDIR: \"/certs\"\n  script:\n    - docker run --rm alpine true\n";
+
+    #[test]
+    fn sysbox_tag_joins_the_jobs_own_tags_lf_and_crlf() {
+        let src = format!("test:\n  tags:\n    - linux   # pool\n    - \"docker\"\n{DIND_JOB}");
+        let (out, st, _) = sysbox_of(&src, "test", &Environment::default());
+        assert_eq!(st, Status::Migrated);
+        assert!(
+            out.starts_with(
+                "test:\n  tags:\n    - linux   # pool\n    - \"docker\"\n    - sysbox\n  image:"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("# depriv: ignore[privileged-dind]"), "{out}");
+        let crlf = src.replace('\n', "\r\n");
+        let (out, _, _) = sysbox_of(&crlf, "test", &Environment::default());
+        assert!(
+            out.contains("    - \"docker\"\r\n    - sysbox\r\n  image:"),
+            "{out}"
+        );
+        assert_eq!(out.matches('\n').count(), out.matches("\r\n").count());
+        // The answer names the tag; a flow list gets it inside the brackets.
+        let env = Environment {
+            sysbox_tag: Some("nested docker".into()),
+            ..Environment::default()
+        };
+        let flow = format!("test:\n  tags: [linux]\n{DIND_JOB}");
+        let (out, _, _) = sysbox_of(&flow, "test", &env);
+        assert!(out.contains("  tags: [linux, nested docker]\n"), "{out}");
+        assert!(out.contains("(tag `nested docker`"), "{out}");
+    }
+
+    #[test]
+    fn sysbox_tag_already_there_adds_nothing_but_the_suppression() {
+        let src = format!("test:\n  tags: [sysbox]\n{DIND_JOB}");
+        let (out, st, _) = sysbox_of(&src, "test", &Environment::default());
+        assert_eq!(st, Status::Migrated);
+        assert_eq!(out.matches("sysbox]").count(), 1, "{out}");
+        assert!(out.contains("  tags: [sysbox]\n  image:"), "{out}");
+        assert!(
+            out.contains("- docker:29-dind # depriv: ignore[privileged-dind]"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn sysbox_tag_replaces_conflicting_runner_tags() {
+        let src = format!(
+            "test:\n  tags:\n    - saas-linux-small-amd64\n    - linux\n    - privileged\n{DIND_JOB}"
+        );
+        let (out, _, _) = sysbox_of(&src, "test", &Environment::default());
+        assert!(
+            out.starts_with("test:\n  tags:\n    - sysbox\n    - linux\n  image:"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn sysbox_tag_in_a_template_every_user_of_which_moves() {
+        let src = ".dind:\n  image: docker:29-cli\n  services:\n    - docker:29-dind\n  tags: [docker]\n\nbuild:\n  extends: .dind\n  script:\n    - docker run --rm app ./t\n\ntest:\n  extends: .dind\n  script:\n    - docker run --rm app ./u\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Sysbox);
+        let out = out.get(".gitlab-ci.yml").cloned().unwrap_or_default();
+        for job in ["build", "test"] {
+            assert_eq!(status(&p, job), Status::Migrated, "{job}");
+        }
+        assert!(out.contains("  tags: [docker, sysbox]\n"), "{out}");
+        assert_eq!(out.matches("tags").count(), 1, "{out}");
+    }
+
+    #[test]
+    fn sysbox_tag_over_shared_or_default_tags_goes_in_the_job() {
+        // `.base` is also used by `lint`, which does not move: arrays are replaced through
+        // `extends:`, so the job states the whole list.
+        let src = format!(
+            ".base:\n  tags: [docker, linux]\n\nlint:\n  extends: .base\n  script: [make lint]\n\ntest:\n  extends: .base\n{DIND_JOB}"
+        );
+        let (out, st, _) = sysbox_of(&src, "test", &Environment::default());
+        assert_eq!(st, Status::Migrated);
+        assert!(
+            out.starts_with(".base:\n  tags: [docker, linux]\n"),
+            "{out}"
+        );
+        assert!(out.ends_with("  tags: [docker, linux, sysbox]\n"), "{out}");
+        let src =
+            format!("default:\n  tags: [k8s]\n\nlint:\n  script: [make lint]\n\ntest:\n{DIND_JOB}");
+        let (out, _, _) = sysbox_of(&src, "test", &Environment::default());
+        assert!(out.starts_with("default:\n  tags: [k8s]\n"), "{out}");
+        assert!(out.ends_with("  tags: [k8s, sysbox]\n"), "{out}");
+        // An alias in the job itself gives way to the list; the anchor stays.
+        let src = format!(
+            ".t: &t [docker]\n\nlint:\n  tags: *t\n  script: [make lint]\n\ntest:\n  tags: *t\n{DIND_JOB}"
+        );
+        let (out, _, _) = sysbox_of(&src, "test", &Environment::default());
+        assert!(out.contains("lint:\n  tags: *t\n"), "{out}");
+        assert!(out.contains("test:\n  tags: [docker, sysbox]\n"), "{out}");
+    }
+
+    #[test]
+    fn sysbox_tag_that_cannot_be_added_is_partial_never_a_bare_suppression() {
+        let src = format!(
+            ".t:\n  tags: [docker]\n\nlint:\n  tags: !reference [.t, tags]\n  script: [make lint]\n\ntest:\n  tags: !reference [.t, tags]\n{DIND_JOB}"
+        );
+        let (out, st, manual) = sysbox_of(&src, "test", &Environment::default());
+        assert_eq!(st, Status::Partial, "{out}");
+        assert!(!out.contains("depriv: ignore"), "{out}");
+        assert!(
+            manual
+                .iter()
+                .any(|m| m.contains("runner tag `sysbox`") && m.ends_with(".gitlab-ci.yml:9")),
+            "{manual:?}"
+        );
+        // A flow-mapping job has no place for a block `tags:`.
+        let src = "lint:\n  script: [make lint]\ntest: {image: docker:29-cli, services: [docker:29-dind], variables: {DOCKER_TLS_CERTDIR: /certs}, script: [docker run --rm alpine true]}\n";
+        let (out, st, manual) = sysbox_of(src, "test", &Environment::default());
+        assert!(matches!(st, Status::Partial | Status::Manual), "{st:?}");
+        assert!(!out.contains("depriv: ignore"), "{out}");
+        assert!(
+            manual
+                .iter()
+                .any(|m| m.contains("flow mapping") && m.ends_with(".gitlab-ci.yml:3")),
+            "{manual:?}"
+        );
     }
 
     #[test]

@@ -647,6 +647,7 @@ fn docker_executor(
             }
             if needs_runtime {
                 common::sysbox_host_task(req, where_, side);
+                common::sysbox_tag_task(req, loc0, side);
                 side.note("keep runc as the Docker default runtime on the runner host; the per-runner `runtime` key selects sysbox (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-package.md; https://github.com/nestybox/sysbox/issues/122; docs/targets/sysbox.md)");
                 side.note(format!("jobs keep the standard TLS dind service ({} with DOCKER_TLS_CERTDIR=/certs); it runs unprivileged under sysbox (https://docs.gitlab.com/runner/configuration/advanced-configuration/; docs/targets/sysbox.md)", common::ver(req, "dind")));
             }
@@ -912,6 +913,7 @@ fn kube_executor(
                 "toml",
             );
             super::kube::sysbox_cluster_tasks(req, "the runner's job pods", side);
+            common::sysbox_tag_task(req, loc0, side);
             if !socket_tables.is_empty() {
                 side.note(format!("jobs that used the node's Docker socket must use a {} service with TLS (DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH=/certs/client); it runs unprivileged under sysbox (https://docs.gitlab.com/runner/configuration/advanced-configuration/; docs/targets/sysbox.md)", common::ver(req, "dind")));
             }

@@ -576,6 +576,18 @@ fn fill_job(
         c.implied_privileged = c.is_daemon();
         p.containers.push(c);
     }
+    // tags: arrays are replaced through `extends:`, never merged; `default:` fills in.
+    if let Some(tags) = pick("tags") {
+        let mut items = Vec::new();
+        ctx.script_lines(&tags, &mut items, 0);
+        for (f, n) in items {
+            if let Some(d) = ctx.doc(f)
+                && let Some(t) = d.y.str(d.y.resolve(n))
+            {
+                p.tags.push(t.to_string());
+            }
+        }
+    }
     let services = pick("services").or_else(|| global_services.clone());
     if let Some((d, n)) = ctx.leaf_doc(services.as_ref()) {
         for item in d.items(n) {

@@ -71,6 +71,11 @@ pub fn with_environment(text: &str, env: &Environment) -> Result<String, EnvFile
     set(table, "sysbox", env.sysbox.map(Value::from));
     set(table, "registry", env.registry.as_deref().map(Value::from));
     set(table, "build-cache", env.build_cache.map(Value::from));
+    set(
+        table,
+        "sysbox-tag",
+        env.sysbox_tag.as_deref().map(Value::from),
+    );
     let out = doc.to_string();
     let back = Config::parse(&out).map_err(|e| EnvFileError::Verify(e.to_string()))?;
     if back.environment != *env {
@@ -110,6 +115,7 @@ mod tests {
             sysbox,
             registry: reg.map(str::to_string),
             build_cache: None,
+            sysbox_tag: None,
         }
     }
 

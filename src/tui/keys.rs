@@ -115,7 +115,10 @@ fn filter_active(m: &Model) -> bool {
 }
 
 fn on_registry(m: &Model) -> bool {
-    m.env.sel == super::model::ENV_REGISTRY
+    matches!(
+        m.env.sel,
+        super::model::ENV_REGISTRY | super::model::ENV_SYSBOX_TAG
+    )
 }
 
 fn guard_refused(m: &Model) -> bool {

@@ -163,8 +163,10 @@ pub const ENV_SYSBOX: usize = 1;
 pub const ENV_REGISTRY: usize = 2;
 /// Build cache question.
 pub const ENV_CACHE: usize = 3;
+/// Sysbox runner tag question.
+pub const ENV_SYSBOX_TAG: usize = 4;
 /// Number of questions.
-pub const ENV_QUESTIONS: usize = 4;
+pub const ENV_QUESTIONS: usize = 5;
 
 /// The environment questions.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -175,7 +177,7 @@ pub struct EnvState {
     pub original: Environment,
     /// Highlighted question.
     pub sel: usize,
-    /// Registry text being edited.
+    /// Text being edited (registry or sysbox runner tag, the highlighted question).
     pub editing: Option<String>,
     /// What the scan suggests, one line per hint.
     pub hints: Vec<String>,

@@ -3,10 +3,12 @@
 //! `!reference`, with the scanner's own resolver) and judged as a reviewer would: a job that
 //! keeps a daemon reaches it over TLS with complete settings; a job whose daemon went away
 //! neither points `DOCKER_HOST` at it nor calls the Docker CLI; a builder job runs the
-//! builder's image.
+//! builder's image; a job moved to sysbox carries the sysbox runner tag in its effective
+//! `tags:` (the default answer, `sysbox`), so it can only run on sysbox runners.
 
 use std::collections::BTreeMap;
 
+use depriv::config::DEFAULT_SYSBOX_TAG;
 use depriv::migrate::Preview;
 use depriv::model::Role;
 use depriv::plan::Target;
@@ -89,6 +91,15 @@ pub fn problems(after: &BTreeMap<String, String>, preview: &Preview, k8s: bool) 
                 }
             }
             Target::Sysbox | Target::Rootless | Target::Tls => {
+                if target == Target::Sysbox
+                    && r.status == Status::Migrated
+                    && !job.tags.iter().any(|t| t == DEFAULT_SYSBOX_TAG)
+                {
+                    out.push(format!(
+                        "{name}: its effective tags {:?} lack the sysbox runner tag `{DEFAULT_SYSBOX_TAG}`: it can still land on any runner",
+                        job.tags
+                    ));
+                }
                 if daemons.is_empty() {
                     continue; // a job reaching a remote or in-container daemon
                 }

@@ -1,4 +1,5 @@
-//! The environment questions: cycling answers, editing the registry, saving, planning.
+//! The environment questions: cycling answers, editing the registry and the sysbox runner tag,
+//! saving, planning.
 
 use super::*;
 
@@ -29,6 +30,7 @@ pub(super) fn environment(m: &mut Model, a: Action) -> Option<Effect> {
                     e.env.sysbox = Some(!crate::tui::view::environment::sysbox_effective(&e.env))
                 }
                 ENV_REGISTRY => e.editing = Some(e.env.registry.clone().unwrap_or_default()),
+                ENV_SYSBOX_TAG => e.editing = Some(e.env.sysbox_tag().to_string()),
                 ENV_CACHE => {
                     e.env.build_cache =
                         Some(!crate::tui::view::environment::cache_effective(&e.env))
@@ -39,6 +41,9 @@ pub(super) fn environment(m: &mut Model, a: Action) -> Option<Effect> {
         }
         Action::Edit if e.sel == ENV_REGISTRY => {
             e.editing = Some(e.env.registry.clone().unwrap_or_default());
+        }
+        Action::Edit if e.sel == ENV_SYSBOX_TAG => {
+            e.editing = Some(e.env.sysbox_tag().to_string());
         }
         Action::Save => {
             m.busy = Some(busy::SAVING.into());

@@ -17,8 +17,9 @@ use super::diffdoc::DiffDoc;
 use super::index::{self, Index};
 use super::layout;
 use super::model::{
-    self, DiffFile, DiffMode, ENV_CACHE, ENV_HOSTS, ENV_QUESTIONS, ENV_REGISTRY, ENV_SYSBOX, Focus,
-    Level, Model, Overlay, REPORT_ACTIONS, ReportAction, Screen, SkippedFile, Status,
+    self, DiffFile, DiffMode, ENV_CACHE, ENV_HOSTS, ENV_QUESTIONS, ENV_REGISTRY, ENV_SYSBOX,
+    ENV_SYSBOX_TAG, Focus, Level, Model, Overlay, REPORT_ACTIONS, ReportAction, Screen,
+    SkippedFile, Status,
 };
 use super::msg::{Effect, Msg, Output, WriteFailure};
 use super::vocab::{Action, Guard, Input};
@@ -248,7 +249,12 @@ fn input(m: &mut Model, i: Input) {
             }
             Input::Submit => {
                 let t = text.trim().to_string();
-                m.env.env.registry = (!t.is_empty()).then_some(t);
+                let answer = (!t.is_empty()).then_some(t);
+                if m.env.sel == ENV_SYSBOX_TAG {
+                    m.env.env.sysbox_tag = answer;
+                } else {
+                    m.env.env.registry = answer;
+                }
                 m.env.editing = None;
                 m.changed |= m.env.env != m.env.original;
             }

@@ -414,6 +414,19 @@ fn environment_answers_edit_save_and_survive_replanning() {
     act(&mut m, Action::Right);
     act(&mut m, Action::Right);
     assert_eq!(m.env.env.build_cache, Some(false));
+    // The sysbox runner tag starts from its default and is typed over.
+    act(&mut m, Action::Down);
+    act(&mut m, Action::Edit);
+    assert_eq!(m.env.editing.as_deref(), Some("sysbox"));
+    for _ in 0..6 {
+        update(&mut m, Msg::Input(Input::Backspace));
+    }
+    for c in "nested".chars() {
+        update(&mut m, Msg::Input(Input::Char(c)));
+    }
+    update(&mut m, Msg::Input(Input::Submit));
+    assert_eq!(m.env.env.sysbox_tag.as_deref(), Some("nested"));
+    assert_eq!(m.env.env.registry.as_deref(), Some("reg.i"));
     assert!(m.changed);
     assert!(matches!(act(&mut m, Action::Save), Some(Effect::SaveConfig(e)) if e == m.env.env));
     update(

@@ -1,4 +1,5 @@
-//! Screen 4, environment questions: where runners run, sysbox, registry, build cache — each
+//! Screen 4, environment questions: where runners run, sysbox, registry, build cache, the
+//! sysbox runner tag — each
 //! with its options, the current answer marked, and one line saying what the answer means.
 
 use ratatui::Frame;
@@ -8,7 +9,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::config::{Environment, RunnerHosts};
 use crate::tui::layout;
-use crate::tui::model::{ENV_CACHE, ENV_HOSTS, ENV_QUESTIONS, ENV_REGISTRY, ENV_SYSBOX, Model};
+use crate::tui::model::{
+    ENV_CACHE, ENV_HOSTS, ENV_QUESTIONS, ENV_REGISTRY, ENV_SYSBOX, ENV_SYSBOX_TAG, Model,
+};
 use crate::tui::theme::Theme;
 
 /// Whether sysbox counts as installable: the answer, else the default for the hosts.
@@ -78,6 +81,20 @@ pub fn question(env: &Environment, i: usize) -> (&'static str, Vec<(&'static str
             }
             .to_string(),
         ),
+        ENV_SYSBOX_TAG => (
+            "Runner tag of the sysbox runners",
+            vec![],
+            match &env.sysbox_tag {
+                None => format!(
+                    "`{}` (the default): GitLab jobs moved to sysbox get it; sysbox runners carry it.",
+                    env.sysbox_tag()
+                ),
+                Some(_) => format!(
+                    "GitLab jobs moved to sysbox get the tag `{}`; sysbox runners carry it.",
+                    env.sysbox_tag()
+                ),
+            },
+        ),
         _ => ("", vec![], String::new()),
     }
 }
@@ -100,13 +117,18 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
             if sel { t.selected() } else { t.heading() },
         ));
         let mut spans = vec![Span::raw("   ")];
-        if i == ENV_REGISTRY {
-            match (&e.editing, &e.env.registry) {
+        if i == ENV_REGISTRY || i == ENV_SYSBOX_TAG {
+            let answer = if i == ENV_REGISTRY {
+                e.env.registry.clone()
+            } else {
+                Some(e.env.sysbox_tag().to_string())
+            };
+            match (&e.editing, answer) {
                 (Some(text), _) if sel => {
                     spans.push(Span::raw(super::clean(text).into_owned()));
                     spans.push(Span::styled("▏", t.key()));
                 }
-                (_, Some(r)) => spans.push(Span::raw(super::clean(r).into_owned())),
+                (_, Some(r)) => spans.push(Span::raw(super::clean(&r).into_owned())),
                 (_, None) => spans.push(Span::styled("(none; → or e to type one)", t.dim())),
             }
         } else {
@@ -186,6 +208,7 @@ mod tests {
                     sysbox: opt,
                     registry: opt.map(|_| "r".to_string()),
                     build_cache: opt,
+                    sysbox_tag: opt.map(|_| "nested".to_string()),
                 };
                 for i in 0..ENV_QUESTIONS {
                     let (q, opts, explain) = question(&env, i);
