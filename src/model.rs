@@ -82,6 +82,8 @@ pub enum Hosting {
     SelfHosted,
     /// Kubernetes pods.
     Kubernetes,
+    /// Docker Swarm services (a compose file deployed with `docker stack deploy`).
+    Swarm,
 }
 
 /// What a container is to its pipeline.
@@ -232,6 +234,8 @@ pub struct Pipeline {
     pub env: Vec<(String, Val<String>)>,
     /// Local scripts it runs (`./ci/build.sh`), relative to the root.
     pub runs_scripts: Vec<String>,
+    /// Why this compose service is deployed as a Swarm stack service, if it is.
+    pub swarm: Option<String>,
 }
 
 impl Pipeline {
@@ -250,6 +254,7 @@ impl Pipeline {
             usage: BTreeSet::new(),
             env: Vec::new(),
             runs_scripts: Vec::new(),
+            swarm: None,
         }
     }
 

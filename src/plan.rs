@@ -59,7 +59,7 @@ pub fn recommend(usage: &BTreeSet<DockerUse>, hosting: Hosting, env: &Environmen
     if build_only(usage) {
         return Target::Buildkit;
     }
-    if hosting == Hosting::GithubHosted {
+    if matches!(hosting, Hosting::GithubHosted | Hosting::Swarm) {
         return Target::Rootless;
     }
     match (env.runner_hosts, env.sysbox) {
@@ -143,6 +143,9 @@ pub fn describe(t: Target) -> (&'static str, &'static str) {
     }
 }
 
+/// Why sysbox cannot serve a compose file deployed as a Swarm stack.
+pub const SWARM_NO_RUNTIME: &str = "deployed as a Swarm stack: `docker stack deploy` cannot set a per-service `runtime` (Swarm services take the engine's default runtime) and ignores `depends_on` (https://docs.docker.com/reference/cli/docker/stack/deploy/, https://docs.docker.com/reference/compose-file/deploy/); sysbox would have to become the default runtime of every node";
+
 /// Which targets can work for a pipeline, and why the others cannot.
 pub fn options(
     usage: &BTreeSet<DockerUse>,
@@ -166,6 +169,8 @@ pub fn options(
                 Target::Buildkit if runs => {
                     Some("runs containers: BuildKit only builds images".to_string())
                 }
+                // Swarm services: see `SWARM_NO_RUNTIME`.
+                Target::Sysbox if hosting == Hosting::Swarm => Some(SWARM_NO_RUNTIME.to_string()),
                 Target::Sysbox if hosting == Hosting::GithubHosted => {
                     Some("GitHub-hosted runners cannot install sysbox".to_string())
                 }

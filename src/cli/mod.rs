@@ -65,6 +65,9 @@ pub struct Cli {
     /// With --accept-defaults: allow a directory outside version control.
     #[arg(long, requires = "accept_defaults")]
     pub allow_no_vcs: bool,
+    /// With --accept-defaults: also migrate test fixtures and vendored examples.
+    #[arg(long, requires = "accept_defaults")]
+    pub include_fixtures: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -131,6 +134,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let mut args = migrate::MigrateArgs::accept_defaults(path);
             args.allow_dirty = cli.allow_dirty;
             args.allow_no_vcs = cli.allow_no_vcs;
+            args.include_fixtures = cli.include_fixtures;
             migrate::run(args, cli.color)
         }
         None if tui::interactive() => tui::run(cli.path, cli.color),

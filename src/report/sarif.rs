@@ -90,6 +90,9 @@ pub fn render(r: &ScanResult) -> String {
                     "recommended": f.recommended,
                 }
             });
+            if f.fixture {
+                res["properties"]["fixture"] = serde_json::Value::Bool(true);
+            }
             if f.suppressed
                 && let Some(o) = res.as_object_mut()
             {

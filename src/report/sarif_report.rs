@@ -127,6 +127,9 @@ pub fn render(r: &Report) -> String {
                     "addressed": f.addressed,
                 }
             });
+            if f.fixture {
+                res["properties"]["fixture"] = serde_json::Value::Bool(true);
+            }
             if let Some(o) = res.as_object_mut() {
                 if r.mode == Mode::Migration {
                     o.insert(
