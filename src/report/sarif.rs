@@ -90,8 +90,10 @@ pub fn render(r: &ScanResult) -> String {
                     "recommended": f.recommended,
                 }
             });
-            if f.fixture {
-                res["properties"]["fixture"] = serde_json::Value::Bool(true);
+            if f.fixture
+                && let Some(props) = res.get_mut("properties").and_then(Value::as_object_mut)
+            {
+                props.insert("fixture".into(), Value::Bool(true));
             }
             if f.suppressed
                 && let Some(o) = res.as_object_mut()
