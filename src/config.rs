@@ -93,6 +93,38 @@ pub struct Config {
     /// Environment answers.
     #[serde(default)]
     pub environment: Environment,
+    /// Which test fixtures and vendored examples a migration rewrites (none by default).
+    #[serde(default, rename = "include-fixtures")]
+    pub include_fixtures: IncludeFixtures,
+}
+
+/// `include-fixtures`: `true` for every fixture, or globs of the fixtures to migrate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IncludeFixtures {
+    /// All (`true`) or none (`false`).
+    All(bool),
+    /// Only the fixtures matching one of these globs.
+    Globs(Vec<String>),
+}
+
+impl Default for IncludeFixtures {
+    fn default() -> IncludeFixtures {
+        IncludeFixtures::All(false)
+    }
+}
+
+impl IncludeFixtures {
+    /// Whether the fixture at `path` is migrated.
+    pub fn includes(&self, path: &str) -> bool {
+        match self {
+            IncludeFixtures::All(b) => *b,
+            IncludeFixtures::Globs(globs) => globs
+                .iter()
+                .filter_map(|g| Glob::new(g).ok())
+                .any(|g| g.compile_matcher().is_match(path)),
+        }
+    }
 }
 
 impl Config {
@@ -161,6 +193,22 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn include_fixtures_takes_a_flag_or_globs() {
+        let none = Config::parse("").unwrap();
+        assert!(!none.include_fixtures.includes("src/test/Jenkinsfile"));
+        let all = Config::parse("include-fixtures = true\n").unwrap();
+        assert!(all.include_fixtures.includes("src/test/Jenkinsfile"));
+        let some = Config::parse("include-fixtures = [\"tests/e2e/**\"]\n").unwrap();
+        assert!(
+            some.include_fixtures
+                .includes("tests/e2e/ci/.gitlab-ci.yml")
+        );
+        assert!(!some.include_fixtures.includes("src/test/Jenkinsfile"));
+        let bad = Config::parse("include-fixtures = 3\n").unwrap_err();
+        assert!(bad.to_string().contains(":1:"), "{bad}");
+    }
 
     #[test]
     fn parses_ignore_and_environment() {

@@ -174,6 +174,13 @@ pub struct Finding {
     /// Why it is suppressed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppression: Option<String>,
+    /// The file is a test fixture or a vendored example (see [`crate::fixture`]): reported,
+    /// but not migrated unless asked.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fixture: bool,
+    /// A fixture that `--include-fixtures` / `include-fixtures` asks to migrate.
+    #[serde(skip)]
+    pub fixture_included: bool,
     /// Byte span in the file.
     #[serde(skip)]
     pub span: Span,

@@ -16,6 +16,7 @@ pub mod discover;
 pub mod edit;
 pub mod exit;
 pub mod finding;
+pub mod fixture;
 pub mod migrate;
 pub mod model;
 pub mod plan;

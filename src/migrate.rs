@@ -263,6 +263,15 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             p.why = why;
         }
     }
+    // Test fixtures and vendored examples are reported, not migrated, unless asked.
+    for p in &mut pipelines {
+        if let Some(reason) = p.pipeline.fixture.as_deref()
+            && !p.pipeline.fixture_included
+        {
+            p.choice = Choice::Skip;
+            p.why = format!("test fixture ({reason}); --include-fixtures migrates it");
+        }
+    }
     let mut plan = MigrationPlan {
         environment: env.clone(),
         pipelines,
@@ -364,6 +373,13 @@ fn synthetic_summary(
         hosting: Hosting::Unknown,
         template: true,
         runs_scripts: Vec::new(),
+        fixture: findings
+            .iter()
+            .any(|f| f.fixture)
+            .then(|| crate::fixture::classify(path))
+            .flatten(),
+        fixture_included: findings.iter().all(|f| f.fixture_included),
+        swarm: None,
     }
 }
 

@@ -82,6 +82,8 @@ pub enum Hosting {
     SelfHosted,
     /// Kubernetes pods.
     Kubernetes,
+    /// Docker Swarm services (a compose file deployed with `docker stack deploy`).
+    Swarm,
 }
 
 /// What a container is to its pipeline.
@@ -234,6 +236,8 @@ pub struct Pipeline {
     pub runs_scripts: Vec<String>,
     /// Runner tags that pick where it runs (GitLab `tags:`, after `extends:` and `default:`).
     pub tags: Vec<String>,
+    /// Why this compose service is deployed as a Swarm stack service, if it is.
+    pub swarm: Option<String>,
 }
 
 impl Pipeline {
@@ -253,6 +257,7 @@ impl Pipeline {
             env: Vec::new(),
             runs_scripts: Vec::new(),
             tags: Vec::new(),
+            swarm: None,
         }
     }
 

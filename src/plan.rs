@@ -21,7 +21,7 @@ pub fn recommend(usage: &BTreeSet<DockerUse>, hosting: Hosting, env: &Environmen
     if build_only(usage) {
         return Target::Buildkit;
     }
-    if hosting == Hosting::GithubHosted {
+    if matches!(hosting, Hosting::GithubHosted | Hosting::Swarm) {
         return Target::Rootless;
     }
     match (env.runner_hosts, env.sysbox) {
@@ -78,6 +78,9 @@ pub fn describe(t: Target) -> (&'static str, &'static str) {
     let s = targets::spec(t);
     (s.trade_off, s.residual_risk)
 }
+
+/// Why sysbox cannot serve a compose file deployed as a Swarm stack.
+pub const SWARM_NO_RUNTIME: &str = "deployed as a Swarm stack: `docker stack deploy` cannot set a per-service `runtime` (Swarm services take the engine's default runtime) and ignores `depends_on` (https://docs.docker.com/reference/cli/docker/stack/deploy/, https://docs.docker.com/reference/compose-file/deploy/); sysbox would have to become the default runtime of every node";
 
 /// Which targets can work for a pipeline, and why the others cannot.
 pub fn options(

@@ -44,6 +44,15 @@ pub struct PipelineSummary {
     /// Local scripts it runs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub runs_scripts: Vec<String>,
+    /// Why the file is a test fixture or vendored example (see [`crate::fixture`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<String>,
+    /// A fixture that `include-fixtures` asks to migrate.
+    #[serde(skip)]
+    pub fixture_included: bool,
+    /// Why the compose file is deployed as a Swarm stack (`docker stack deploy`), if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<String>,
 }
 
 /// Everything a scan found.
@@ -310,6 +319,8 @@ struct UnitOut {
     pipelines: Vec<PipelineSummary>,
     sources: Vec<(String, Arc<str>)>,
     scanned: usize,
+    /// (compose file, file that deploys it) for every `docker stack deploy -c FILE` seen.
+    stack_deploys: Vec<(String, String)>,
 }
 
 impl UnitOut {
@@ -320,6 +331,7 @@ impl UnitOut {
             pipelines: Vec::new(),
             sources: Vec::new(),
             scanned: 0,
+            stack_deploys: Vec::new(),
         }
     }
 }
@@ -574,6 +586,9 @@ fn scan_gitlab_unit(
             });
         }
     }
+    for sf in &sfs {
+        stack_deploys(sf, &mut out);
+    }
     let mut gl_files = Vec::new();
     for (i, (sf, p)) in sfs.iter().zip(parsed.iter()).enumerate() {
         match p {
@@ -639,7 +654,8 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
     let _file = crate::bugreport::processing(&c.rel);
     let mut out = UnitOut::empty();
     let sf = SourceFile::new(c.rel.clone(), text);
-    let pipelines: Vec<Pipeline> = match c.kind {
+    stack_deploys(&sf, &mut out);
+    let mut pipelines: Vec<Pipeline> = match c.kind {
         Kind::GithubWorkflow | Kind::GithubAction | Kind::Compose | Kind::OtherCi | Kind::Yaml => {
             // Generic YAML is read only when a cheap text test says it may be a compose file
             // or a Kubernetes manifest / Helm values file.
@@ -741,6 +757,15 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
         Kind::EnvFile => surface::shell::lower_env_file(&sf, 0),
         Kind::GitlabCi => Vec::new(),
     };
+    if let Some(why) = surface::compose::swarm_file_name(&c.rel) {
+        for p in pipelines
+            .iter_mut()
+            .filter(|p| p.surface == Surface::Compose && p.swarm.is_none())
+        {
+            p.swarm = Some(why.clone());
+            p.hosting = Hosting::Swarm;
+        }
+    }
     out.scanned = 1;
     finish(std::slice::from_ref(&sf), pipelines, env, &mut out);
     out
@@ -872,6 +897,8 @@ fn finish(
             fingerprint: String::new(),
             suppressed: false,
             suppression: None,
+            fixture: false,
+            fixture_included: false,
             span: a.hit.loc.span,
         });
     }
@@ -892,6 +919,9 @@ fn finish(
             recommended: recs[i].as_str(),
             template: p.template,
             runs_scripts: p.runs_scripts.clone(),
+            fixture: None,
+            fixture_included: false,
+            swarm: p.swarm.clone(),
         });
     }
     for f in with_findings {
@@ -912,13 +942,61 @@ pub(crate) fn sort_diags(d: &mut [Diagnostic]) {
     });
 }
 
+/// Record the compose files a file deploys with `docker stack deploy -c FILE`.
+fn stack_deploys(sf: &SourceFile, out: &mut UnitOut) {
+    if !sf.text.contains("stack ") {
+        return;
+    }
+    for f in surface::compose::stack_deploy_files(&sf.text) {
+        out.stack_deploys.push((f, sf.path.clone()));
+    }
+}
+
+/// Compose services of a file some pipeline or script deploys with `docker stack deploy` run
+/// as Swarm services: their hosting, and the recommendations that depend on it.
+fn mark_stack_deploys(r: &mut ScanResult, deploys: &[(String, String)], config: &Config) {
+    if deploys.is_empty() {
+        return;
+    }
+    let mut moved: BTreeMap<(String, String), &'static str> = BTreeMap::new();
+    for p in r
+        .pipelines
+        .iter_mut()
+        .filter(|p| p.surface == Surface::Compose && p.hosting != Hosting::Swarm)
+    {
+        let Some((_, by)) = deploys
+            .iter()
+            .find(|(f, _)| p.path == *f || p.path.ends_with(&format!("/{f}")))
+        else {
+            continue;
+        };
+        p.swarm = Some(format!(
+            "`{by}` deploys the file with `docker stack deploy`"
+        ));
+        p.hosting = Hosting::Swarm;
+        p.recommended = plan::recommend(&p.docker_usage, p.hosting, &config.environment).as_str();
+        moved.insert((p.path.clone(), p.name.clone()), p.recommended);
+    }
+    for f in &mut r.findings {
+        let key = (
+            f.pipeline_path.clone().unwrap_or_else(|| f.path.clone()),
+            f.pipeline.clone().unwrap_or_default(),
+        );
+        if let Some(rec) = moved.get(&key) {
+            f.recommended = Some(rec);
+        }
+    }
+}
+
 fn assemble(display_root: &str, outs: Vec<UnitOut>, config: &Config) -> ScanResult {
     let mut r = ScanResult {
         root: display_root.to_string(),
         ..ScanResult::default()
     };
     let mut seen: BTreeSet<(&'static str, String, Span)> = BTreeSet::new();
+    let mut deploys: Vec<(String, String)> = Vec::new();
     for o in outs {
+        deploys.extend(o.stack_deploys);
         r.files_scanned += o.scanned;
         for f in o.findings {
             // The same file in two GitLab projects: report once.
@@ -938,12 +1016,30 @@ fn assemble(display_root: &str, outs: Vec<UnitOut>, config: &Config) -> ScanResu
         .sort_by(|a, b| (&a.path, a.line, &a.name).cmp(&(&b.path, b.line, &b.name)));
     r.pipelines
         .dedup_by(|a, b| a.path == b.path && a.name == b.name);
+    mark_stack_deploys(&mut r, &deploys, config);
     crate::suppress::apply(&mut r, config);
+    mark_fixtures(&mut r, config);
     fingerprints(&mut r);
     sort_diags(&mut r.diagnostics);
     r.diagnostics
         .dedup_by(|a, b| a.path == b.path && a.line == b.line && a.message == b.message);
     r
+}
+
+/// Mark findings and pipelines in test fixtures and vendored examples (reported, not migrated
+/// unless `include-fixtures` names them).
+fn mark_fixtures(r: &mut ScanResult, config: &Config) {
+    for f in &mut r.findings {
+        let declared = f.pipeline_path.as_deref().unwrap_or(&f.path);
+        if crate::fixture::is_fixture(&f.path) || crate::fixture::is_fixture(declared) {
+            f.fixture = true;
+            f.fixture_included = config.include_fixtures.includes(declared);
+        }
+    }
+    for p in &mut r.pipelines {
+        p.fixture = crate::fixture::classify(&p.path);
+        p.fixture_included = p.fixture.is_some() && config.include_fixtures.includes(&p.path);
+    }
 }
 
 /// Findings in a shell script or a local action (`uses: ./path`) that a CI pipeline runs name

@@ -266,7 +266,9 @@ fn only_builds(cx: &Context<'_>) -> Option<&'static str> {
 }
 
 fn sysbox_feasible(cx: &Context<'_>) -> Option<&'static str> {
-    if cx.hosting == Hosting::GithubHosted {
+    if cx.hosting == Hosting::Swarm {
+        Some(crate::plan::SWARM_NO_RUNTIME)
+    } else if cx.hosting == Hosting::GithubHosted {
         Some("GitHub-hosted runners cannot install sysbox")
     } else if cx.env.sysbox == Some(false) {
         Some("sysbox cannot be installed on the runner hosts")

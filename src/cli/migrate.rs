@@ -58,6 +58,10 @@ pub struct MigrateArgs {
     /// Also write a report (format from the extension: .md, .json, .sarif, .html).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Also migrate test fixtures and vendored examples (`src/test/`, `testdata/`,
+    /// `vendor/…/examples/`, a chart's `templates/tests/`), which are otherwise reported only.
+    #[arg(long)]
+    pub include_fixtures: bool,
 }
 
 impl MigrateArgs {
@@ -78,6 +82,7 @@ impl MigrateArgs {
             registry: None,
             sysbox_tag: None,
             report: Some(PathBuf::from("depriv-report.md")),
+            include_fixtures: false,
         }
     }
 }
@@ -90,6 +95,9 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
             anyhow::anyhow!("--templates {}: {e}; nothing was planned", dir.display())
         })?;
         session.set_templates(t);
+    }
+    if args.include_fixtures {
+        session.config_mut().include_fixtures = depriv::config::IncludeFixtures::All(true);
     }
     {
         let env = &mut session.config_mut().environment;

@@ -68,6 +68,9 @@ pub struct Cli {
     /// With --accept-defaults: the runner tag of the sysbox runners (default `sysbox`).
     #[arg(long, value_name = "TAG", requires = "accept_defaults")]
     pub sysbox_tag: Option<String>,
+    /// With --accept-defaults: also migrate test fixtures and vendored examples.
+    #[arg(long, requires = "accept_defaults")]
+    pub include_fixtures: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -135,6 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             args.allow_dirty = cli.allow_dirty;
             args.allow_no_vcs = cli.allow_no_vcs;
             args.sysbox_tag = cli.sysbox_tag;
+            args.include_fixtures = cli.include_fixtures;
             migrate::run(args, cli.color)
         }
         None if tui::interactive() => tui::run(cli.path, cli.color),

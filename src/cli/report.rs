@@ -36,6 +36,9 @@ pub struct ReportArgs {
     /// Assess the repository as it is, even right after a migration.
     #[arg(long)]
     pub assessment: bool,
+    /// Plan test fixtures and vendored examples too (reported as skipped otherwise).
+    #[arg(long)]
+    pub include_fixtures: bool,
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
@@ -51,6 +54,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
         None => Templates::builtin(),
     };
     session.set_templates(templates.clone());
+    if args.include_fixtures {
+        session.config_mut().include_fixtures = depriv::config::IncludeFixtures::All(true);
+    }
     let plan = match &args.plan {
         None => None,
         Some(p) => {

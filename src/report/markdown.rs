@@ -248,6 +248,7 @@ pub fn render_report(r: &Report) -> String {
                     crate::model::Hosting::GithubHosted => "GitHub-hosted",
                     crate::model::Hosting::SelfHosted => "self-hosted",
                     crate::model::Hosting::Kubernetes => "Kubernetes",
+                    crate::model::Hosting::Swarm => "Swarm stack",
                 }
             );
             let _ = writeln!(

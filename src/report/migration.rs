@@ -123,6 +123,9 @@ pub struct FindingReport {
     pub fingerprint: String,
     /// Whether the migration addresses it (would address it, for an assessment).
     pub addressed: bool,
+    /// In a test fixture or vendored example (not migrated unless asked).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fixture: bool,
 }
 
 impl FindingReport {
@@ -139,6 +142,7 @@ impl FindingReport {
             pipeline: f.pipeline.clone(),
             fingerprint: f.fingerprint.clone(),
             addressed,
+            fixture: f.fixture,
         }
     }
 }
@@ -210,6 +214,12 @@ pub struct PipelineReport {
     pub shared_with: Vec<String>,
     /// Every target with feasibility.
     pub options: Vec<OptionReport>,
+    /// Why its file is a test fixture or vendored example, if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<String>,
+    /// Why it is deployed as a Swarm stack service, if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<String>,
 }
 
 /// Where a manual task comes from.
@@ -723,6 +733,8 @@ pub fn build(i: &Inputs<'_>) -> Report {
                         .collect()
                 })
                 .unwrap_or_default(),
+            fixture: plan.and_then(|pl| pl.pipeline.fixture.clone()),
+            swarm: plan.and_then(|pl| pl.pipeline.swarm.clone()),
         });
     }
     let troubleshooting = chosen

@@ -90,6 +90,11 @@ pub fn render(r: &ScanResult) -> String {
                     "recommended": f.recommended,
                 }
             });
+            if f.fixture
+                && let Some(props) = res.get_mut("properties").and_then(Value::as_object_mut)
+            {
+                props.insert("fixture".into(), Value::Bool(true));
+            }
             if f.suppressed
                 && let Some(o) = res.as_object_mut()
             {

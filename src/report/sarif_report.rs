@@ -127,6 +127,11 @@ pub fn render(r: &Report) -> String {
                     "addressed": f.addressed,
                 }
             });
+            if f.fixture
+                && let Some(props) = res.get_mut("properties").and_then(Value::as_object_mut)
+            {
+                props.insert("fixture".into(), Value::Bool(true));
+            }
             if let Some(o) = res.as_object_mut() {
                 if r.mode == Mode::Migration {
                     o.insert(

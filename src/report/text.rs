@@ -116,6 +116,14 @@ fn render_one(renderer: &Renderer, sf: &SourceFile, f: &Finding) -> String {
             f.suppression.as_deref().unwrap_or("")
         )));
     }
+    if f.fixture {
+        group = group.element(Level::NOTE.message(format!(
+            "test fixture ({}): reported, not migrated unless --include-fixtures",
+            crate::fixture::classify(f.pipeline_path.as_deref().unwrap_or(&f.path))
+                .or_else(|| crate::fixture::classify(&f.path))
+                .unwrap_or_default()
+        )));
+    }
     if f.pipelines.len() > 1 {
         group = group.element(Level::NOTE.message(format!("affects {}", f.pipelines.join(", "))));
     }

@@ -22,6 +22,10 @@ pub fn lower(y: &Yaml, file: FileId) -> Vec<Pipeline> {
                 continue;
             }
             let mut p = Pipeline::new(name.clone(), Surface::Compose, d.loc(key));
+            if let Some(why) = swarm_deploy_keys(&d, svc) {
+                p.swarm = Some(why);
+                p.hosting = crate::model::Hosting::Swarm;
+            }
             let c = container(&d, &name, svc);
             // A GitLab Runner service configured through `register`'s environment variables.
             let runner = c
@@ -40,6 +44,82 @@ pub fn lower(y: &Yaml, file: FileId) -> Vec<Pipeline> {
             p.usage.insert(crate::model::DockerUse::Run);
             p.containers.push(c);
             out.push(p);
+        }
+    }
+    out
+}
+
+/// `deploy:` keys only Docker Swarm acts on (`docker compose up` ignores them; `replicas` and
+/// `resources` are left out because Compose honours them too).
+const SWARM_DEPLOY_KEYS: &[&str] = &[
+    "mode",
+    "placement",
+    "update_config",
+    "rollback_config",
+    "endpoint_mode",
+];
+
+/// Why a compose service is a Swarm stack service by its own `deploy:` keys, if it is.
+fn swarm_deploy_keys(d: &Doc<'_>, svc: NodeId) -> Option<String> {
+    let deploy = d.get(svc, "deploy")?;
+    let keys: Vec<String> = d
+        .entries(deploy)
+        .into_iter()
+        .map(|(k, _, _)| k)
+        .filter(|k| SWARM_DEPLOY_KEYS.contains(&k.as_str()))
+        .collect();
+    let first = keys.first()?;
+    Some(format!(
+        "its `deploy.{first}` is read by Docker Swarm (`docker stack deploy`) only"
+    ))
+}
+
+/// Why a compose file is a Swarm stack file by its name (`stack.yml`, `stack-prod.yml`,
+/// `app-stack.yml`, `docker-stack.yml`, `swarm.yml`), if it is.
+pub fn swarm_file_name(path: &str) -> Option<String> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let lower = name.to_ascii_lowercase();
+    let stem = lower
+        .strip_suffix(".yml")
+        .or_else(|| lower.strip_suffix(".yaml"))?;
+    let stem = stem.strip_prefix("docker-").unwrap_or(stem);
+    let named = ["stack", "swarm"].iter().any(|w| {
+        stem.starts_with(w)
+            || stem.ends_with(&format!("-{w}"))
+            || stem.ends_with(&format!(".{w}"))
+            || stem.ends_with(&format!("_{w}"))
+    });
+    named.then(|| format!("the file is named as a Swarm stack file (`{name}`)"))
+}
+
+/// Compose files a script or pipeline deploys as a Swarm stack: the `-c`/`--compose-file`
+/// arguments of `docker stack deploy` (or its alias `docker stack up`), as written (a
+/// leading `./` removed).
+pub fn stack_deploy_files(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(at) = words
+            .windows(2)
+            .position(|w| w == ["stack", "deploy"] || w == ["stack", "up"])
+        else {
+            continue;
+        };
+        let mut rest = words.iter().skip(at + 2);
+        while let Some(w) = rest.next() {
+            let value = match *w {
+                "-c" | "--compose-file" => rest.next().copied(),
+                _ => w
+                    .strip_prefix("--compose-file=")
+                    .or_else(|| w.strip_prefix("-c=")),
+            };
+            if let Some(v) = value {
+                let v = v.trim_matches(|c| c == '"' || c == '\'' || c == ',' || c == ';');
+                let v = v.strip_prefix("./").unwrap_or(v);
+                if !v.is_empty() && !v.starts_with('$') && v != "-" {
+                    out.push(v.to_string());
+                }
+            }
         }
     }
     out
@@ -152,6 +232,45 @@ mod tests {
 
     fn shape(t: &str) -> bool {
         may_be_compose(t) && Yaml::parse(t).is_ok_and(|y| is_compose(&y))
+    }
+
+    #[test]
+    fn swarm_stacks_are_recognised_by_deploy_keys_name_and_deploy_command() {
+        let y = Yaml::parse(
+            "services:\n  ci:\n    image: docker:dind\n    deploy:\n      replicas: 1\n      placement:\n        constraints: [node.role == manager]\n  plain:\n    image: docker:dind\n    deploy:\n      replicas: 2\n      resources: {}\n",
+        )
+        .unwrap();
+        let ps = lower(&y, 0);
+        assert_eq!(ps.len(), 2);
+        assert_eq!(
+            ps[0].swarm.as_deref(),
+            Some("its `deploy.placement` is read by Docker Swarm (`docker stack deploy`) only")
+        );
+        assert_eq!(ps[0].hosting, crate::model::Hosting::Swarm);
+        assert_eq!(ps[1].swarm, None);
+        for n in [
+            "stack.yml",
+            "deploy/stack-prod.yaml",
+            "ci-stack.yml",
+            "docker-stack.yml",
+            "docker-stack.ci.yml",
+            "swarm.yml",
+        ] {
+            assert!(swarm_file_name(n).is_some(), "{n}");
+        }
+        for n in [
+            "docker-compose.yml",
+            "compose.stackless.yml",
+            "haystack.yml",
+        ] {
+            assert_eq!(swarm_file_name(n), None, "{n}");
+        }
+        assert_eq!(
+            stack_deploy_files(
+                "docker stack deploy -c ./deploy/ci.yml ci\n  - docker stack deploy --with-registry-auth --compose-file=\"a.yml\" -c b.yml x\ndocker compose -f c.yml up\ndocker stack deploy -c $FILE x\n"
+            ),
+            vec!["deploy/ci.yml", "a.yml", "b.yml"]
+        );
     }
 
     #[test]

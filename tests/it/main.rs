@@ -7,6 +7,7 @@ mod corpus;
 mod effective;
 mod engine;
 mod fixtures;
+mod fixtures_swarm;
 mod fuzz_regressions;
 mod gitlab;
 mod migrate;

@@ -19,6 +19,7 @@ fn hosting(h: Hosting) -> &'static str {
         Hosting::GithubHosted => "GitHub-hosted runner",
         Hosting::SelfHosted => "self-hosted runner",
         Hosting::Kubernetes => "Kubernetes",
+        Hosting::Swarm => "Swarm stack service",
     }
 }
 
