@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -64,6 +65,16 @@ pub struct Versions(pub BTreeMap<String, String>);
 #[derive(Clone, Debug, Default)]
 pub struct Templates {
     overrides: BTreeMap<String, String>,
+    /// Versions and compiled templates, built on first use and shared by clones: a migration
+    /// renders templates once per job, so neither `versions.toml` nor a template is parsed
+    /// more than once per run.
+    cache: Arc<Cache>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    versions: OnceLock<Versions>,
+    env: OnceLock<Environment<'static>>,
 }
 
 impl Templates {
@@ -91,7 +102,10 @@ impl Templates {
                 message: "not a directory".into(),
             });
         }
-        let t = Templates { overrides };
+        let t = Templates {
+            overrides,
+            cache: Arc::default(),
+        };
         t.check_versions().map_err(|e| TemplateError::Io {
             path: dir.join("versions.toml").display().to_string(),
             message: e.to_string(),
@@ -143,6 +157,13 @@ impl Templates {
     /// The pinned versions: the built-in `versions.toml`, with every key of an overriding
     /// `versions.toml` replacing the built-in one (a partial override keeps the other pins).
     pub fn versions(&self) -> Versions {
+        self.cache
+            .versions
+            .get_or_init(|| self.parse_versions())
+            .clone()
+    }
+
+    fn parse_versions(&self) -> Versions {
         let mut v: BTreeMap<String, String> =
             toml_edit::de::from_str(BUILTIN_VERSIONS).unwrap_or_default();
         if let Some(o) = self.overrides.get("versions.toml") {
@@ -176,23 +197,52 @@ impl Templates {
 
     /// Render `name` with `ctx` plus `v` (versions).
     pub fn render<S: Serialize>(&self, name: &str, ctx: &S) -> Result<String, TemplateError> {
+        let err = |e: minijinja::Error| TemplateError::Render {
+            name: name.to_string(),
+            message: format!("{e:#}"),
+        };
+        let v = self.versions();
+        let ctx = minijinja::context! { v => v.0, ..minijinja::Value::from_serialize(ctx) };
+        if let Ok(tmpl) = self.env().get_template(name) {
+            return tmpl.render(ctx).map_err(err);
+        }
+        // Not in the shared environment: unknown, or an override that does not compile
+        // (compiled again here for minijinja's message).
         let src = self
             .source(name)
             .ok_or_else(|| TemplateError::Missing(name.to_string()))?;
+        let mut env = Self::new_env();
+        env.add_template(name, src).map_err(err)?;
+        env.get_template(name)
+            .map_err(err)?
+            .render(ctx)
+            .map_err(err)
+    }
+
+    fn new_env() -> Environment<'static> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
-        let err = |e: minijinja::Error| TemplateError::Render {
-            name: name.to_string(),
-            message: format!("{e:#}"),
-        };
-        env.add_template(name, src).map_err(err)?;
-        let tmpl = env.get_template(name).map_err(err)?;
-        let v = self.versions();
-        let ctx = minijinja::context! { v => v.0, ..minijinja::Value::from_serialize(ctx) };
-        tmpl.render(ctx).map_err(err)
+        env
+    }
+
+    /// Every template that compiles, in one environment built on first use.
+    fn env(&self) -> &Environment<'static> {
+        self.cache.env.get_or_init(|| {
+            let mut env = Self::new_env();
+            for (name, _) in builtin() {
+                if *name == "versions.toml" {
+                    continue;
+                }
+                if let Some(src) = self.source(name) {
+                    // A template that does not compile is left out; `render` reports it.
+                    let _ = env.add_template_owned(name.to_string(), src.to_string());
+                }
+            }
+            env
+        })
     }
 
     /// The pins as `versions.toml` lines, sorted by key.
@@ -272,6 +322,32 @@ mod tests {
     fn versions_are_pinned() {
         let v = Templates::builtin().versions();
         assert!(v.0.get("buildkit").is_some_and(|s| s.contains("rootless")));
+    }
+
+    #[test]
+    fn renders_reuse_one_compiled_set_and_a_broken_override_names_its_error() {
+        let t = Templates::builtin();
+        let a = t.render("compose/buildkitd-service.yml", &serde_json::json!({}));
+        let b = t
+            .clone()
+            .render("compose/buildkitd-service.yml", &serde_json::json!({}));
+        assert_eq!(a.as_ref().ok(), b.as_ref().ok());
+        assert!(a.is_ok_and(|s| s.contains("buildkit")));
+        let mut broken = Templates::builtin();
+        broken
+            .overrides
+            .insert("compose/buildkitd-service.yml".into(), "{% if %}\n".into());
+        let e = broken
+            .render("compose/buildkitd-service.yml", &serde_json::json!({}))
+            .expect_err("does not compile");
+        assert!(
+            matches!(&e, TemplateError::Render { name, message } if name == "compose/buildkitd-service.yml" && message.contains("syntax")),
+            "{e}"
+        );
+        assert!(matches!(
+            broken.render("no/such.yml", &serde_json::json!({})),
+            Err(TemplateError::Missing(_))
+        ));
     }
 
     #[test]

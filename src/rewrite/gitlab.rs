@@ -155,10 +155,13 @@ const GLOBAL: &str = "(global)";
 // ---------------------------------------------------------------------------------------------
 // The project: files, top-level keys, resolution
 
+/// Files of a project read so far: text and tree, `None` when unreadable or invalid.
+type Parsed = BTreeMap<String, Option<(Arc<str>, Arc<Yaml>)>>;
+
 struct GFile {
     path: String,
     text: Arc<str>,
-    y: Yaml,
+    y: Arc<Yaml>,
 }
 
 /// A physical mapping entry: the construct a value comes from.
@@ -276,7 +279,7 @@ impl Unit {
     }
 
     fn load_root(root: &str, yaml_paths: &[String], req: &Request<'_>) -> Option<Unit> {
-        let mut parsed: BTreeMap<String, Option<(Arc<str>, Yaml)>> = BTreeMap::new();
+        let mut parsed: Parsed = BTreeMap::new();
         let order = closure(root, yaml_paths, req, &mut parsed);
         let mut files = Vec::new();
         for p in order {
@@ -337,7 +340,7 @@ impl Unit {
     }
 
     fn y(&self, f: usize) -> Option<&Yaml> {
-        self.files.get(f).map(|g| &g.y)
+        self.files.get(f).map(|g| &*g.y)
     }
 
     fn yy(&self, f: usize) -> &Yaml {
@@ -804,7 +807,7 @@ fn closure(
     root: &str,
     yaml_paths: &[String],
     req: &Request<'_>,
-    parsed: &mut BTreeMap<String, Option<(Arc<str>, Yaml)>>,
+    parsed: &mut Parsed,
 ) -> Vec<String> {
     let mut order: Vec<String> = Vec::new();
     let mut stack = vec![(root.to_string(), 0usize)];
@@ -814,7 +817,10 @@ fn closure(
         }
         let entry = parsed.entry(p.clone()).or_insert_with(|| {
             let t = req.files.text(&p)?;
-            let y = Yaml::parse(&t).ok()?;
+            let y = super::parsed_yaml(req.files, &p, &t)
+                .as_ref()
+                .clone()
+                .ok()?;
             Some((t, y))
         });
         let Some((_, y)) = entry else {

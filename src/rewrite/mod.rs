@@ -292,6 +292,20 @@ pub fn parse_failure(path: &str, text: &str) -> Option<(usize, String)> {
     }
 }
 
+/// A YAML file parsed once per run (per [`Files::memo`]): the tree, or where and why it fails.
+/// The unparsed-file guard and the GitLab project loader share it.
+pub(crate) fn parsed_yaml(
+    files: &dyn Files,
+    path: &str,
+    text: &str,
+) -> Arc<Result<Arc<crate::source::yaml::Yaml>, (usize, String)>> {
+    memoised(files, &format!("yaml:{path}"), || {
+        crate::source::yaml::Yaml::parse(text)
+            .map(Arc::new)
+            .map_err(|e| (e.offset, format!("invalid YAML: {}", e.message)))
+    })
+}
+
 /// The outcome for a pipeline whose files include one that does not parse.
 fn refuse_unparsed<'p>(req: &Request<'_>, paths: impl Iterator<Item = &'p str>) -> Option<Outcome> {
     for path in paths {
@@ -299,9 +313,13 @@ fn refuse_unparsed<'p>(req: &Request<'_>, paths: impl Iterator<Item = &'p str>) 
             continue;
         };
         // Parsed once per run, whatever the number of pipelines reading the file.
-        let failure = memoised(req.files, &format!("parse-failure:{path}"), || {
-            parse_failure(path, &text)
-        });
+        let failure = if path.ends_with(".yml") || path.ends_with(".yaml") {
+            Arc::new(parsed_yaml(req.files, path, &text).as_ref().clone().err())
+        } else {
+            memoised(req.files, &format!("parse-failure:{path}"), || {
+                parse_failure(path, &text)
+            })
+        };
         if let Some((offset, message)) = failure.as_ref().clone() {
             let at = crate::source::SourceFile::new(path, text).line_col(offset);
             let mut o = unsupported(req);
