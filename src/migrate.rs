@@ -659,8 +659,25 @@ pub fn preview(
             }
         }
         let mut kept: Vec<bool> = outcomes.iter().map(|o| !o.edits.is_empty()).collect();
-        let (changes, after) =
-            verify_rounds(&outcomes, &mut kept, &mut dropped, scan, files, rescan);
+        let members: Vec<BTreeSet<(String, String)>> = units
+            .iter()
+            .map(|u| {
+                u.members
+                    .iter()
+                    .filter_map(|&i| plan.pipelines.get(i))
+                    .map(|p| (p.pipeline.path.clone(), p.pipeline.name.clone()))
+                    .collect()
+            })
+            .collect();
+        let (changes, after) = verify_rounds(
+            &outcomes,
+            &members,
+            &mut kept,
+            &mut dropped,
+            scan,
+            files,
+            rescan,
+        );
         // Units whose edits were dropped by verification may still fall back.
         for (i, k) in kept.iter().enumerate() {
             let had_edits = outcomes.get(i).is_some_and(|o| !o.edits.is_empty());
@@ -881,6 +898,7 @@ type Verified = (Vec<FileChange>, Option<ScanResult>);
 /// edits conflict or fail verification are dropped (`kept[i] = false`).
 fn verify_rounds(
     outcomes: &[Outcome],
+    members: &[BTreeSet<(String, String)>],
     kept: &mut [bool],
     dropped: &mut [Vec<String>],
     scan: &ScanResult,
@@ -975,11 +993,23 @@ fn verify_rounds(
             .map(|c| (c.path.clone(), c.after.clone()))
             .collect();
         let after = rescan(&overlay);
-        let addressed: BTreeSet<&str> = outcomes
+        // A finding a unit addresses is addressed for the unit's pipelines: where it is shared
+        // with pipelines of another unit (a definition several jobs inherit, each moving to
+        // its own target), it may remain for those.
+        let addressed: BTreeSet<(&str, &str, &str)> = outcomes
             .iter()
             .enumerate()
             .filter(|(i, _)| kept.get(*i).copied().unwrap_or(false))
-            .flat_map(|(_, o)| o.addressed.iter().map(String::as_str))
+            .flat_map(|(i, o)| {
+                let m = members.get(i);
+                o.addressed.iter().flat_map(move |fp| {
+                    m.into_iter()
+                        .flatten()
+                        .map(move |(path, name)| (fp.as_str(), path.as_str(), name.as_str()))
+                        // A finding that names no affected pipeline is addressed as a whole.
+                        .chain(std::iter::once((fp.as_str(), "", "")))
+                })
+            })
             .collect();
         for c in &changes {
             let reason = verify_file(c, scan, &after, &addressed);
@@ -1024,10 +1054,10 @@ fn verify_file(
     change: &FileChange,
     before: &ScanResult,
     after: &ScanResult,
-    addressed: &BTreeSet<&str>,
+    addressed: &BTreeSet<(&str, &str, &str)>,
 ) -> Option<String> {
     let path = change.path.as_str();
-    if let Some(reason) = new_duplicate_keys(change) {
+    if let Some(reason) = yaml_damage(change) {
         return Some(reason);
     }
     if let Some(d) = after
@@ -1040,22 +1070,11 @@ fn verify_file(
             d.message, d.line, d.column
         ));
     }
-    let count = |fs: &mut dyn Iterator<Item = &Finding>| -> BTreeMap<&'static str, usize> {
-        let mut m = BTreeMap::new();
-        for f in fs {
-            *m.entry(f.rule).or_insert(0) += 1;
-        }
-        m
-    };
-    let before_left = count(&mut before.findings.iter().filter(|f| {
-        f.path == path && !f.suppressed && !addressed.contains(f.fingerprint.as_str())
-    }));
-    let after_all = count(
-        &mut after
-            .findings
-            .iter()
-            .filter(|f| f.path == path && !f.suppressed),
-    );
+    // Counted per affected pipeline: (rule) → pipelines it still affects.
+    let before_left = count_pairs(before, path, |f, (p, n)| {
+        !addressed.contains(&(f.fingerprint.as_str(), p, n))
+    });
+    let after_all = count_pairs(after, path, |_, _| true);
     for (rule, n) in &after_all {
         let allowed = before_left.get(rule).copied().unwrap_or(0);
         if *n > allowed {
@@ -1067,27 +1086,72 @@ fn verify_file(
     None
 }
 
-/// A YAML file the migration leaves with a mapping key repeated that was not repeated before
-/// (invalid for GitLab, compose and Kubernetes alike).
-fn new_duplicate_keys(change: &FileChange) -> Option<String> {
+/// Per rule, the (finding, affected pipeline) pairs of unsuppressed findings in `path` that
+/// `keep` admits. A finding with no affected pipeline counts once, as the pair `("", "")`.
+fn count_pairs<'a>(
+    scan: &'a ScanResult,
+    path: &str,
+    keep: impl Fn(&'a Finding, (&'a str, &'a str)) -> bool,
+) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    for f in scan
+        .findings
+        .iter()
+        .filter(|f| f.path == path && !f.suppressed)
+    {
+        let pairs: Vec<(&str, &str)> = if f.affected.is_empty() {
+            vec![("", "")]
+        } else {
+            f.affected
+                .iter()
+                .map(|(p, n)| (p.as_str(), n.as_str()))
+                .collect()
+        };
+        for pair in pairs {
+            if keep(f, pair) {
+                *m.entry(f.rule).or_insert(0) += 1;
+            }
+        }
+    }
+    m
+}
+
+/// A YAML file the migration leaves unparsable where it parsed before (the re-scan reads some
+/// YAML leniently: templated Helm values skip lines that do not parse, so the strict parse
+/// decides here), or with a mapping key repeated that was not repeated before (invalid for
+/// GitLab, compose and Kubernetes alike).
+fn yaml_damage(change: &FileChange) -> Option<String> {
     let yaml = [".yml", ".yaml"].iter().any(|e| change.path.ends_with(e));
     if !yaml {
         return None;
     }
+    let line_of = |at: usize| {
+        change
+            .after
+            .get(..at)
+            .map_or(1, |t| t.matches('\n').count() + 1)
+    };
     let key_text = |src: &str, r: &std::ops::Range<usize>| -> String {
         src.get(r.clone()).unwrap_or("").trim().to_string()
     };
-    let before: BTreeMap<String, usize> = match crate::source::yaml::Yaml::parse(&change.before) {
-        Ok(y) => {
-            let mut m = BTreeMap::new();
-            for r in y.duplicate_keys() {
-                *m.entry(key_text(&change.before, r)).or_insert(0) += 1;
-            }
-            m
+    let before = crate::source::yaml::Yaml::parse(&change.before);
+    let y = match crate::source::yaml::Yaml::parse(&change.after) {
+        Ok(y) => y,
+        Err(e) if before.is_ok() => {
+            return Some(format!(
+                "the result does not parse (invalid YAML at line {}: {})",
+                line_of(e.offset),
+                e.message
+            ));
         }
-        Err(_) => BTreeMap::new(),
+        Err(_) => return None,
     };
-    let y = crate::source::yaml::Yaml::parse(&change.after).ok()?;
+    let mut before_keys: BTreeMap<String, usize> = BTreeMap::new();
+    if let Ok(b) = &before {
+        for r in b.duplicate_keys() {
+            *before_keys.entry(key_text(&change.before, r)).or_insert(0) += 1;
+        }
+    }
     let mut after: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for r in y.duplicate_keys() {
         let e = after
@@ -1096,12 +1160,11 @@ fn new_duplicate_keys(change: &FileChange) -> Option<String> {
         e.0 += 1;
     }
     after.into_iter().find_map(|(k, (n, at))| {
-        (n > before.get(&k).copied().unwrap_or(0)).then(|| {
-            let line = change
-                .after
-                .get(..at)
-                .map_or(1, |t| t.matches('\n').count() + 1);
-            format!("the result repeats the mapping key `{k}` (line {line})")
+        (n > before_keys.get(&k).copied().unwrap_or(0)).then(|| {
+            format!(
+                "the result repeats the mapping key `{k}` (line {})",
+                line_of(at)
+            )
         })
     })
 }
@@ -1134,9 +1197,19 @@ fn result_of(
         .findings
         .iter()
         .filter(|f| {
-            remaining
-                .iter()
-                .any(|r| r.rule == f.rule && r.path == f.path && r.pipeline == f.pipeline)
+            remaining.iter().any(|r| {
+                r.rule == f.rule
+                    && r.path == f.path
+                    // Still this pipeline's: a finding on a shared definition may remain for
+                    // the other pipelines that inherit it only.
+                    && if r.affected.is_empty() {
+                        r.pipeline == f.pipeline
+                    } else {
+                        r.affected
+                            .iter()
+                            .any(|(path, name)| *path == p.pipeline.path && *name == p.pipeline.name)
+                    }
+            })
         })
         .count();
     let addressed = if kept {

@@ -776,14 +776,56 @@ fn scan_file(c: &Candidate, text: String, env: &crate::config::Environment) -> U
     out
 }
 
+/// GitLab jobs whose effective `tags:` hold the sysbox runner tag (`sysbox-tag` in
+/// `.depriv.toml`, default `sysbox`) run on sysbox runners, where a dind service or image runs
+/// unprivileged (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/dind.md): their
+/// daemons are not privileged, so `privileged-dind` does not hold for them, while the jobs that
+/// share the same definition without the tag keep the finding.
+fn on_sysbox_runners(pipelines: &mut [Pipeline], env: &crate::config::Environment) {
+    let tag = env.sysbox_tag();
+    let gitlab = |p: &Pipeline| p.surface == Surface::GitlabCi;
+    let tagged = |p: &Pipeline| p.tags.iter().any(|t| t == tag);
+    // Daemons of runnable jobs, on sysbox runners or not (by where their image is written).
+    let mut on_sysbox = BTreeSet::new();
+    let mut elsewhere = BTreeSet::new();
+    for p in pipelines.iter().filter(|p| gitlab(p) && !p.template) {
+        let set = if tagged(p) {
+            &mut on_sysbox
+        } else {
+            &mut elsewhere
+        };
+        for c in p.containers.iter().filter(|c| c.implied_privileged) {
+            if let Some(i) = &c.image {
+                set.insert(i.loc);
+            }
+        }
+    }
+    for p in pipelines.iter_mut().filter(|p| gitlab(p)) {
+        let all = tagged(p);
+        let template = p.template;
+        for c in &mut p.containers {
+            // A template's daemon counts where some job uses it off the sysbox runners, or
+            // where no job uses it at all.
+            let moved = c
+                .image
+                .as_ref()
+                .is_some_and(|i| on_sysbox.contains(&i.loc) && !elsewhere.contains(&i.loc));
+            if all || (template && moved) {
+                c.implied_privileged = false;
+            }
+        }
+    }
+}
+
 /// Run the rules over a unit's pipelines and turn hits into findings (one per rule and
 /// location, naming every pipeline it affects).
 fn finish(
     files: &[SourceFile],
-    pipelines: Vec<Pipeline>,
+    mut pipelines: Vec<Pipeline>,
     env: &crate::config::Environment,
     out: &mut UnitOut,
 ) {
+    on_sysbox_runners(&mut pipelines, env);
     struct Acc {
         rule: &'static rules::Rule,
         hit: Hit,

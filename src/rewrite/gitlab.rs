@@ -52,10 +52,6 @@ pub static TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/gitlab/tls-variables.yml"),
     ),
     (
-        "gitlab/sysbox-suppression.txt",
-        include_str!("../../templates/gitlab/sysbox-suppression.txt"),
-    ),
-    (
         "gitlab/runner-buildkit-docker.toml",
         include_str!("../../templates/gitlab/runner-buildkit-docker.toml"),
     ),
@@ -2064,14 +2060,9 @@ impl Work<'_> {
 
     fn sysbox(&mut self) {
         let tag = self.req.env.sysbox_tag().to_string();
-        let Some(reason) = self.render(
-            "gitlab/sysbox-suppression.txt",
-            &serde_json::json!({ "tag": tag }),
-        ) else {
-            return;
-        };
-        // The job moves to sysbox runners through its tags; without the tag it would still
-        // land on any runner, so the suppression only goes with it.
+        // The job moves to sysbox runners through its tags, where its dind runs unprivileged:
+        // that, not a comment, is what clears `privileged-dind` (the scan reads the tags).
+        // Without the tag the job would still land on any runner.
         if let Some((location, why)) = self.sysbox_tag(&tag) {
             self.partial = true;
             let job = if self.job == GLOBAL {
@@ -2095,7 +2086,6 @@ impl Work<'_> {
             return;
         }
         let fs: Vec<&Finding> = self.req.findings.clone();
-        let mut lines: BTreeSet<(usize, usize)> = BTreeSet::new();
         for f in fs {
             if f.rule != "privileged-dind" {
                 continue;
@@ -2106,26 +2096,7 @@ impl Work<'_> {
             let ed = self.ed(fi);
             let ls = ed.line_start(f.span.start);
             let le = ed.line_end_incl(f.span.start);
-            lines.insert((fi, ls));
             self.claim(fi, ls..le, Claim::Rules(&["privileged-dind"]));
-        }
-        for (fi, ls) in lines {
-            let text = self.text(fi);
-            let ed = self.ed(fi);
-            let le = ed.line_end_incl(ls);
-            let mut at = le;
-            let line = text.get(ls..le).unwrap_or("");
-            if line.ends_with("\r\n") {
-                at -= 2;
-            } else if line.ends_with('\n') {
-                at -= 1;
-            }
-            let content = text.get(ls..at).unwrap_or("");
-            let pad = if content.ends_with(' ') { "" } else { " " };
-            self.direct.push((
-                fi,
-                Edit::insert(self.path(fi), at, format!("{pad}# {reason}")),
-            ));
         }
         self.runner_task(
             &format!("run these jobs on sysbox runners (runtime = \"sysbox-runc\", privileged = false) that carry the runner tag `{tag}` (set where the runner is created in GitLab, or `gitlab-runner register --tag-list {tag}`; https://docs.gitlab.com/ci/runners/configure_runners/)"),
@@ -2576,18 +2547,77 @@ impl Work<'_> {
             .iter()
             .filter(|s| docker_cmd::is_daemon_image(&s.expanded))
             .collect();
-        for s in &dind {
-            if !self.exclusive(s.owner) {
-                let others = self.others(s.owner);
-                self.refused = Some(format!(
-                    "its dind service is defined in {} and shared with {}, which still need it",
-                    self.loc(s.file, s.item),
+        if let Some(shared) = dind.iter().find(|s| !self.exclusive(s.owner)) {
+            // The list is shared with jobs that keep their daemon: this job gets its own
+            // `services:`, which replaces the inherited list (arrays are not merged through
+            // `extends:`, and an own key wins over a `<<` merge;
+            // https://docs.gitlab.com/ci/yaml/yaml_optimization/#merge-details).
+            let others = self.others(shared.owner);
+            let at = self.loc(shared.file, shared.item);
+            let refuse = |why: &str| {
+                format!(
+                    "its dind service is defined in {at} and shared with {}, which still need it, and {why}",
                     others.join(", ")
-                ));
+                )
+            };
+            let layers = self.u.layers(self.job);
+            let Some(&(f, m)) = layers.first() else {
+                self.refused = Some(refuse("the job has no mapping of its own"));
+                return;
+            };
+            if self.ed(f).is_flow(m) {
+                self.refused = Some(refuse("the job is written as a flow mapping"));
                 return;
             }
+            let mut keep: Vec<String> = Vec::new();
+            for s in svcs
+                .iter()
+                .filter(|s| !docker_cmd::is_daemon_image(&s.expanded))
+            {
+                if s.map.is_some() || s.image.is_empty() {
+                    self.refused = Some(refuse(&format!(
+                        "its other service `{}` is a mapping the job would have to repeat",
+                        s.image
+                    )));
+                    return;
+                }
+                keep.push(scalar_inline(&s.image, false));
+            }
+            let frag = if keep.is_empty() {
+                "services: []".to_string()
+            } else {
+                let mut f = String::from("services:");
+                for k in &keep {
+                    f.push_str("\n  - ");
+                    f.push_str(k);
+                }
+                f
+            };
+            let ops = self.ops(f, m);
+            if !ops.add.contains(&frag) {
+                ops.add.push(frag);
+            }
+            // For this job the shared daemon is gone, with whatever is found on it.
+            let gone: Vec<(usize, Range<usize>)> = dind
+                .iter()
+                .filter(|s| !self.exclusive(s.owner))
+                .map(|s| (s.file, self.node_range(s.file, s.item)))
+                .collect();
+            for (f, r) in gone {
+                self.claims.push((f, r, Claim::All));
+            }
+            self.note(format!(
+                "the dind service at {at} stays for {}: `{}` gets its own `services:` without it (an own list replaces the inherited one; https://docs.gitlab.com/ci/yaml/yaml_optimization/#merge-details)",
+                others.join(", "),
+                self.job
+            ));
         }
-        for s in &dind {
+        let own: Vec<&Svc> = dind
+            .iter()
+            .copied()
+            .filter(|s| self.exclusive(s.owner))
+            .collect();
+        for s in own {
             let r = self.node_range(s.file, s.item);
             self.claim(s.file, r, Claim::All);
             let ops = self.ops(s.file, s.seq);
@@ -2598,6 +2628,7 @@ impl Work<'_> {
             }
         }
         // 3. Daemon variables.
+        let mut daemon_host_override = false;
         for v in &vars {
             if !DOCKER_VARS.contains(&v.name.as_str()) {
                 continue;
@@ -2617,24 +2648,38 @@ impl Work<'_> {
                     self.loc(v.def.file, v.def.key),
                     docker_others.join(", ")
                 ));
+                // This job no longer has the daemon it names: an own empty value wins over
+                // the inherited one (variables merge key by key through `extends:`).
+                if v.name == "DOCKER_HOST" {
+                    daemon_host_override = true;
+                }
+                // What is found on the shared setting concerns the daemon this job dropped.
+                let r = self.entry_range(v.def);
+                self.claims.push((v.def.file, r, Claim::All));
             }
         }
-        // 4. BUILDKITD_FLAGS.
+        // 4. BUILDKITD_FLAGS, and the DOCKER_HOST override, added together (one `variables:`).
+        let mut var_lines: Vec<String> = Vec::new();
+        if daemon_host_override {
+            var_lines.push("DOCKER_HOST: \"\"".into());
+        }
         if b == Builder::Buildkit
             && !vars.iter().any(|v| v.name == "BUILDKITD_FLAGS")
             && let Some(frag) = self.render("gitlab/buildkit-variables.yml", &serde_json::json!({}))
         {
-            let lines: Vec<String> = frag
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_string)
-                .collect();
-            if !self.add_vars(lines, image_layer) {
-                self.refused = Some(
-                    "its variables come from a shared anchor or `!reference`, so BUILDKITD_FLAGS cannot be added".into(),
-                );
-                return;
-            }
+            var_lines.extend(
+                frag.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(str::to_string),
+            );
+        }
+        if !self.add_vars(var_lines, image_layer) {
+            self.refused = Some(if daemon_host_override {
+                "its DOCKER_HOST is shared with jobs that keep their daemon and its variables come from a shared anchor or `!reference`, so the job cannot clear it".into()
+            } else {
+                "its variables come from a shared anchor or `!reference`, so BUILDKITD_FLAGS cannot be added".into()
+            });
+            return;
         }
         // 5. Scripts.
         self.translate_scripts(b);
@@ -3149,16 +3194,18 @@ mod tests {
     }
 
     #[test]
-    fn sysbox_keeps_dind_turns_tls_on_and_suppresses() {
+    fn sysbox_keeps_dind_turns_tls_on_and_tags_the_job() {
         let src = "test:\n  image: docker:29-cli\n  services:\n    - docker:29-dind\n  variables:\n    DOCKER_TLS_CERTDIR: \"\"\n    DOCKER_HOST: tcp://docker:2375\n  script:\n    - docker run --rm alpine true\n";
         let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Sysbox);
+        // No suppression comment: the tag is what moves the job, and the re-scan reads it.
         assert_eq!(
             out.get(".gitlab-ci.yml").map(String::as_str),
             Some(
-                "test:\n  image: docker:29-cli\n  services:\n    - docker:29-dind # depriv: ignore[privileged-dind] runs on sysbox runners (tag `sysbox`, runtime = \"sysbox-runc\"); see the runner task\n  variables:\n    DOCKER_TLS_CERTDIR: \"/certs\"\n    DOCKER_HOST: tcp://docker:2376\n  script:\n    - docker run --rm alpine true\n  tags:\n    - sysbox\n"
+                "test:\n  image: docker:29-cli\n  services:\n    - docker:29-dind\n  variables:\n    DOCKER_TLS_CERTDIR: \"/certs\"\n    DOCKER_HOST: tcp://docker:2376\n  script:\n    - docker run --rm alpine true\n  tags:\n    - sysbox\n"
             )
         );
         assert_eq!(status(&p, "test"), Status::Migrated);
+        assert!(p.remaining.is_empty(), "{:#?}", p.remaining);
         let r = p.results.iter().find(|r| r.pipeline == "test").expect("r");
         assert!(
             r.manual
@@ -3168,9 +3215,55 @@ mod tests {
         let crlf = src.replace('\n', "\r\n");
         let (out, _) = run(&[(".gitlab-ci.yml", &crlf)], Strategy::Sysbox);
         let got = out.get(".gitlab-ci.yml").cloned().unwrap_or_default();
-        assert!(got.contains("- docker:29-dind # depriv: ignore[privileged-dind]"));
-        assert!(got.contains("see the runner task\r\n"));
+        assert!(got.ends_with("  tags:\r\n    - sysbox\r\n"), "{got}");
+        assert!(!got.contains("depriv: ignore"), "{got}");
         assert_eq!(got.matches('\n').count(), got.matches("\r\n").count());
+    }
+
+    #[test]
+    fn a_job_on_the_sysbox_runners_keeps_its_dind_without_a_finding() {
+        let scan = |src: &str, config: &str| {
+            let config = crate::config::Config::parse(config).unwrap_or_default();
+            crate::scan::scan_memory(
+                BTreeMap::from([(".gitlab-ci.yml".to_string(), src.to_string())]),
+                &config,
+            )
+            .findings
+            .iter()
+            .filter(|f| f.rule == "privileged-dind")
+            .map(|f| {
+                f.affected
+                    .iter()
+                    .map(|(_, j)| j.clone())
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+        };
+        let tagged = format!("test:\n  tags: [sysbox]\n{DIND_JOB}");
+        assert!(scan(&tagged, "").is_empty());
+        // Another tag is configured: this job is not on the sysbox runners.
+        assert_eq!(
+            scan(&tagged, "[environment]\nsysbox-tag = \"nested\"\n"),
+            vec![vec!["test".to_string()]]
+        );
+        // A shared template: the finding stays for the job that did not move, and for no
+        // other.
+        let shared = ".d:\n  image: docker:29-cli\n  services: [docker:29-dind]\n\na:\n  extends: .d\n  tags: [sysbox]\n  script: [docker run --rm x]\n\nb:\n  extends: .d\n  script: [docker run --rm y]\n";
+        assert_eq!(scan(shared, ""), vec![vec!["b".to_string()]]);
+        let both = shared.replace(
+            "  script: [docker run --rm y]",
+            "  tags: [sysbox]\n  script: [docker run --rm y]",
+        );
+        assert!(scan(&both, "").is_empty());
+        // A template no job uses is still reported.
+        assert_eq!(
+            scan(
+                ".d:\n  image: docker:29-cli\n  services: [docker:29-dind]\n",
+                ""
+            )
+            .len(),
+            1
+        );
     }
 
     /// The sysbox result of one job: its output file, status, manual task titles.
@@ -3204,7 +3297,7 @@ mod tests {
             ),
             "{out}"
         );
-        assert!(out.contains("# depriv: ignore[privileged-dind]"), "{out}");
+        assert!(!out.contains("depriv: ignore"), "{out}");
         let crlf = src.replace('\n', "\r\n");
         let (out, _, _) = sysbox_of(&crlf, "test", &Environment::default());
         assert!(
@@ -3218,21 +3311,13 @@ mod tests {
             ..Environment::default()
         };
         let flow = format!("test:\n  tags: [linux]\n{DIND_JOB}");
-        let (out, _, _) = sysbox_of(&flow, "test", &env);
+        let (out, _, manual) = sysbox_of(&flow, "test", &env);
         assert!(out.contains("  tags: [linux, nested docker]\n"), "{out}");
-        assert!(out.contains("(tag `nested docker`"), "{out}");
-    }
-
-    #[test]
-    fn sysbox_tag_already_there_adds_nothing_but_the_suppression() {
-        let src = format!("test:\n  tags: [sysbox]\n{DIND_JOB}");
-        let (out, st, _) = sysbox_of(&src, "test", &Environment::default());
-        assert_eq!(st, Status::Migrated);
-        assert_eq!(out.matches("sysbox]").count(), 1, "{out}");
-        assert!(out.contains("  tags: [sysbox]\n  image:"), "{out}");
         assert!(
-            out.contains("- docker:29-dind # depriv: ignore[privileged-dind]"),
-            "{out}"
+            manual
+                .iter()
+                .any(|m| m.contains("runner tag `nested docker`")),
+            "{manual:?}"
         );
     }
 

@@ -293,3 +293,51 @@ fn a_file_of_four_thousand_jobs_plans_in_linear_time() {
     assert!(p.results.iter().all(|r| r.status == Status::Migrated));
     assert!(took.as_secs() < 120, "took {took:?}");
 }
+
+#[test]
+fn jobs_of_one_template_that_take_different_targets_get_job_level_overrides() {
+    let src = fixture("gitlab-shared-template-different-targets");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read(src.join(".gitlab-ci.yml")).expect("read");
+    write_tree(tmp.path(), &[(".gitlab-ci.yml", &text)]);
+    let dir = tmp.path();
+    let s = Session::open(dir).expect("open");
+    let scan = s.scan();
+    let mut plan = s.plan(&scan, Strategy::Auto);
+    // Auto mode moves the group together; a user then sends the image build to BuildKit.
+    assert!(plan.pipelines.iter().all(|p| p.choice == Choice::Sysbox));
+    for p in &mut plan.pipelines {
+        if p.pipeline.name == "build-image" {
+            p.choice = Choice::Buildkit;
+        }
+    }
+    let p = s.preview(&plan, &scan);
+    assert_eq!(
+        statuses(&p),
+        vec![
+            ("build-image".to_string(), "buildkit", "migrated"),
+            ("integration".to_string(), "sysbox", "migrated"),
+        ]
+    );
+    assert!(p.remaining.is_empty(), "{:#?}", p.remaining);
+    let files = after(dir, &p);
+    let ci = &files[".gitlab-ci.yml"];
+    // The template keeps its daemon (now with TLS) for `integration`; `build-image` overrides the
+    // inherited list, keeping the other service, and clears DOCKER_HOST.
+    assert!(ci.contains("    - name: docker:27-dind\n"), "{ci}");
+    assert!(ci.contains("    DOCKER_HOST: tcp://docker:2376\n"), "{ci}");
+    assert!(ci.contains("  services:\n    - postgres:16\n"), "{ci}");
+    assert!(ci.contains("    DOCKER_HOST: \"\"\n"), "{ci}");
+    assert!(!ci.contains("depriv: ignore"), "{ci}");
+    let problems = crate::effective::problems(&files, &p, false);
+    assert!(problems.is_empty(), "{problems:#?}");
+    // Written, the repository re-scans clean, and the same choices change nothing more.
+    for c in &p.changes {
+        std::fs::write(dir.join(&c.path), &c.after).expect("write");
+    }
+    let s = Session::open(dir).expect("reopen");
+    let scan = s.scan();
+    assert!(scan.findings.is_empty(), "{:#?}", scan.findings);
+    let plan = s.plan(&scan, Strategy::Auto);
+    assert!(s.preview(&plan, &scan).changes.is_empty());
+}
