@@ -44,6 +44,10 @@ pub static TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/gitlab/kaniko-image.yml"),
     ),
     (
+        "gitlab/crane-image.yml",
+        include_str!("../../templates/gitlab/crane-image.yml"),
+    ),
+    (
         "gitlab/buildkit-variables.yml",
         include_str!("../../templates/gitlab/buildkit-variables.yml"),
     ),
@@ -2382,7 +2386,6 @@ impl CmdOp {
     }
 }
 
-/// Docker commands that only wait for or inspect a daemon, or set up a builder.
 /// A runner tag that picks runners a sysbox job must not land on: GitLab-hosted runners
 /// (`saas-…`, https://docs.gitlab.com/ci/runners/hosted_runners/linux/) cannot run sysbox, and
 /// a privileged runner pool is what the job leaves.
@@ -2391,12 +2394,23 @@ fn tag_conflicts(t: &str) -> bool {
     t.starts_with("saas-") || t.contains("privileged")
 }
 
+/// Why a Docker command that only waits for the daemon goes.
+const WAITS: &str = "waits for the daemon";
+/// Why `docker --version` / `docker version` go.
+const DIAGNOSTICS: &str = "only prints Docker versions (diagnostics)";
+
+/// Docker commands that only wait for or inspect a daemon, print versions, or set up a
+/// builder: why each can go.
 fn daemon_only(words: &[&str]) -> Option<&'static str> {
+    if matches!(words.get(1).copied(), Some("--version" | "-v")) {
+        return Some(DIAGNOSTICS);
+    }
     let mut it = words.iter().skip(1).filter(|w| !w.starts_with('-'));
     let sub = it.next().copied().unwrap_or("");
     let sub2 = it.next().copied().unwrap_or("");
     match (sub, sub2) {
-        ("info" | "version", _) | ("system", "info") => Some("waits for the daemon"),
+        ("version", _) => Some(DIAGNOSTICS),
+        ("info", _) | ("system", "info") => Some(WAITS),
         ("buildx", "create" | "use" | "inspect" | "ls" | "version" | "install" | "rm") => {
             Some("sets up a buildx builder")
         }
@@ -2504,9 +2518,13 @@ fn apply_cmd_ops(t: &str, ops: &mut [CmdOp]) -> Vec<String> {
 
 impl Work<'_> {
     fn builder(&mut self, b: Builder) {
-        let image_key = match b {
-            Builder::Buildkit => "buildkit",
-            Builder::Kaniko => "kaniko",
+        // A job that builds nothing and only copies or re-tags images gets crane instead of
+        // the builder: the pipeline's target stays the builder.
+        let copy = self.copy_only();
+        let image_key = match (copy, b) {
+            (true, _) => "crane",
+            (false, Builder::Buildkit) => "buildkit",
+            (false, Builder::Kaniko) => "kaniko",
         };
         let target_image = self.version(image_key);
         let vars = self.u.vars(self.job);
@@ -2518,14 +2536,19 @@ impl Work<'_> {
             .unwrap_or_default();
         let already = !target_image.is_empty()
             && (image_name == target_image
-                || match b {
-                    Builder::Buildkit => image_name.contains("moby/buildkit"),
-                    Builder::Kaniko => image_name.contains("kaniko"),
+                || match (copy, b) {
+                    (true, _) => image_name.contains("go-containerregistry/crane"),
+                    (false, Builder::Buildkit) => image_name.contains("moby/buildkit"),
+                    (false, Builder::Kaniko) => image_name.contains("kaniko"),
                 });
-        let image_tpl = match b {
-            Builder::Buildkit => "gitlab/buildkit-image.yml",
-            Builder::Kaniko => "gitlab/kaniko-image.yml",
+        let image_tpl = match (copy, b) {
+            (true, _) => "gitlab/crane-image.yml",
+            (false, Builder::Buildkit) => "gitlab/buildkit-image.yml",
+            (false, Builder::Kaniko) => "gitlab/kaniko-image.yml",
         };
+        // The copy job's image goes in its own mapping unless defined there: an inherited
+        // image may be the one a build job of the same template gets the builder in.
+        let own_layer = self.u.layers(self.job).first().copied();
         let mut image_layer: Option<(usize, NodeId)> = None;
         if !already {
             let Some(img) = self.render(image_tpl, &serde_json::json!({})) else {
@@ -2533,14 +2556,18 @@ impl Work<'_> {
             };
             let image_daemon = image_name.to_ascii_lowercase().contains("dind");
             match image_def {
-                Some(d) if self.exclusive(d) && !self.is_reference(d) => {
+                Some(d)
+                    if self.exclusive(d)
+                        && !self.is_reference(d)
+                        && (!copy || own_layer == Some((d.file, d.map))) =>
+                {
                     let r = self.entry_range(d);
                     self.claim(d.file, r, Claim::All);
                     let e = self.ed(d.file).replace_value(d.key, d.value, &img);
                     self.direct.push((d.file, e));
                     image_layer = Some((d.file, d.map));
                 }
-                Some(d) if image_daemon => {
+                Some(d) if image_daemon && !copy => {
                     let others = self.others(d);
                     self.refused = Some(format!(
                         "its Docker-daemon image is defined in {} and shared with {}",
@@ -2615,6 +2642,7 @@ impl Work<'_> {
         }
         // 4. BUILDKITD_FLAGS.
         if b == Builder::Buildkit
+            && !copy
             && !vars.iter().any(|v| v.name == "BUILDKITD_FLAGS")
             && let Some(frag) = self.render("gitlab/buildkit-variables.yml", &serde_json::json!({}))
         {
@@ -2631,11 +2659,23 @@ impl Work<'_> {
             }
         }
         // 5. Scripts.
-        self.translate_scripts(b);
+        if copy {
+            let (name, doc) = match b {
+                Builder::Buildkit => ("BuildKit", "buildkit"),
+                Builder::Kaniko => ("kaniko", "kaniko"),
+            };
+            let job = self.job;
+            let target = self.req.target.as_str();
+            self.note(format!("`{job}` builds no image, it only copies or re-tags images: it runs crane (go-containerregistry's daemonless registry client; its debug image has a BusyBox shell) instead of the {name} image, while the pipeline's target stays {target} (https://github.com/google/go-containerregistry/blob/main/cmd/crane/README.md; docs/targets/{doc}.md)"));
+        }
+        self.translate_scripts(b, copy);
         if self.refused.is_some() {
             return;
         }
         // 6. Runner tasks and notes.
+        if copy {
+            return;
+        }
         match b {
             Builder::Buildkit => {
                 self.runner_task(
@@ -2656,11 +2696,251 @@ impl Work<'_> {
         }
     }
 
+    /// Whether the job builds nothing and moves images between registries: `docker tag` or
+    /// `docker push` with no `docker build`/`buildx build` (nor a multi-platform step).
+    fn copy_only(&self) -> bool {
+        let mut moves = false;
+        for (_, it) in self.u.script_items(self.job) {
+            let a = docker_cmd::analyze_script(&it.text);
+            if !a.builds.is_empty()
+                || a.usage.iter().any(|(u, _)| {
+                    matches!(
+                        u,
+                        docker_cmd::DockerUse::Build | docker_cmd::DockerUse::MultiArch
+                    )
+                })
+            {
+                return false;
+            }
+            moves |= !a.tags.is_empty() || !a.pushes.is_empty();
+        }
+        moves
+    }
+
+    /// The registry commands of a job that builds nothing, as crane commands
+    /// (https://github.com/google/go-containerregistry/blob/main/cmd/crane/README.md):
+    /// `docker login` → `crane auth login`; `docker pull X` goes (crane reads X from the
+    /// registry) and X is remembered; `docker tag X Y` goes and Y remembers X; `docker push Y`
+    /// → `crane copy X Y`, or goes when Y is X itself. A tag or push of an image this job did
+    /// not pull (loaded, committed, built elsewhere) stays with a manual task.
+    fn copy_commands(
+        &mut self,
+        items: &[(&'static str, ScriptItem)],
+        ops: &mut BTreeMap<usize, Vec<CmdOp>>,
+        handled: &mut BTreeSet<(usize, usize)>,
+    ) {
+        enum Ev<'x> {
+            Login(&'x DockerLogin),
+            Pull {
+                span: Range<usize>,
+                image: String,
+                platform: Option<String>,
+            },
+            Tag(&'x DockerTag),
+            Push(&'x DockerPush, bool),
+        }
+        /// An image in the daemon: where it came from (normalised, written) and its platform.
+        #[derive(Clone)]
+        struct Origin {
+            norm: String,
+            written: String,
+            platform: Option<String>,
+        }
+        let analyses: Vec<docker_cmd::ScriptAnalysis> = items
+            .iter()
+            .map(|(_, it)| docker_cmd::analyze_script(&it.text))
+            .collect();
+        let mut evs: Vec<(usize, usize, Ev<'_>)> = Vec::new();
+        for (i, ((_, it), a)) in items.iter().zip(&analyses).enumerate() {
+            evs.extend(a.logins.iter().map(|l| (i, l.span.start, Ev::Login(l))));
+            evs.extend(a.tags.iter().map(|t| (i, t.span.start, Ev::Tag(t))));
+            evs.extend(a.pushes.iter().map(|p| {
+                (
+                    i,
+                    p.span.start,
+                    Ev::Push(p, translate::push_all_tags(&it.text, p)),
+                )
+            }));
+            for c in shell::commands(&it.text) {
+                let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+                if let Some((image, platform)) = translate::docker_pull(&words) {
+                    evs.push((
+                        i,
+                        c.span.start,
+                        Ev::Pull {
+                            span: c.span.clone(),
+                            image,
+                            platform,
+                        },
+                    ));
+                }
+            }
+        }
+        evs.sort_by_key(|(i, start, _)| (*i, *start));
+        let written = |text: &str, span: &Range<usize>, cooked: &str| -> Option<String> {
+            translate::raw_word(text, span, cooked)
+                .map(str::to_string)
+                .or_else(|| translate::sh_quote(cooked))
+        };
+        let mut local: BTreeMap<String, Origin> = BTreeMap::new();
+        // Names given by `docker tag` (normalised → written), in order, and those pushed.
+        let mut tagged: Vec<(String, String)> = Vec::new();
+        let mut pushed: BTreeSet<String> = BTreeSet::new();
+        let mut every_platform = false;
+        for (i, _, ev) in &evs {
+            let i = *i;
+            let Some((_, it)) = items.get(i) else {
+                continue;
+            };
+            let loc = self.loc(it.file, it.node);
+            match ev {
+                Ev::Login(l) => {
+                    handled.insert((i, l.span.start));
+                    match translate::crane_login(&it.text, l) {
+                        Ok((r, cmd)) => {
+                            ops.entry(i).or_default().push(CmdOp::Replace(r, vec![cmd]))
+                        }
+                        Err(reason) => {
+                            self.partial = true;
+                            self.task(
+                                format!("log in with `crane auth login` by hand: {reason}"),
+                                loc,
+                                String::new(),
+                                "",
+                            );
+                        }
+                    }
+                }
+                Ev::Pull {
+                    span,
+                    image,
+                    platform,
+                } => {
+                    handled.insert((i, span.start));
+                    let Some(w) = written(&it.text, span, image) else {
+                        self.partial = true;
+                        self.task(
+                            format!(
+                                "`docker pull {image}`: the reference cannot be re-quoted for crane"
+                            ),
+                            loc,
+                            String::new(),
+                            "",
+                        );
+                        continue;
+                    };
+                    let norm = translate::normalise_ref(image);
+                    local.insert(
+                        norm.clone(),
+                        Origin {
+                            norm,
+                            written: w,
+                            platform: platform.clone(),
+                        },
+                    );
+                    self.note(format!(
+                        "removed `docker pull {image}`: crane reads the image from the registry when it copies it"
+                    ));
+                    ops.entry(i).or_default().push(CmdOp::Remove(span.clone()));
+                }
+                Ev::Tag(t) => {
+                    handled.insert((i, t.span.start));
+                    let origin = local.get(&translate::normalise_ref(&t.source)).cloned();
+                    match (origin, written(&it.text, &t.span, &t.target)) {
+                        (Some(o), Some(w)) => {
+                            let norm = translate::normalise_ref(&t.target);
+                            local.insert(norm.clone(), o);
+                            tagged.retain(|(n, _)| *n != norm);
+                            tagged.push((norm, w));
+                            ops.entry(i)
+                                .or_default()
+                                .push(CmdOp::Remove(t.span.clone()));
+                        }
+                        _ => {
+                            self.partial = true;
+                            self.task(
+                                format!(
+                                    "`docker tag {} {}` re-tags an image this job neither pulls nor builds: copy it from its registry with `crane copy` by hand",
+                                    t.source, t.target
+                                ),
+                                loc,
+                                String::new(),
+                                "",
+                            );
+                        }
+                    }
+                }
+                Ev::Push(p, all) => {
+                    handled.insert((i, p.span.start));
+                    let names: Vec<(String, String)> = if *all {
+                        tagged
+                            .iter()
+                            .filter(|(n, _)| translate::same_repository(n, &p.image))
+                            .cloned()
+                            .collect()
+                    } else {
+                        let norm = translate::normalise_ref(&p.image);
+                        match written(&it.text, &p.span, &p.image) {
+                            Some(w) if local.contains_key(&norm) => vec![(norm, w)],
+                            _ => Vec::new(),
+                        }
+                    };
+                    if names.is_empty() {
+                        self.partial = true;
+                        self.task(
+                            format!(
+                                "`docker push {}` pushes an image this job neither pulls nor builds: copy it with `crane copy` (or `crane push` for a tarball) by hand",
+                                p.image
+                            ),
+                            loc,
+                            String::new(),
+                            "",
+                        );
+                        continue;
+                    }
+                    let mut cmds = Vec::new();
+                    for (norm, w) in names {
+                        let Some(o) = local.get(&norm) else { continue };
+                        pushed.insert(norm.clone());
+                        if o.norm == norm {
+                            continue;
+                        }
+                        every_platform |= o.platform.is_none();
+                        cmds.push(translate::crane_copy(&o.written, &w, o.platform.as_deref()));
+                    }
+                    if cmds.is_empty() {
+                        self.note(format!(
+                            "removed `docker push {}`: it pushed the pulled image back unchanged",
+                            p.image
+                        ));
+                        ops.entry(i)
+                            .or_default()
+                            .push(CmdOp::Remove(p.span.clone()));
+                    } else {
+                        ops.entry(i)
+                            .or_default()
+                            .push(CmdOp::Replace(p.span.clone(), cmds));
+                    }
+                }
+            }
+        }
+        for (norm, w) in &tagged {
+            if !pushed.contains(norm) {
+                self.note(format!(
+                    "removed `docker tag … {w}`: that name was never pushed, it only named the image in the daemon"
+                ));
+            }
+        }
+        if every_platform {
+            self.note("`crane copy` copies every platform of a multi-platform image and keeps its digest, where `docker pull` and `docker push` moved the runner's platform only; add `--platform` to copy one (https://github.com/google/go-containerregistry/blob/main/cmd/crane/doc/crane_copy.md)");
+        }
+    }
+
     fn is_reference(&self, d: Def) -> bool {
         self.u.yy(d.file).node(d.value).tag.as_deref() == Some("!reference")
     }
 
-    fn translate_scripts(&mut self, b: Builder) {
+    fn translate_scripts(&mut self, b: Builder, copy: bool) {
         let items = self.u.script_items(self.job);
         struct Rec<'x> {
             item: usize,
@@ -2724,81 +3004,121 @@ impl Work<'_> {
         let (mut bi, mut ti, mut pi) = (0usize, 0usize, 0usize);
         let mut hub = false;
         let mut handled_spans: BTreeSet<(usize, usize)> = BTreeSet::new();
-        for r in &recs {
-            let Some((_, it)) = items.get(r.item) else {
-                continue;
-            };
-            let loc = self.loc(it.file, it.node);
-            match r.kind {
-                RecKind::Build(x) => {
-                    let push = folded.push.get(bi).cloned().unwrap_or_default();
-                    bi += 1;
-                    handled_spans.insert((r.item, x.span.start));
-                    let t = translate::build(
-                        b,
-                        &translate::BuildInput {
-                            build: x,
-                            script: &it.text,
-                            push: &push,
-                            workdir: Some("${CI_PROJECT_DIR}"),
-                        },
-                    );
-                    for n in &t.notes {
-                        self.note(n.clone());
-                    }
-                    if t.incomplete {
-                        self.partial = true;
-                        self.task(
-                            format!("translate this build by hand: {}", t.unmapped.join(", ")),
-                            loc,
-                            t.multiline(),
-                            "sh",
-                        );
-                        continue;
-                    }
-                    let mut cmd = String::new();
-                    if !t.unmapped.is_empty() {
-                        self.partial = true;
-                        cmd.push_str(&format!(
-                            "# depriv: not translated (no {} equivalent): {}\n",
-                            match b {
-                                Builder::Buildkit => "buildctl",
-                                Builder::Kaniko => "kaniko",
+        if copy {
+            self.copy_commands(&items, &mut ops, &mut handled_spans);
+        } else {
+            for r in &recs {
+                let Some((_, it)) = items.get(r.item) else {
+                    continue;
+                };
+                let loc = self.loc(it.file, it.node);
+                match r.kind {
+                    RecKind::Build(x) => {
+                        let push = folded.push.get(bi).cloned().unwrap_or_default();
+                        bi += 1;
+                        handled_spans.insert((r.item, x.span.start));
+                        let t = translate::build(
+                            b,
+                            &translate::BuildInput {
+                                build: x,
+                                script: &it.text,
+                                push: &push,
+                                workdir: Some("${CI_PROJECT_DIR}"),
                             },
-                            t.unmapped.join(", ")
-                        ));
-                        self.task(
-                            format!(
-                                "check the translated build: {} could not be carried over",
-                                t.unmapped.join(", ")
-                            ),
-                            loc,
-                            String::new(),
-                            "",
                         );
-                    }
-                    cmd.push_str(&t.multiline());
-                    ops.entry(r.item)
-                        .or_default()
-                        .push(CmdOp::Replace(x.span.clone(), vec![cmd]));
-                }
-                RecKind::Login(x) => {
-                    handled_spans.insert((r.item, x.span.start));
-                    match translate::login(&it.text, x) {
-                        Ok((range, auth)) => {
-                            hub |= auth.key == translate::DOCKER_HUB_KEY;
-                            auths.retain(|a| a.key != auth.key);
-                            auths.push(auth);
-                            if first_login.is_none() {
-                                first_login = Some((r.item, range));
-                            } else {
-                                ops.entry(r.item).or_default().push(CmdOp::Remove(range));
-                            }
+                        for n in &t.notes {
+                            self.note(n.clone());
                         }
-                        Err(reason) => {
+                        if t.incomplete {
                             self.partial = true;
                             self.task(
-                                format!("write the registry credentials by hand: {reason}"),
+                                format!("translate this build by hand: {}", t.unmapped.join(", ")),
+                                loc,
+                                t.multiline(),
+                                "sh",
+                            );
+                            continue;
+                        }
+                        let mut cmd = String::new();
+                        if !t.unmapped.is_empty() {
+                            self.partial = true;
+                            cmd.push_str(&format!(
+                                "# depriv: not translated (no {} equivalent): {}\n",
+                                match b {
+                                    Builder::Buildkit => "buildctl",
+                                    Builder::Kaniko => "kaniko",
+                                },
+                                t.unmapped.join(", ")
+                            ));
+                            self.task(
+                                format!(
+                                    "check the translated build: {} could not be carried over",
+                                    t.unmapped.join(", ")
+                                ),
+                                loc,
+                                String::new(),
+                                "",
+                            );
+                        }
+                        cmd.push_str(&t.multiline());
+                        ops.entry(r.item)
+                            .or_default()
+                            .push(CmdOp::Replace(x.span.clone(), vec![cmd]));
+                    }
+                    RecKind::Login(x) => {
+                        handled_spans.insert((r.item, x.span.start));
+                        match translate::login(&it.text, x) {
+                            Ok((range, auth)) => {
+                                hub |= auth.key == translate::DOCKER_HUB_KEY;
+                                auths.retain(|a| a.key != auth.key);
+                                auths.push(auth);
+                                if first_login.is_none() {
+                                    first_login = Some((r.item, range));
+                                } else {
+                                    ops.entry(r.item).or_default().push(CmdOp::Remove(range));
+                                }
+                            }
+                            Err(reason) => {
+                                self.partial = true;
+                                self.task(
+                                    format!("write the registry credentials by hand: {reason}"),
+                                    loc,
+                                    String::new(),
+                                    "",
+                                );
+                            }
+                        }
+                    }
+                    RecKind::Push(x, _) => {
+                        handled_spans.insert((r.item, x.span.start));
+                        let done = folded.push_folded.get(pi).copied().unwrap_or(false);
+                        pi += 1;
+                        if done {
+                            ops.entry(r.item)
+                                .or_default()
+                                .push(CmdOp::Remove(x.span.clone()));
+                        } else {
+                            self.partial = true;
+                            self.task(
+                                format!("`docker push {}` pushes an image this job does not build: copy it with a registry tool (crane, skopeo)", x.image),
+                                loc,
+                                String::new(),
+                                "",
+                            );
+                        }
+                    }
+                    RecKind::Tag(x) => {
+                        handled_spans.insert((r.item, x.span.start));
+                        let done = folded.tag_folded.get(ti).copied().unwrap_or(false);
+                        ti += 1;
+                        if done {
+                            ops.entry(r.item)
+                                .or_default()
+                                .push(CmdOp::Remove(x.span.clone()));
+                        } else {
+                            self.partial = true;
+                            self.task(
+                                format!("`docker tag {} {}` re-tags an image this job does not build: use a registry tool (crane tag, skopeo copy)", x.source, x.target),
                                 loc,
                                 String::new(),
                                 "",
@@ -2806,51 +3126,15 @@ impl Work<'_> {
                         }
                     }
                 }
-                RecKind::Push(x, _) => {
-                    handled_spans.insert((r.item, x.span.start));
-                    let done = folded.push_folded.get(pi).copied().unwrap_or(false);
-                    pi += 1;
-                    if done {
-                        ops.entry(r.item)
-                            .or_default()
-                            .push(CmdOp::Remove(x.span.clone()));
-                    } else {
-                        self.partial = true;
-                        self.task(
-                            format!("`docker push {}` pushes an image this job does not build: copy it with a registry tool (crane, skopeo)", x.image),
-                            loc,
-                            String::new(),
-                            "",
-                        );
-                    }
-                }
-                RecKind::Tag(x) => {
-                    handled_spans.insert((r.item, x.span.start));
-                    let done = folded.tag_folded.get(ti).copied().unwrap_or(false);
-                    ti += 1;
-                    if done {
-                        ops.entry(r.item)
-                            .or_default()
-                            .push(CmdOp::Remove(x.span.clone()));
-                    } else {
-                        self.partial = true;
-                        self.task(
-                            format!("`docker tag {} {}` re-tags an image this job does not build: use a registry tool (crane tag, skopeo copy)", x.source, x.target),
-                            loc,
-                            String::new(),
-                            "",
-                        );
-                    }
-                }
             }
-        }
-        if let Some((item, range)) = first_login {
-            ops.entry(item)
-                .or_default()
-                .push(CmdOp::Replace(range, translate::auth_commands(b, &auths)));
-        }
-        if hub {
-            self.note("Docker Hub credentials are written under `https://index.docker.io/v1/`, the only key both builders read (https://github.com/osscontainertools/kaniko)");
+            if let Some((item, range)) = first_login {
+                ops.entry(item)
+                    .or_default()
+                    .push(CmdOp::Replace(range, translate::auth_commands(b, &auths)));
+            }
+            if hub {
+                self.note("Docker Hub credentials are written under `https://index.docker.io/v1/`, the only key both builders read (https://github.com/osscontainertools/kaniko)");
+            }
         }
         // Other docker commands: daemon waits and builder set-up go, the rest is manual.
         let mut others: Vec<String> = Vec::new();
@@ -2887,7 +3171,7 @@ impl Work<'_> {
                     } else {
                         daemon_only(&words)
                     };
-                    if !(why == Some("waits for the daemon") || is_daemon) {
+                    if !(matches!(why, Some(WAITS | DIAGNOSTICS)) || is_daemon) {
                         only_wait = false;
                     }
                     if handled_spans.contains(&(i, c.span.start)) {
@@ -2949,9 +3233,10 @@ impl Work<'_> {
         others.sort();
         others.dedup();
         if !others.is_empty() {
-            let img = match b {
-                Builder::Buildkit => "BuildKit image (Alpine, user 1000, no Docker CLI)",
-                Builder::Kaniko => "kaniko debug image (BusyBox, no Docker CLI)",
+            let img = match (copy, b) {
+                (true, _) => "crane debug image (BusyBox, no Docker CLI)",
+                (false, Builder::Buildkit) => "BuildKit image (Alpine, user 1000, no Docker CLI)",
+                (false, Builder::Kaniko) => "kaniko debug image (BusyBox, no Docker CLI)",
             };
             self.note(format!(
                 "the job's other commands now run in the {img}: check that {} still work there",
