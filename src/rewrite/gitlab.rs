@@ -3427,6 +3427,223 @@ mod tests {
         assert!(r.notes.iter().any(|n| n.contains("archived")));
     }
 
+    const RELEASE: &str = "release:\n  image: docker:29-cli\n  services:\n    - docker:29-dind\n  variables:\n    DOCKER_TLS_CERTDIR: \"/certs\"\n  script:\n    - docker --version\n    - docker login -u \"$CI_REGISTRY_USER\" -p \"$CI_REGISTRY_PASSWORD\" $CI_REGISTRY\n    - docker pull \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\"\n    - docker tag \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" \"$CI_REGISTRY_IMAGE:latest\"\n    - docker push \"$CI_REGISTRY_IMAGE:latest\"\n";
+
+    fn result<'p>(p: &'p Preview, job: &str) -> &'p migrate::PipelineResult {
+        p.results
+            .iter()
+            .find(|r| r.pipeline == job)
+            .expect("result")
+    }
+
+    #[test]
+    fn a_retag_job_gets_crane_under_both_builders() {
+        for (strategy, target) in [
+            (Strategy::Buildkit, "buildkit"),
+            (Strategy::Kaniko, "kaniko"),
+        ] {
+            let (out, p) = run(&[(".gitlab-ci.yml", RELEASE)], strategy);
+            assert_eq!(
+                out.get(".gitlab-ci.yml").map(String::as_str),
+                Some(
+                    "release:\n  image: {name: gcr.io/go-containerregistry/crane/debug:v0.21.9, entrypoint: [\"\"]}\n  script:\n    - crane auth login $CI_REGISTRY -u \"$CI_REGISTRY_USER\" -p \"$CI_REGISTRY_PASSWORD\"\n    - crane copy \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" \"$CI_REGISTRY_IMAGE:latest\"\n"
+                ),
+                "{target}"
+            );
+            assert_eq!(status(&p, "release"), Status::Migrated, "{target}");
+            let r = result(&p, "release");
+            assert_eq!(r.choice.as_str(), target);
+            assert!(r.manual.is_empty(), "{target}: {:?}", r.manual);
+            assert!(
+                r.notes.iter().any(|n| n.contains("runs crane")
+                    && n.contains(&format!("target stays {target}"))
+                    && n.contains("https://github.com/google/go-containerregistry/blob/main/cmd/crane/README.md")),
+                "{target}: {:?}",
+                r.notes
+            );
+            assert!(
+                r.notes
+                    .iter()
+                    .any(|n| n.starts_with("removed `docker --version`"))
+            );
+            assert!(r.notes.iter().any(|n| n.contains("every platform")));
+            assert!(
+                !r.notes
+                    .iter()
+                    .any(|n| n.contains("BUILDKITD") || n.contains("archived"))
+            );
+        }
+    }
+
+    #[test]
+    fn crane_login_from_stdin_and_docker_hub() {
+        let src = "promote:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - echo \"$HUB_TOKEN\" | docker login --username \"$HUB_USER\" --password-stdin\n    - cat /run/secrets/ghcr | docker login ghcr.io -u bot --password-stdin && docker pull ghcr.io/acme/app:1.2\n    - docker tag ghcr.io/acme/app:1.2 acme/app:1.2\n    - docker push acme/app:1.2\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Buildkit);
+        assert_eq!(
+            out.get(".gitlab-ci.yml").map(String::as_str),
+            Some(
+                "promote:\n  image: {name: gcr.io/go-containerregistry/crane/debug:v0.21.9, entrypoint: [\"\"]}\n  script:\n    - echo \"$HUB_TOKEN\" | crane auth login index.docker.io -u \"$HUB_USER\" --password-stdin\n    - cat /run/secrets/ghcr | crane auth login ghcr.io -u bot --password-stdin\n    - crane copy ghcr.io/acme/app:1.2 acme/app:1.2\n"
+            )
+        );
+        assert_eq!(status(&p, "promote"), Status::Migrated);
+    }
+
+    #[test]
+    fn crane_push_without_tag_platform_and_all_tags() {
+        // A pulled image pushed back unchanged goes; a pull for one platform copies that one;
+        // `push --all-tags` copies every name given in the repository.
+        let src = "mirror:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker pull --platform linux/arm64 r.example/base:3\n    - docker push r.example/base:3\n    - docker tag r.example/base:3 mirror.example/base:3\n    - docker tag r.example/base:3 mirror.example/base:latest\n    - docker tag r.example/base:3 mirror.example/unused:3\n    - docker push --all-tags mirror.example/base\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Buildkit);
+        assert_eq!(
+            out.get(".gitlab-ci.yml").map(String::as_str),
+            Some(
+                "mirror:\n  image: {name: gcr.io/go-containerregistry/crane/debug:v0.21.9, entrypoint: [\"\"]}\n  script:\n    - crane copy --platform linux/arm64 r.example/base:3 mirror.example/base:3\n    - crane copy --platform linux/arm64 r.example/base:3 mirror.example/base:latest\n"
+            )
+        );
+        let r = result(&p, "mirror");
+        assert_eq!(r.status, Status::Migrated);
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.starts_with("removed `docker push r.example/base:3`")),
+            "{:?}",
+            r.notes
+        );
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("mirror.example/unused:3") && n.contains("never pushed")),
+            "{:?}",
+            r.notes
+        );
+        // Every copy is for one platform: no note about multi-platform copies.
+        assert!(!r.notes.iter().any(|n| n.contains("every platform")));
+    }
+
+    #[test]
+    fn what_crane_cannot_do_stays_manual_naming_the_line() {
+        // `docker load` (no Docker daemon any more) and a push of the loaded image: the job is
+        // partial, every untranslated line has a manual task with its location.
+        let src = "ship:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker login -u u -p \"$P\" r.example\n    - docker load -i app.tar\n    - docker tag app:1 r.example/app:1\n    - docker push r.example/app:1\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Buildkit);
+        let got = out.get(".gitlab-ci.yml").cloned().unwrap_or_default();
+        assert!(
+            got.contains("- crane auth login r.example -u u -p \"$P\""),
+            "{got}"
+        );
+        for kept in [
+            "- docker load -i app.tar",
+            "- docker tag app:1 r.example/app:1",
+            "- docker push r.example/app:1",
+        ] {
+            assert!(got.contains(kept), "{got}");
+        }
+        let r = result(&p, "ship");
+        assert_eq!(r.status, Status::Partial);
+        let task = |what: &str, line: usize| {
+            r.manual
+                .iter()
+                .any(|m| m.title.contains(what) && m.location == format!(".gitlab-ci.yml:{line}"))
+        };
+        assert!(
+            task("`docker load -i app.tar` needs a Docker daemon", 6),
+            "{:?}",
+            r.manual
+        );
+        assert!(
+            task("`docker tag app:1 r.example/app:1`", 7),
+            "{:?}",
+            r.manual
+        );
+        assert!(task("`docker push r.example/app:1`", 8), "{:?}", r.manual);
+    }
+
+    #[test]
+    fn a_retag_job_with_docker_run_is_partial_when_forced_onto_a_builder() {
+        // The plan never picks a builder for a job that runs containers; a person can
+        // still choose one: the copy is translated and `docker run` stays, named.
+        let src = "release:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker pull r.example/app:1\n    - docker run --rm r.example/app:1 --self-test\n    - docker tag r.example/app:1 r.example/app:stable\n    - docker push r.example/app:stable\n";
+        let fs = files(&[(".gitlab-ci.yml", src)]);
+        let env = Environment::default();
+        let config = Config::default();
+        let scan = scan_memory(fs.clone(), &config);
+        let mut plan = migrate::plan(&scan, &env, Strategy::Auto);
+        let pp = plan
+            .pipelines
+            .iter_mut()
+            .find(|p| p.pipeline.name == "release")
+            .expect("planned");
+        assert_ne!(pp.choice, crate::plan::Choice::Buildkit, "{}", pp.why);
+        pp.choice = crate::plan::Choice::Buildkit;
+        let mem = MemFiles(
+            fs.iter()
+                .map(|(k, v)| (k.clone(), Arc::from(v.as_str())))
+                .collect(),
+        );
+        let t = Templates::builtin();
+        let p = migrate::preview(&plan, &scan, &mem, &t, &|overlay| {
+            let mut all = fs.clone();
+            all.extend(overlay.iter().map(|(k, v)| (k.clone(), v.clone())));
+            scan_memory(all, &config)
+        });
+        let got = p
+            .changes
+            .first()
+            .map(|c| c.after.clone())
+            .unwrap_or_default();
+        assert!(
+            got.contains("- docker run --rm r.example/app:1 --self-test")
+                && got.contains("- crane copy r.example/app:1 r.example/app:stable"),
+            "{got}"
+        );
+        let r = result(&p, "release");
+        assert_eq!(r.status, Status::Partial);
+        assert!(
+            r.manual.iter().any(|m| m
+                .title
+                .contains("`docker run --rm r.example/app:1 --self-test`")
+                && m.location == ".gitlab-ci.yml:6"),
+            "{:?}",
+            r.manual
+        );
+    }
+
+    #[test]
+    fn a_retag_job_inheriting_a_docker_template_gets_its_own_image() {
+        // The template's image becomes the builder for the build job; the copy job is given
+        // crane in its own mapping.
+        let src = ".docker:\n  image: docker:29-cli\n  services:\n    - docker:29-dind\n  variables:\n    DOCKER_TLS_CERTDIR: \"/certs\"\n\nbuild:\n  extends: .docker\n  script:\n    - docker build -t \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" .\n    - docker push \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\"\n\nrelease:\n  extends: .docker\n  script:\n    - docker pull \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\"\n    - docker tag \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" \"$CI_REGISTRY_IMAGE:latest\"\n    - docker push \"$CI_REGISTRY_IMAGE:latest\"\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Kaniko);
+        assert_eq!(
+            out.get(".gitlab-ci.yml").map(String::as_str),
+            Some(
+                ".docker:\n  image: {name: ghcr.io/osscontainertools/kaniko:v1.28.3-debug, entrypoint: [\"\"]}\n\nbuild:\n  extends: .docker\n  script:\n    - |\n      /kaniko/executor \\\n        --context \"${CI_PROJECT_DIR}\" \\\n        --dockerfile \"${CI_PROJECT_DIR}/Dockerfile\" \\\n        --destination \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\"\n\nrelease:\n  extends: .docker\n  script:\n    - crane copy \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" \"$CI_REGISTRY_IMAGE:latest\"\n  image: {name: gcr.io/go-containerregistry/crane/debug:v0.21.9, entrypoint: [\"\"]}\n"
+            )
+        );
+        assert_eq!(status(&p, "build"), Status::Migrated);
+        assert_eq!(status(&p, "release"), Status::Migrated);
+    }
+
+    #[test]
+    fn docker_version_is_diagnostics_in_a_build_job() {
+        let src = "build:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker --version\n    - docker version\n    - docker build -t r/app:1 --push .\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Buildkit);
+        let got = out.get(".gitlab-ci.yml").cloned().unwrap_or_default();
+        assert!(!got.contains("docker "), "{got}");
+        assert!(got.contains("buildctl-daemonless.sh build"), "{got}");
+        let r = result(&p, "build");
+        assert_eq!(r.status, Status::Migrated, "{:?}", r.manual);
+        for cmd in ["docker --version", "docker version"] {
+            assert!(
+                r.notes
+                    .iter()
+                    .any(|n| *n == format!("removed `{cmd}`: it {DIAGNOSTICS}")),
+                "{:?}",
+                r.notes
+            );
+        }
+    }
+
     #[test]
     fn sysbox_keeps_dind_turns_tls_on_and_suppresses() {
         let src = "test:\n  image: docker:29-cli\n  services:\n    - docker:29-dind\n  variables:\n    DOCKER_TLS_CERTDIR: \"\"\n    DOCKER_HOST: tcp://docker:2375\n  script:\n    - docker run --rm alpine true\n";

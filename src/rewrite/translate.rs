@@ -1960,4 +1960,69 @@ mod tests {
             }
         ));
     }
+
+    #[test]
+    fn crane_login_keeps_written_values_and_needs_a_registry() {
+        let login = |script: &str| {
+            let a = analyze_script(script);
+            crane_login(script, a.logins.first().expect("a login"))
+                .map(|(r, c)| (script.get(r).unwrap_or("").to_string(), c))
+        };
+        assert_eq!(
+            login("docker login -u \"$U\" -p \"$P\" \"$CI_REGISTRY\""),
+            Ok((
+                "docker login -u \"$U\" -p \"$P\" \"$CI_REGISTRY\"".into(),
+                "crane auth login \"$CI_REGISTRY\" -u \"$U\" -p \"$P\"".into()
+            ))
+        );
+        // The pipe source stays: crane reads stdin as docker did.
+        assert_eq!(
+            login("printf '%s' \"$T\" | docker login --username=bot --password-stdin docker.io"),
+            Ok((
+                "docker login --username=bot --password-stdin docker.io".into(),
+                "crane auth login index.docker.io -u bot --password-stdin".into()
+            ))
+        );
+        assert!(login("docker login r.example").is_err());
+        assert!(login("docker login -u u r.example").is_err());
+    }
+
+    #[test]
+    fn docker_pull_reads_image_and_platform() {
+        assert_eq!(
+            docker_pull(&["docker", "pull", "-q", "--platform", "linux/arm64", "a/b:1"]),
+            Some(("a/b:1".into(), Some("linux/arm64".into())))
+        );
+        assert_eq!(
+            docker_pull(&[
+                "/usr/bin/docker",
+                "image",
+                "pull",
+                "--platform=linux/amd64",
+                "x"
+            ]),
+            Some(("x".into(), Some("linux/amd64".into())))
+        );
+        assert_eq!(docker_pull(&["docker", "pull", "--all-tags", "x"]), None);
+        assert_eq!(docker_pull(&["docker", "push", "x"]), None);
+        assert_eq!(docker_pull(&["podman", "pull", "x"]), None);
+        assert_eq!(docker_pull(&["docker", "pull"]), None);
+    }
+
+    #[test]
+    fn crane_copy_and_repositories() {
+        assert_eq!(crane_copy("a:1", "\"$B\"", None), "crane copy a:1 \"$B\"");
+        assert_eq!(
+            crane_copy("a:1", "b:1", Some("linux/arm/v7")),
+            "crane copy --platform linux/arm/v7 a:1 b:1"
+        );
+        assert!(same_repository(
+            "r.example:5000/app:1",
+            "r.example:5000/app"
+        ));
+        assert!(!same_repository("r.example/app:1", "r.example/other:1"));
+        assert_eq!(crane_registry(None), None);
+        assert_eq!(crane_registry(Some("registry-1.docker.io")), None);
+        assert_eq!(crane_registry(Some("ghcr.io")), Some("ghcr.io"));
+    }
 }
