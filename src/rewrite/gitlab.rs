@@ -3266,6 +3266,20 @@ impl Work<'_> {
             self.claim(it.file, r, Claim::All);
             match it.seq {
                 Some(seq) => {
+                    // A line shared with a job of the same pass that translated it otherwise
+                    // (a build job and a copy job of one template) cannot serve both.
+                    if self
+                        .coll
+                        .get(&(it.file, seq))
+                        .and_then(|o| o.replace.get(&it.node))
+                        .is_some_and(|prev| *prev != values)
+                    {
+                        self.refused = Some(format!(
+                            "its script line at {} is shared with a job that needs another translation of it",
+                            self.loc(it.file, it.node)
+                        ));
+                        return;
+                    }
                     self.ops(it.file, seq).replace.insert(it.node, values);
                     let key = items.get(i).map_or("script", |(k, _)| *k);
                     let chain_len = if key == "script" {
