@@ -3639,6 +3639,26 @@ mod tests {
     }
 
     #[test]
+    fn a_login_line_a_build_job_and_a_copy_job_share_is_refused() {
+        // The build job would write config.json there, the copy job `crane auth login`: one
+        // line cannot be both, so nothing is written and a person decides.
+        let src = ".docker:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  before_script:\n    - docker login -u u -p \"$P\" r.example\n\nbuild:\n  extends: .docker\n  script:\n    - docker build -t r.example/app:1 --push .\n\nrelease:\n  extends: .docker\n  script:\n    - docker pull r.example/app:1\n    - docker tag r.example/app:1 r.example/app:stable\n    - docker push r.example/app:stable\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Buildkit);
+        assert!(out.is_empty(), "{out:?}");
+        for job in ["build", "release"] {
+            assert_eq!(status(&p, job), Status::Manual, "{job}");
+        }
+        // The group's task is listed once, with the pipeline that leads it.
+        assert!(
+            p.results.iter().flat_map(|r| r.manual.iter()).any(|m| m
+                .title
+                .contains("script line at .gitlab-ci.yml:5 is shared with a job that needs another translation")),
+            "{:?}",
+            p.results.iter().map(|r| &r.manual).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn docker_version_is_diagnostics_in_a_build_job() {
         let src = "build:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker --version\n    - docker version\n    - docker build -t r/app:1 --push .\n";
         let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Buildkit);
