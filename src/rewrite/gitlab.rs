@@ -2696,6 +2696,60 @@ impl Work<'_> {
         }
     }
 
+    /// Docker commands in the local shell scripts the job runs (`./ci/release.sh`): depriv
+    /// does not rewrite those files, and without the daemon the commands fail, so each is a
+    /// manual task naming its line and the job is partial. `docker --version` is harmless.
+    fn local_script_docker(&mut self, items: &[(&'static str, ScriptItem)]) {
+        const MAX_PER_SCRIPT: usize = 10;
+        let mut scripts = Vec::new();
+        for (_, it) in items {
+            crate::surface::collect_local_scripts(&it.text, &mut scripts);
+        }
+        for path in scripts {
+            let Some(text) = self.req.files.text(&path) else {
+                continue;
+            };
+            let mut found = 0usize;
+            for c in shell::commands(&text) {
+                let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+                let first = words.first().map(|w| basename(w)).unwrap_or("");
+                if !matches!(first, "docker" | "docker.exe")
+                    || daemon_only(&words) == Some(DIAGNOSTICS)
+                {
+                    continue;
+                }
+                found += 1;
+                if found > MAX_PER_SCRIPT {
+                    continue;
+                }
+                self.partial = true;
+                let line = text
+                    .get(..c.span.start)
+                    .map_or(1, |t| t.matches('\n').count() + 1);
+                self.task(
+                    format!(
+                        "`{}` in `{path}`, which this job runs, needs a Docker daemon, which this job no longer has: translate it by hand",
+                        words.join(" ")
+                    ),
+                    format!("{path}:{line}"),
+                    String::new(),
+                    "",
+                );
+            }
+            if found > MAX_PER_SCRIPT {
+                self.task(
+                    format!(
+                        "`{path}` runs {} more Docker commands that need a daemon: translate them by hand",
+                        found - MAX_PER_SCRIPT
+                    ),
+                    path.clone(),
+                    String::new(),
+                    "",
+                );
+            }
+        }
+    }
+
     /// Whether the job builds nothing and moves images between registries: `docker tag` or
     /// `docker push` with no `docker build`/`buildx build` (nor a multi-platform step).
     fn copy_only(&self) -> bool {
@@ -3230,6 +3284,7 @@ impl Work<'_> {
                 ops.insert(i, vec![CmdOp::Remove(all)]);
             }
         }
+        self.local_script_docker(&items);
         others.sort();
         others.dedup();
         if !others.is_empty() {
@@ -3655,6 +3710,43 @@ mod tests {
                 .contains("script line at .gitlab-ci.yml:5 is shared with a job that needs another translation")),
             "{:?}",
             p.results.iter().map(|r| &r.manual).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn docker_commands_in_a_local_script_the_job_runs_are_manual() {
+        let src = "build:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker build -t r.example/app:1 .\n    - ./ci/publish.sh\n";
+        let sh = "#!/bin/sh\nset -eu\ndocker --version\ndocker tag r.example/app:1 r.example/app:latest\necho done && docker push r.example/app:latest\n";
+        let (out, p) = run(
+            &[(".gitlab-ci.yml", src), ("ci/publish.sh", sh)],
+            Strategy::Buildkit,
+        );
+        let got = out.get(".gitlab-ci.yml").cloned().unwrap_or_default();
+        assert!(
+            got.contains("buildctl-daemonless.sh build") && got.contains("- ./ci/publish.sh"),
+            "{got}"
+        );
+        assert!(!out.contains_key("ci/publish.sh"));
+        let r = result(&p, "build");
+        assert_eq!(r.status, Status::Partial);
+        let tasks: Vec<(&str, &str)> = r
+            .manual
+            .iter()
+            .filter(|m| m.title.contains("ci/publish.sh"))
+            .map(|m| (m.title.as_str(), m.location.as_str()))
+            .collect();
+        assert_eq!(
+            tasks,
+            [
+                (
+                    "`docker tag r.example/app:1 r.example/app:latest` in `ci/publish.sh`, which this job runs, needs a Docker daemon, which this job no longer has: translate it by hand",
+                    "ci/publish.sh:4"
+                ),
+                (
+                    "`docker push r.example/app:latest` in `ci/publish.sh`, which this job runs, needs a Docker daemon, which this job no longer has: translate it by hand",
+                    "ci/publish.sh:5"
+                ),
+            ]
         );
     }
 
