@@ -234,6 +234,9 @@ pub struct Pipeline {
     pub env: Vec<(String, Val<String>)>,
     /// Local scripts it runs (`./ci/build.sh`), relative to the root.
     pub runs_scripts: Vec<String>,
+    /// Its script lines as the shell receives them (GitLab: the effective `before_script`,
+    /// `script` and `after_script` items in order; empty for other surfaces).
+    pub script_lines: Vec<String>,
     /// Runner tags that pick where it runs (GitLab `tags:`, after `extends:` and `default:`).
     pub tags: Vec<String>,
     /// Why this compose service is deployed as a Swarm stack service, if it is.
@@ -256,6 +259,7 @@ impl Pipeline {
             usage: BTreeSet::new(),
             env: Vec::new(),
             runs_scripts: Vec::new(),
+            script_lines: Vec::new(),
             tags: Vec::new(),
             swarm: None,
         }

@@ -44,6 +44,10 @@ pub static TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/gitlab/kaniko-image.yml"),
     ),
     (
+        "gitlab/crane-image.yml",
+        include_str!("../../templates/gitlab/crane-image.yml"),
+    ),
+    (
         "gitlab/buildkit-variables.yml",
         include_str!("../../templates/gitlab/buildkit-variables.yml"),
     ),
@@ -2359,7 +2363,6 @@ impl CmdOp {
     }
 }
 
-/// Docker commands that only wait for or inspect a daemon, or set up a builder.
 /// A runner tag that picks runners a sysbox job must not land on: GitLab-hosted runners
 /// (`saas-…`, https://docs.gitlab.com/ci/runners/hosted_runners/linux/) cannot run sysbox, and
 /// a privileged runner pool is what the job leaves.
@@ -2368,12 +2371,23 @@ fn tag_conflicts(t: &str) -> bool {
     t.starts_with("saas-") || t.contains("privileged")
 }
 
+/// Why a Docker command that only waits for the daemon goes.
+const WAITS: &str = "waits for the daemon";
+/// Why `docker --version` / `docker version` go.
+const DIAGNOSTICS: &str = "only prints Docker versions (diagnostics)";
+
+/// Docker commands that only wait for or inspect a daemon, print versions, or set up a
+/// builder: why each can go.
 fn daemon_only(words: &[&str]) -> Option<&'static str> {
+    if matches!(words.get(1).copied(), Some("--version" | "-v")) {
+        return Some(DIAGNOSTICS);
+    }
     let mut it = words.iter().skip(1).filter(|w| !w.starts_with('-'));
     let sub = it.next().copied().unwrap_or("");
     let sub2 = it.next().copied().unwrap_or("");
     match (sub, sub2) {
-        ("info" | "version", _) | ("system", "info") => Some("waits for the daemon"),
+        ("version", _) => Some(DIAGNOSTICS),
+        ("info", _) | ("system", "info") => Some(WAITS),
         ("buildx", "create" | "use" | "inspect" | "ls" | "version" | "install" | "rm") => {
             Some("sets up a buildx builder")
         }
@@ -2481,9 +2495,13 @@ fn apply_cmd_ops(t: &str, ops: &mut [CmdOp]) -> Vec<String> {
 
 impl Work<'_> {
     fn builder(&mut self, b: Builder) {
-        let image_key = match b {
-            Builder::Buildkit => "buildkit",
-            Builder::Kaniko => "kaniko",
+        // A job that builds nothing and only copies or re-tags images gets crane instead of
+        // the builder: the pipeline's target stays the builder.
+        let copy = self.copy_only();
+        let image_key = match (copy, b) {
+            (true, _) => "crane",
+            (false, Builder::Buildkit) => "buildkit",
+            (false, Builder::Kaniko) => "kaniko",
         };
         let target_image = self.version(image_key);
         let vars = self.u.vars(self.job);
@@ -2495,14 +2513,19 @@ impl Work<'_> {
             .unwrap_or_default();
         let already = !target_image.is_empty()
             && (image_name == target_image
-                || match b {
-                    Builder::Buildkit => image_name.contains("moby/buildkit"),
-                    Builder::Kaniko => image_name.contains("kaniko"),
+                || match (copy, b) {
+                    (true, _) => image_name.contains("go-containerregistry/crane"),
+                    (false, Builder::Buildkit) => image_name.contains("moby/buildkit"),
+                    (false, Builder::Kaniko) => image_name.contains("kaniko"),
                 });
-        let image_tpl = match b {
-            Builder::Buildkit => "gitlab/buildkit-image.yml",
-            Builder::Kaniko => "gitlab/kaniko-image.yml",
+        let image_tpl = match (copy, b) {
+            (true, _) => "gitlab/crane-image.yml",
+            (false, Builder::Buildkit) => "gitlab/buildkit-image.yml",
+            (false, Builder::Kaniko) => "gitlab/kaniko-image.yml",
         };
+        // The copy job's image goes in its own mapping unless defined there: an inherited
+        // image may be the one a build job of the same template gets the builder in.
+        let own_layer = self.u.layers(self.job).first().copied();
         let mut image_layer: Option<(usize, NodeId)> = None;
         if !already {
             let Some(img) = self.render(image_tpl, &serde_json::json!({})) else {
@@ -2510,14 +2533,18 @@ impl Work<'_> {
             };
             let image_daemon = image_name.to_ascii_lowercase().contains("dind");
             match image_def {
-                Some(d) if self.exclusive(d) && !self.is_reference(d) => {
+                Some(d)
+                    if self.exclusive(d)
+                        && !self.is_reference(d)
+                        && (!copy || own_layer == Some((d.file, d.map))) =>
+                {
                     let r = self.entry_range(d);
                     self.claim(d.file, r, Claim::All);
                     let e = self.ed(d.file).replace_value(d.key, d.value, &img);
                     self.direct.push((d.file, e));
                     image_layer = Some((d.file, d.map));
                 }
-                Some(d) if image_daemon => {
+                Some(d) if image_daemon && !copy => {
                     let others = self.others(d);
                     self.refused = Some(format!(
                         "its Docker-daemon image is defined in {} and shared with {}",
@@ -2664,6 +2691,7 @@ impl Work<'_> {
             var_lines.push("DOCKER_HOST: \"\"".into());
         }
         if b == Builder::Buildkit
+            && !copy
             && !vars.iter().any(|v| v.name == "BUILDKITD_FLAGS")
             && let Some(frag) = self.render("gitlab/buildkit-variables.yml", &serde_json::json!({}))
         {
@@ -2682,11 +2710,23 @@ impl Work<'_> {
             return;
         }
         // 5. Scripts.
-        self.translate_scripts(b);
+        if copy {
+            let (name, doc) = match b {
+                Builder::Buildkit => ("BuildKit", "buildkit"),
+                Builder::Kaniko => ("kaniko", "kaniko"),
+            };
+            let job = self.job;
+            let target = self.req.target.as_str();
+            self.note(format!("`{job}` builds no image, it only copies or re-tags images: it runs crane (go-containerregistry's daemonless registry client; its debug image has a BusyBox shell) instead of the {name} image, while the pipeline's target stays {target} (https://github.com/google/go-containerregistry/blob/main/cmd/crane/README.md; docs/targets/{doc}.md)"));
+        }
+        self.translate_scripts(b, copy);
         if self.refused.is_some() {
             return;
         }
         // 6. Runner tasks and notes.
+        if copy {
+            return;
+        }
         match b {
             Builder::Buildkit => {
                 self.runner_task(
@@ -2707,11 +2747,305 @@ impl Work<'_> {
         }
     }
 
+    /// Docker commands in the local shell scripts the job runs (`./ci/release.sh`): depriv
+    /// does not rewrite those files, and without the daemon the commands fail, so each is a
+    /// manual task naming its line and the job is partial. `docker --version` is harmless.
+    fn local_script_docker(&mut self, items: &[(&'static str, ScriptItem)]) {
+        const MAX_PER_SCRIPT: usize = 10;
+        let mut scripts = Vec::new();
+        for (_, it) in items {
+            crate::surface::collect_local_scripts(&it.text, &mut scripts);
+        }
+        for path in scripts {
+            let Some(text) = self.req.files.text(&path) else {
+                continue;
+            };
+            let mut found = 0usize;
+            for c in shell::commands(&text) {
+                let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+                let first = words.first().map(|w| basename(w)).unwrap_or("");
+                if !matches!(first, "docker" | "docker.exe")
+                    || daemon_only(&words) == Some(DIAGNOSTICS)
+                {
+                    continue;
+                }
+                found += 1;
+                if found > MAX_PER_SCRIPT {
+                    continue;
+                }
+                self.partial = true;
+                let line = text
+                    .get(..c.span.start)
+                    .map_or(1, |t| t.matches('\n').count() + 1);
+                self.task(
+                    format!(
+                        "`{}` in `{path}`, which this job runs, needs a Docker daemon, which this job no longer has: translate it by hand",
+                        words.join(" ")
+                    ),
+                    format!("{path}:{line}"),
+                    String::new(),
+                    "",
+                );
+            }
+            if found > MAX_PER_SCRIPT {
+                self.task(
+                    format!(
+                        "`{path}` runs {} more Docker commands that need a daemon: translate them by hand",
+                        found - MAX_PER_SCRIPT
+                    ),
+                    path.clone(),
+                    String::new(),
+                    "",
+                );
+            }
+        }
+    }
+
+    /// Whether the job builds nothing and moves images between registries: `docker tag` or
+    /// `docker push` with no `docker build`/`buildx build` (nor a multi-platform step).
+    fn copy_only(&self) -> bool {
+        let mut moves = false;
+        for (_, it) in self.u.script_items(self.job) {
+            let a = docker_cmd::analyze_script(&it.text);
+            if !a.builds.is_empty()
+                || a.usage.iter().any(|(u, _)| {
+                    matches!(
+                        u,
+                        docker_cmd::DockerUse::Build | docker_cmd::DockerUse::MultiArch
+                    )
+                })
+            {
+                return false;
+            }
+            moves |= !a.tags.is_empty() || !a.pushes.is_empty();
+        }
+        moves
+    }
+
+    /// The registry commands of a job that builds nothing, as crane commands
+    /// (https://github.com/google/go-containerregistry/blob/main/cmd/crane/README.md):
+    /// `docker login` → `crane auth login`; `docker pull X` goes (crane reads X from the
+    /// registry) and X is remembered; `docker tag X Y` goes and Y remembers X; `docker push Y`
+    /// → `crane copy X Y`, or goes when Y is X itself. A tag or push of an image this job did
+    /// not pull (loaded, committed, built elsewhere) stays with a manual task.
+    fn copy_commands(
+        &mut self,
+        items: &[(&'static str, ScriptItem)],
+        ops: &mut BTreeMap<usize, Vec<CmdOp>>,
+        handled: &mut BTreeSet<(usize, usize)>,
+    ) {
+        enum Ev<'x> {
+            Login(&'x DockerLogin),
+            Pull {
+                span: Range<usize>,
+                image: String,
+                platform: Option<String>,
+            },
+            Tag(&'x DockerTag),
+            Push(&'x DockerPush, bool),
+        }
+        /// An image in the daemon: where it came from (normalised, written) and its platform.
+        #[derive(Clone)]
+        struct Origin {
+            norm: String,
+            written: String,
+            platform: Option<String>,
+        }
+        let analyses: Vec<docker_cmd::ScriptAnalysis> = items
+            .iter()
+            .map(|(_, it)| docker_cmd::analyze_script(&it.text))
+            .collect();
+        let mut evs: Vec<(usize, usize, Ev<'_>)> = Vec::new();
+        for (i, ((_, it), a)) in items.iter().zip(&analyses).enumerate() {
+            evs.extend(a.logins.iter().map(|l| (i, l.span.start, Ev::Login(l))));
+            evs.extend(a.tags.iter().map(|t| (i, t.span.start, Ev::Tag(t))));
+            evs.extend(a.pushes.iter().map(|p| {
+                (
+                    i,
+                    p.span.start,
+                    Ev::Push(p, translate::push_all_tags(&it.text, p)),
+                )
+            }));
+            for c in shell::commands(&it.text) {
+                let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+                if let Some((image, platform)) = translate::docker_pull(&words) {
+                    evs.push((
+                        i,
+                        c.span.start,
+                        Ev::Pull {
+                            span: c.span.clone(),
+                            image,
+                            platform,
+                        },
+                    ));
+                }
+            }
+        }
+        evs.sort_by_key(|(i, start, _)| (*i, *start));
+        let written = |text: &str, span: &Range<usize>, cooked: &str| -> Option<String> {
+            translate::raw_word(text, span, cooked)
+                .map(str::to_string)
+                .or_else(|| translate::sh_quote(cooked))
+        };
+        let mut local: BTreeMap<String, Origin> = BTreeMap::new();
+        // Names given by `docker tag` (normalised → written), in order, and those pushed.
+        let mut tagged: Vec<(String, String)> = Vec::new();
+        let mut pushed: BTreeSet<String> = BTreeSet::new();
+        let mut every_platform = false;
+        for (i, _, ev) in &evs {
+            let i = *i;
+            let Some((_, it)) = items.get(i) else {
+                continue;
+            };
+            let loc = self.loc(it.file, it.node);
+            match ev {
+                Ev::Login(l) => {
+                    handled.insert((i, l.span.start));
+                    match translate::crane_login(&it.text, l) {
+                        Ok((r, cmd)) => {
+                            ops.entry(i).or_default().push(CmdOp::Replace(r, vec![cmd]))
+                        }
+                        Err(reason) => {
+                            self.partial = true;
+                            self.task(
+                                format!("log in with `crane auth login` by hand: {reason}"),
+                                loc,
+                                String::new(),
+                                "",
+                            );
+                        }
+                    }
+                }
+                Ev::Pull {
+                    span,
+                    image,
+                    platform,
+                } => {
+                    handled.insert((i, span.start));
+                    let Some(w) = written(&it.text, span, image) else {
+                        self.partial = true;
+                        self.task(
+                            format!(
+                                "`docker pull {image}`: the reference cannot be re-quoted for crane"
+                            ),
+                            loc,
+                            String::new(),
+                            "",
+                        );
+                        continue;
+                    };
+                    let norm = translate::normalise_ref(image);
+                    local.insert(
+                        norm.clone(),
+                        Origin {
+                            norm,
+                            written: w,
+                            platform: platform.clone(),
+                        },
+                    );
+                    self.note(format!(
+                        "removed `docker pull {image}`: crane reads the image from the registry when it copies it"
+                    ));
+                    ops.entry(i).or_default().push(CmdOp::Remove(span.clone()));
+                }
+                Ev::Tag(t) => {
+                    handled.insert((i, t.span.start));
+                    let origin = local.get(&translate::normalise_ref(&t.source)).cloned();
+                    match (origin, written(&it.text, &t.span, &t.target)) {
+                        (Some(o), Some(w)) => {
+                            let norm = translate::normalise_ref(&t.target);
+                            local.insert(norm.clone(), o);
+                            tagged.retain(|(n, _)| *n != norm);
+                            tagged.push((norm, w));
+                            ops.entry(i)
+                                .or_default()
+                                .push(CmdOp::Remove(t.span.clone()));
+                        }
+                        _ => {
+                            self.partial = true;
+                            self.task(
+                                format!(
+                                    "`docker tag {} {}` re-tags an image this job neither pulls nor builds: copy it from its registry with `crane copy` by hand",
+                                    t.source, t.target
+                                ),
+                                loc,
+                                String::new(),
+                                "",
+                            );
+                        }
+                    }
+                }
+                Ev::Push(p, all) => {
+                    handled.insert((i, p.span.start));
+                    let names: Vec<(String, String)> = if *all {
+                        tagged
+                            .iter()
+                            .filter(|(n, _)| translate::same_repository(n, &p.image))
+                            .cloned()
+                            .collect()
+                    } else {
+                        let norm = translate::normalise_ref(&p.image);
+                        match written(&it.text, &p.span, &p.image) {
+                            Some(w) if local.contains_key(&norm) => vec![(norm, w)],
+                            _ => Vec::new(),
+                        }
+                    };
+                    if names.is_empty() {
+                        self.partial = true;
+                        self.task(
+                            format!(
+                                "`docker push {}` pushes an image this job neither pulls nor builds: copy it with `crane copy` (or `crane push` for a tarball) by hand",
+                                p.image
+                            ),
+                            loc,
+                            String::new(),
+                            "",
+                        );
+                        continue;
+                    }
+                    let mut cmds = Vec::new();
+                    for (norm, w) in names {
+                        let Some(o) = local.get(&norm) else { continue };
+                        pushed.insert(norm.clone());
+                        if o.norm == norm {
+                            continue;
+                        }
+                        every_platform |= o.platform.is_none();
+                        cmds.push(translate::crane_copy(&o.written, &w, o.platform.as_deref()));
+                    }
+                    if cmds.is_empty() {
+                        self.note(format!(
+                            "removed `docker push {}`: it pushed the pulled image back unchanged",
+                            p.image
+                        ));
+                        ops.entry(i)
+                            .or_default()
+                            .push(CmdOp::Remove(p.span.clone()));
+                    } else {
+                        ops.entry(i)
+                            .or_default()
+                            .push(CmdOp::Replace(p.span.clone(), cmds));
+                    }
+                }
+            }
+        }
+        for (norm, w) in &tagged {
+            if !pushed.contains(norm) {
+                self.note(format!(
+                    "removed `docker tag … {w}`: that name was never pushed, it only named the image in the daemon"
+                ));
+            }
+        }
+        if every_platform {
+            self.note("`crane copy` copies every platform of a multi-platform image and keeps its digest, where `docker pull` and `docker push` moved the runner's platform only; add `--platform` to copy one (https://github.com/google/go-containerregistry/blob/main/cmd/crane/doc/crane_copy.md)");
+        }
+    }
+
     fn is_reference(&self, d: Def) -> bool {
         self.u.yy(d.file).node(d.value).tag.as_deref() == Some("!reference")
     }
 
-    fn translate_scripts(&mut self, b: Builder) {
+    fn translate_scripts(&mut self, b: Builder, copy: bool) {
         let items = self.u.script_items(self.job);
         struct Rec<'x> {
             item: usize,
@@ -2775,81 +3109,121 @@ impl Work<'_> {
         let (mut bi, mut ti, mut pi) = (0usize, 0usize, 0usize);
         let mut hub = false;
         let mut handled_spans: BTreeSet<(usize, usize)> = BTreeSet::new();
-        for r in &recs {
-            let Some((_, it)) = items.get(r.item) else {
-                continue;
-            };
-            let loc = self.loc(it.file, it.node);
-            match r.kind {
-                RecKind::Build(x) => {
-                    let push = folded.push.get(bi).cloned().unwrap_or_default();
-                    bi += 1;
-                    handled_spans.insert((r.item, x.span.start));
-                    let t = translate::build(
-                        b,
-                        &translate::BuildInput {
-                            build: x,
-                            script: &it.text,
-                            push: &push,
-                            workdir: Some("${CI_PROJECT_DIR}"),
-                        },
-                    );
-                    for n in &t.notes {
-                        self.note(n.clone());
-                    }
-                    if t.incomplete {
-                        self.partial = true;
-                        self.task(
-                            format!("translate this build by hand: {}", t.unmapped.join(", ")),
-                            loc,
-                            t.multiline(),
-                            "sh",
-                        );
-                        continue;
-                    }
-                    let mut cmd = String::new();
-                    if !t.unmapped.is_empty() {
-                        self.partial = true;
-                        cmd.push_str(&format!(
-                            "# depriv: not translated (no {} equivalent): {}\n",
-                            match b {
-                                Builder::Buildkit => "buildctl",
-                                Builder::Kaniko => "kaniko",
+        if copy {
+            self.copy_commands(&items, &mut ops, &mut handled_spans);
+        } else {
+            for r in &recs {
+                let Some((_, it)) = items.get(r.item) else {
+                    continue;
+                };
+                let loc = self.loc(it.file, it.node);
+                match r.kind {
+                    RecKind::Build(x) => {
+                        let push = folded.push.get(bi).cloned().unwrap_or_default();
+                        bi += 1;
+                        handled_spans.insert((r.item, x.span.start));
+                        let t = translate::build(
+                            b,
+                            &translate::BuildInput {
+                                build: x,
+                                script: &it.text,
+                                push: &push,
+                                workdir: Some("${CI_PROJECT_DIR}"),
                             },
-                            t.unmapped.join(", ")
-                        ));
-                        self.task(
-                            format!(
-                                "check the translated build: {} could not be carried over",
-                                t.unmapped.join(", ")
-                            ),
-                            loc,
-                            String::new(),
-                            "",
                         );
-                    }
-                    cmd.push_str(&t.multiline());
-                    ops.entry(r.item)
-                        .or_default()
-                        .push(CmdOp::Replace(x.span.clone(), vec![cmd]));
-                }
-                RecKind::Login(x) => {
-                    handled_spans.insert((r.item, x.span.start));
-                    match translate::login(&it.text, x) {
-                        Ok((range, auth)) => {
-                            hub |= auth.key == translate::DOCKER_HUB_KEY;
-                            auths.retain(|a| a.key != auth.key);
-                            auths.push(auth);
-                            if first_login.is_none() {
-                                first_login = Some((r.item, range));
-                            } else {
-                                ops.entry(r.item).or_default().push(CmdOp::Remove(range));
-                            }
+                        for n in &t.notes {
+                            self.note(n.clone());
                         }
-                        Err(reason) => {
+                        if t.incomplete {
                             self.partial = true;
                             self.task(
-                                format!("write the registry credentials by hand: {reason}"),
+                                format!("translate this build by hand: {}", t.unmapped.join(", ")),
+                                loc,
+                                t.multiline(),
+                                "sh",
+                            );
+                            continue;
+                        }
+                        let mut cmd = String::new();
+                        if !t.unmapped.is_empty() {
+                            self.partial = true;
+                            cmd.push_str(&format!(
+                                "# depriv: not translated (no {} equivalent): {}\n",
+                                match b {
+                                    Builder::Buildkit => "buildctl",
+                                    Builder::Kaniko => "kaniko",
+                                },
+                                t.unmapped.join(", ")
+                            ));
+                            self.task(
+                                format!(
+                                    "check the translated build: {} could not be carried over",
+                                    t.unmapped.join(", ")
+                                ),
+                                loc,
+                                String::new(),
+                                "",
+                            );
+                        }
+                        cmd.push_str(&t.multiline());
+                        ops.entry(r.item)
+                            .or_default()
+                            .push(CmdOp::Replace(x.span.clone(), vec![cmd]));
+                    }
+                    RecKind::Login(x) => {
+                        handled_spans.insert((r.item, x.span.start));
+                        match translate::login(&it.text, x) {
+                            Ok((range, auth)) => {
+                                hub |= auth.key == translate::DOCKER_HUB_KEY;
+                                auths.retain(|a| a.key != auth.key);
+                                auths.push(auth);
+                                if first_login.is_none() {
+                                    first_login = Some((r.item, range));
+                                } else {
+                                    ops.entry(r.item).or_default().push(CmdOp::Remove(range));
+                                }
+                            }
+                            Err(reason) => {
+                                self.partial = true;
+                                self.task(
+                                    format!("write the registry credentials by hand: {reason}"),
+                                    loc,
+                                    String::new(),
+                                    "",
+                                );
+                            }
+                        }
+                    }
+                    RecKind::Push(x, _) => {
+                        handled_spans.insert((r.item, x.span.start));
+                        let done = folded.push_folded.get(pi).copied().unwrap_or(false);
+                        pi += 1;
+                        if done {
+                            ops.entry(r.item)
+                                .or_default()
+                                .push(CmdOp::Remove(x.span.clone()));
+                        } else {
+                            self.partial = true;
+                            self.task(
+                                format!("`docker push {}` pushes an image this job does not build: copy it with a registry tool (crane, skopeo)", x.image),
+                                loc,
+                                String::new(),
+                                "",
+                            );
+                        }
+                    }
+                    RecKind::Tag(x) => {
+                        handled_spans.insert((r.item, x.span.start));
+                        let done = folded.tag_folded.get(ti).copied().unwrap_or(false);
+                        ti += 1;
+                        if done {
+                            ops.entry(r.item)
+                                .or_default()
+                                .push(CmdOp::Remove(x.span.clone()));
+                        } else {
+                            self.partial = true;
+                            self.task(
+                                format!("`docker tag {} {}` re-tags an image this job does not build: use a registry tool (crane tag, skopeo copy)", x.source, x.target),
                                 loc,
                                 String::new(),
                                 "",
@@ -2857,51 +3231,15 @@ impl Work<'_> {
                         }
                     }
                 }
-                RecKind::Push(x, _) => {
-                    handled_spans.insert((r.item, x.span.start));
-                    let done = folded.push_folded.get(pi).copied().unwrap_or(false);
-                    pi += 1;
-                    if done {
-                        ops.entry(r.item)
-                            .or_default()
-                            .push(CmdOp::Remove(x.span.clone()));
-                    } else {
-                        self.partial = true;
-                        self.task(
-                            format!("`docker push {}` pushes an image this job does not build: copy it with a registry tool (crane, skopeo)", x.image),
-                            loc,
-                            String::new(),
-                            "",
-                        );
-                    }
-                }
-                RecKind::Tag(x) => {
-                    handled_spans.insert((r.item, x.span.start));
-                    let done = folded.tag_folded.get(ti).copied().unwrap_or(false);
-                    ti += 1;
-                    if done {
-                        ops.entry(r.item)
-                            .or_default()
-                            .push(CmdOp::Remove(x.span.clone()));
-                    } else {
-                        self.partial = true;
-                        self.task(
-                            format!("`docker tag {} {}` re-tags an image this job does not build: use a registry tool (crane tag, skopeo copy)", x.source, x.target),
-                            loc,
-                            String::new(),
-                            "",
-                        );
-                    }
-                }
             }
-        }
-        if let Some((item, range)) = first_login {
-            ops.entry(item)
-                .or_default()
-                .push(CmdOp::Replace(range, translate::auth_commands(b, &auths)));
-        }
-        if hub {
-            self.note("Docker Hub credentials are written under `https://index.docker.io/v1/`, the only key both builders read (https://github.com/osscontainertools/kaniko)");
+            if let Some((item, range)) = first_login {
+                ops.entry(item)
+                    .or_default()
+                    .push(CmdOp::Replace(range, translate::auth_commands(b, &auths)));
+            }
+            if hub {
+                self.note("Docker Hub credentials are written under `https://index.docker.io/v1/`, the only key both builders read (https://github.com/osscontainertools/kaniko)");
+            }
         }
         // Other docker commands: daemon waits and builder set-up go, the rest is manual.
         let mut others: Vec<String> = Vec::new();
@@ -2938,7 +3276,7 @@ impl Work<'_> {
                     } else {
                         daemon_only(&words)
                     };
-                    if !(why == Some("waits for the daemon") || is_daemon) {
+                    if !(matches!(why, Some(WAITS | DIAGNOSTICS)) || is_daemon) {
                         only_wait = false;
                     }
                     if handled_spans.contains(&(i, c.span.start)) {
@@ -2997,12 +3335,14 @@ impl Work<'_> {
                 ops.insert(i, vec![CmdOp::Remove(all)]);
             }
         }
+        self.local_script_docker(&items);
         others.sort();
         others.dedup();
         if !others.is_empty() {
-            let img = match b {
-                Builder::Buildkit => "BuildKit image (Alpine, user 1000, no Docker CLI)",
-                Builder::Kaniko => "kaniko debug image (BusyBox, no Docker CLI)",
+            let img = match (copy, b) {
+                (true, _) => "crane debug image (BusyBox, no Docker CLI)",
+                (false, Builder::Buildkit) => "BuildKit image (Alpine, user 1000, no Docker CLI)",
+                (false, Builder::Kaniko) => "kaniko debug image (BusyBox, no Docker CLI)",
             };
             self.note(format!(
                 "the job's other commands now run in the {img}: check that {} still work there",
@@ -3032,6 +3372,20 @@ impl Work<'_> {
             self.claim(it.file, r, Claim::All);
             match it.seq {
                 Some(seq) => {
+                    // A line shared with a job of the same pass that translated it otherwise
+                    // (a build job and a copy job of one template) cannot serve both.
+                    if self
+                        .coll
+                        .get(&(it.file, seq))
+                        .and_then(|o| o.replace.get(&it.node))
+                        .is_some_and(|prev| *prev != values)
+                    {
+                        self.refused = Some(format!(
+                            "its script line at {} is shared with a job that needs another translation of it",
+                            self.loc(it.file, it.node)
+                        ));
+                        return;
+                    }
                     self.ops(it.file, seq).replace.insert(it.node, values);
                     let key = items.get(i).map_or("script", |(k, _)| *k);
                     let chain_len = if key == "script" {
@@ -3191,6 +3545,280 @@ mod tests {
         assert_eq!(status(&p, "build"), Status::Migrated);
         let r = p.results.iter().find(|r| r.pipeline == "build").expect("r");
         assert!(r.notes.iter().any(|n| n.contains("archived")));
+    }
+
+    const RELEASE: &str = "release:\n  image: docker:29-cli\n  services:\n    - docker:29-dind\n  variables:\n    DOCKER_TLS_CERTDIR: \"/certs\"\n  script:\n    - docker --version\n    - docker login -u \"$CI_REGISTRY_USER\" -p \"$CI_REGISTRY_PASSWORD\" $CI_REGISTRY\n    - docker pull \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\"\n    - docker tag \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" \"$CI_REGISTRY_IMAGE:latest\"\n    - docker push \"$CI_REGISTRY_IMAGE:latest\"\n";
+
+    fn result<'p>(p: &'p Preview, job: &str) -> &'p migrate::PipelineResult {
+        p.results
+            .iter()
+            .find(|r| r.pipeline == job)
+            .expect("result")
+    }
+
+    #[test]
+    fn a_retag_job_gets_crane_under_both_builders() {
+        for (strategy, target) in [
+            (Strategy::Buildkit, "buildkit"),
+            (Strategy::Kaniko, "kaniko"),
+        ] {
+            let (out, p) = run(&[(".gitlab-ci.yml", RELEASE)], strategy);
+            assert_eq!(
+                out.get(".gitlab-ci.yml").map(String::as_str),
+                Some(
+                    "release:\n  image: {name: gcr.io/go-containerregistry/crane/debug:v0.21.9, entrypoint: [\"\"]}\n  script:\n    - crane auth login $CI_REGISTRY -u \"$CI_REGISTRY_USER\" -p \"$CI_REGISTRY_PASSWORD\"\n    - crane copy \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" \"$CI_REGISTRY_IMAGE:latest\"\n"
+                ),
+                "{target}"
+            );
+            assert_eq!(status(&p, "release"), Status::Migrated, "{target}");
+            let r = result(&p, "release");
+            assert_eq!(r.choice.as_str(), target);
+            assert!(r.manual.is_empty(), "{target}: {:?}", r.manual);
+            assert!(
+                r.notes.iter().any(|n| n.contains("runs crane")
+                    && n.contains(&format!("target stays {target}"))
+                    && n.contains("https://github.com/google/go-containerregistry/blob/main/cmd/crane/README.md")),
+                "{target}: {:?}",
+                r.notes
+            );
+            assert!(
+                r.notes
+                    .iter()
+                    .any(|n| n.starts_with("removed `docker --version`"))
+            );
+            assert!(r.notes.iter().any(|n| n.contains("every platform")));
+            assert!(
+                !r.notes
+                    .iter()
+                    .any(|n| n.contains("BUILDKITD") || n.contains("archived"))
+            );
+        }
+    }
+
+    #[test]
+    fn crane_login_from_stdin_and_docker_hub() {
+        let src = "promote:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - echo \"$HUB_TOKEN\" | docker login --username \"$HUB_USER\" --password-stdin\n    - cat /run/secrets/ghcr | docker login ghcr.io -u bot --password-stdin && docker pull ghcr.io/acme/app:1.2\n    - docker tag ghcr.io/acme/app:1.2 acme/app:1.2\n    - docker push acme/app:1.2\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Buildkit);
+        assert_eq!(
+            out.get(".gitlab-ci.yml").map(String::as_str),
+            Some(
+                "promote:\n  image: {name: gcr.io/go-containerregistry/crane/debug:v0.21.9, entrypoint: [\"\"]}\n  script:\n    - echo \"$HUB_TOKEN\" | crane auth login index.docker.io -u \"$HUB_USER\" --password-stdin\n    - cat /run/secrets/ghcr | crane auth login ghcr.io -u bot --password-stdin\n    - crane copy ghcr.io/acme/app:1.2 acme/app:1.2\n"
+            )
+        );
+        assert_eq!(status(&p, "promote"), Status::Migrated);
+    }
+
+    #[test]
+    fn crane_push_without_tag_platform_and_all_tags() {
+        // A pulled image pushed back unchanged goes; a pull for one platform copies that one;
+        // `push --all-tags` copies every name given in the repository.
+        let src = "mirror:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker pull --platform linux/arm64 r.example/base:3\n    - docker push r.example/base:3\n    - docker tag r.example/base:3 mirror.example/base:3\n    - docker tag r.example/base:3 mirror.example/base:latest\n    - docker tag r.example/base:3 mirror.example/unused:3\n    - docker push --all-tags mirror.example/base\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Buildkit);
+        assert_eq!(
+            out.get(".gitlab-ci.yml").map(String::as_str),
+            Some(
+                "mirror:\n  image: {name: gcr.io/go-containerregistry/crane/debug:v0.21.9, entrypoint: [\"\"]}\n  script:\n    - crane copy --platform linux/arm64 r.example/base:3 mirror.example/base:3\n    - crane copy --platform linux/arm64 r.example/base:3 mirror.example/base:latest\n"
+            )
+        );
+        let r = result(&p, "mirror");
+        assert_eq!(r.status, Status::Migrated);
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.starts_with("removed `docker push r.example/base:3`")),
+            "{:?}",
+            r.notes
+        );
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("mirror.example/unused:3") && n.contains("never pushed")),
+            "{:?}",
+            r.notes
+        );
+        // Every copy is for one platform: no note about multi-platform copies.
+        assert!(!r.notes.iter().any(|n| n.contains("every platform")));
+    }
+
+    #[test]
+    fn what_crane_cannot_do_stays_manual_naming_the_line() {
+        // `docker load` (no Docker daemon any more) and a push of the loaded image: the job is
+        // partial, every untranslated line has a manual task with its location.
+        let src = "ship:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker login -u u -p \"$P\" r.example\n    - docker load -i app.tar\n    - docker tag app:1 r.example/app:1\n    - docker push r.example/app:1\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Buildkit);
+        let got = out.get(".gitlab-ci.yml").cloned().unwrap_or_default();
+        assert!(
+            got.contains("- crane auth login r.example -u u -p \"$P\""),
+            "{got}"
+        );
+        for kept in [
+            "- docker load -i app.tar",
+            "- docker tag app:1 r.example/app:1",
+            "- docker push r.example/app:1",
+        ] {
+            assert!(got.contains(kept), "{got}");
+        }
+        let r = result(&p, "ship");
+        assert_eq!(r.status, Status::Partial);
+        let task = |what: &str, line: usize| {
+            r.manual
+                .iter()
+                .any(|m| m.title.contains(what) && m.location == format!(".gitlab-ci.yml:{line}"))
+        };
+        assert!(
+            task("`docker load -i app.tar` needs a Docker daemon", 6),
+            "{:?}",
+            r.manual
+        );
+        assert!(
+            task("`docker tag app:1 r.example/app:1`", 7),
+            "{:?}",
+            r.manual
+        );
+        assert!(task("`docker push r.example/app:1`", 8), "{:?}", r.manual);
+    }
+
+    #[test]
+    fn a_retag_job_with_docker_run_is_partial_when_forced_onto_a_builder() {
+        // The plan never picks a builder for a job that runs containers; a person can
+        // still choose one: the copy is translated and `docker run` stays, named.
+        let src = "release:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker pull r.example/app:1\n    - docker run --rm r.example/app:1 --self-test\n    - docker tag r.example/app:1 r.example/app:stable\n    - docker push r.example/app:stable\n";
+        let fs = files(&[(".gitlab-ci.yml", src)]);
+        let env = Environment::default();
+        let config = Config::default();
+        let scan = scan_memory(fs.clone(), &config);
+        let mut plan = migrate::plan(&scan, &env, Strategy::Auto);
+        let pp = plan
+            .pipelines
+            .iter_mut()
+            .find(|p| p.pipeline.name == "release")
+            .expect("planned");
+        assert_ne!(pp.choice, crate::plan::Choice::Buildkit, "{}", pp.why);
+        pp.choice = crate::plan::Choice::Buildkit;
+        let mem = MemFiles(
+            fs.iter()
+                .map(|(k, v)| (k.clone(), Arc::from(v.as_str())))
+                .collect(),
+        );
+        let t = Templates::builtin();
+        let p = migrate::preview(&plan, &scan, &mem, &t, &|overlay| {
+            let mut all = fs.clone();
+            all.extend(overlay.iter().map(|(k, v)| (k.clone(), v.clone())));
+            scan_memory(all, &config)
+        });
+        let got = p
+            .changes
+            .first()
+            .map(|c| c.after.clone())
+            .unwrap_or_default();
+        assert!(
+            got.contains("- docker run --rm r.example/app:1 --self-test")
+                && got.contains("- crane copy r.example/app:1 r.example/app:stable"),
+            "{got}"
+        );
+        let r = result(&p, "release");
+        assert_eq!(r.status, Status::Partial);
+        assert!(
+            r.manual.iter().any(|m| m
+                .title
+                .contains("`docker run --rm r.example/app:1 --self-test`")
+                && m.location == ".gitlab-ci.yml:6"),
+            "{:?}",
+            r.manual
+        );
+    }
+
+    #[test]
+    fn a_retag_job_inheriting_a_docker_template_gets_its_own_image() {
+        // The template's image becomes the builder for the build job; the copy job is given
+        // crane in its own mapping.
+        let src = ".docker:\n  image: docker:29-cli\n  services:\n    - docker:29-dind\n  variables:\n    DOCKER_TLS_CERTDIR: \"/certs\"\n\nbuild:\n  extends: .docker\n  script:\n    - docker build -t \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" .\n    - docker push \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\"\n\nrelease:\n  extends: .docker\n  script:\n    - docker pull \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\"\n    - docker tag \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" \"$CI_REGISTRY_IMAGE:latest\"\n    - docker push \"$CI_REGISTRY_IMAGE:latest\"\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Kaniko);
+        assert_eq!(
+            out.get(".gitlab-ci.yml").map(String::as_str),
+            Some(
+                ".docker:\n  image: {name: ghcr.io/osscontainertools/kaniko:v1.28.3-debug, entrypoint: [\"\"]}\n\nbuild:\n  extends: .docker\n  script:\n    - |\n      /kaniko/executor \\\n        --context \"${CI_PROJECT_DIR}\" \\\n        --dockerfile \"${CI_PROJECT_DIR}/Dockerfile\" \\\n        --destination \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\"\n\nrelease:\n  extends: .docker\n  script:\n    - crane copy \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" \"$CI_REGISTRY_IMAGE:latest\"\n  image: {name: gcr.io/go-containerregistry/crane/debug:v0.21.9, entrypoint: [\"\"]}\n"
+            )
+        );
+        assert_eq!(status(&p, "build"), Status::Migrated);
+        assert_eq!(status(&p, "release"), Status::Migrated);
+    }
+
+    #[test]
+    fn a_login_line_a_build_job_and_a_copy_job_share_is_refused() {
+        // The build job would write config.json there, the copy job `crane auth login`: one
+        // line cannot be both, so nothing is written and a person decides.
+        let src = ".docker:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  before_script:\n    - docker login -u u -p \"$P\" r.example\n\nbuild:\n  extends: .docker\n  script:\n    - docker build -t r.example/app:1 --push .\n\nrelease:\n  extends: .docker\n  script:\n    - docker pull r.example/app:1\n    - docker tag r.example/app:1 r.example/app:stable\n    - docker push r.example/app:stable\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Buildkit);
+        assert!(out.is_empty(), "{out:?}");
+        for job in ["build", "release"] {
+            assert_eq!(status(&p, job), Status::Manual, "{job}");
+        }
+        // The group's task is listed once, with the pipeline that leads it.
+        assert!(
+            p.results.iter().flat_map(|r| r.manual.iter()).any(|m| m
+                .title
+                .contains("script line at .gitlab-ci.yml:5 is shared with a job that needs another translation")),
+            "{:?}",
+            p.results.iter().map(|r| &r.manual).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn docker_commands_in_a_local_script_the_job_runs_are_manual() {
+        let src = "build:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker build -t r.example/app:1 .\n    - ./ci/publish.sh\n";
+        let sh = "#!/bin/sh\nset -eu\ndocker --version\ndocker tag r.example/app:1 r.example/app:latest\necho done && docker push r.example/app:latest\n";
+        let (out, p) = run(
+            &[(".gitlab-ci.yml", src), ("ci/publish.sh", sh)],
+            Strategy::Buildkit,
+        );
+        let got = out.get(".gitlab-ci.yml").cloned().unwrap_or_default();
+        assert!(
+            got.contains("buildctl-daemonless.sh build") && got.contains("- ./ci/publish.sh"),
+            "{got}"
+        );
+        assert!(!out.contains_key("ci/publish.sh"));
+        let r = result(&p, "build");
+        assert_eq!(r.status, Status::Partial);
+        let tasks: Vec<(&str, &str)> = r
+            .manual
+            .iter()
+            .filter(|m| m.title.contains("ci/publish.sh"))
+            .map(|m| (m.title.as_str(), m.location.as_str()))
+            .collect();
+        assert_eq!(
+            tasks,
+            [
+                (
+                    "`docker tag r.example/app:1 r.example/app:latest` in `ci/publish.sh`, which this job runs, needs a Docker daemon, which this job no longer has: translate it by hand",
+                    "ci/publish.sh:4"
+                ),
+                (
+                    "`docker push r.example/app:latest` in `ci/publish.sh`, which this job runs, needs a Docker daemon, which this job no longer has: translate it by hand",
+                    "ci/publish.sh:5"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn docker_version_is_diagnostics_in_a_build_job() {
+        let src = "build:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker --version\n    - docker version\n    - docker build -t r/app:1 --push .\n";
+        let (out, p) = run(&[(".gitlab-ci.yml", src)], Strategy::Buildkit);
+        let got = out.get(".gitlab-ci.yml").cloned().unwrap_or_default();
+        assert!(!got.contains("docker "), "{got}");
+        assert!(got.contains("buildctl-daemonless.sh build"), "{got}");
+        let r = result(&p, "build");
+        assert_eq!(r.status, Status::Migrated, "{:?}", r.manual);
+        for cmd in ["docker --version", "docker version"] {
+            assert!(
+                r.notes
+                    .iter()
+                    .any(|n| *n == format!("removed `{cmd}`: it {DIAGNOSTICS}")),
+                "{:?}",
+                r.notes
+            );
+        }
     }
 
     #[test]

@@ -1209,6 +1209,125 @@ pub fn auth_commands(builder: Builder, auths: &[Auth]) -> Vec<String> {
     ]
 }
 
+/// The registry argument `crane auth login` needs for a `docker login` registry (it has no
+/// default): Docker Hub is `index.docker.io`, which crane stores under
+/// `https://index.docker.io/v1/` as the Docker CLI does
+/// (https://github.com/google/go-containerregistry/blob/main/cmd/crane/doc/crane_auth_login.md).
+pub fn crane_registry(registry: Option<&str>) -> Option<&str> {
+    if auth_key(registry) == DOCKER_HUB_KEY {
+        None
+    } else {
+        registry
+    }
+}
+
+/// The written form of the argument whose unquoted value is `cooked` in the command at `span`
+/// of `script` (quotes and expansions kept as the author wrote them); `None` when it is not a
+/// word of its own there (a `--flag=value` form).
+pub fn raw_word<'s>(script: &'s str, span: &Range<usize>, cooked: &str) -> Option<&'s str> {
+    shell::commands(script)
+        .into_iter()
+        .filter(|c| span.start <= c.span.start && c.span.end <= span.end)
+        .flat_map(|c| c.words.into_iter())
+        .skip(1)
+        .find(|w| w.text == cooked)
+        .and_then(|w| script.get(w.span))
+}
+
+/// A value as written when it is a word of its own, else re-quoted; `None` when it cannot be
+/// re-quoted faithfully.
+fn written(script: &str, span: &Range<usize>, cooked: &str) -> Option<String> {
+    match raw_word(script, span, cooked) {
+        Some(w) => Some(w.to_string()),
+        None => sh_quote(cooked),
+    }
+}
+
+/// `docker login` → `crane auth login`
+/// (https://github.com/google/go-containerregistry/blob/main/cmd/crane/doc/crane_auth_login.md):
+/// the range to replace (the `docker login` command alone: a `--password-stdin` pipe source
+/// stays, crane reads the password from stdin the same way) and the command. `Err` with the
+/// reason when it cannot be carried over (no user name, an interactive password).
+pub fn crane_login(script: &str, l: &DockerLogin) -> Result<(Range<usize>, String), String> {
+    let Some(user) = l.username.as_deref() else {
+        return Err("`docker login` without `--username`".into());
+    };
+    let registry = match crane_registry(l.registry.as_deref()) {
+        None => "index.docker.io".to_string(),
+        Some(r) => written(script, &l.span, r)
+            .ok_or_else(|| format!("`docker login` registry `{r}` cannot be re-quoted"))?,
+    };
+    let user = written(script, &l.span, user)
+        .ok_or_else(|| format!("`docker login` user `{user}` cannot be re-quoted"))?;
+    let password = if let Some(p) = l.password.as_deref() {
+        let p = written(script, &l.span, p)
+            .ok_or_else(|| "`docker login` password cannot be re-quoted".to_string())?;
+        format!("-p {p}")
+    } else if l.password_stdin {
+        "--password-stdin".to_string()
+    } else {
+        return Err("`docker login` without a password (interactive)".into());
+    };
+    Ok((
+        l.span.clone(),
+        format!("crane auth login {registry} -u {user} {password}"),
+    ))
+}
+
+/// A `docker pull` (or `docker image pull`): the image and `--platform`, if given. `None` when
+/// `words` is not a pull or pulls with `--all-tags`, which has no one-image equivalent.
+pub fn docker_pull(words: &[&str]) -> Option<(String, Option<String>)> {
+    let first = words.first()?;
+    if !matches!(first.rsplit('/').next(), Some("docker" | "docker.exe")) {
+        return None;
+    }
+    let rest = match (words.get(1).copied(), words.get(2).copied()) {
+        (Some("pull"), _) => words.get(2..)?,
+        (Some("image"), Some("pull")) => words.get(3..)?,
+        _ => return None,
+    };
+    let mut platform = None;
+    let mut image = None;
+    let mut it = rest.iter();
+    while let Some(w) = it.next() {
+        match *w {
+            "--platform" => platform = Some(it.next()?.to_string()),
+            "-a" | "--all-tags" => return None,
+            w if w.starts_with("--platform=") => {
+                platform = w.strip_prefix("--platform=").map(str::to_string);
+            }
+            w if w.starts_with('-') => {}
+            w => {
+                if image.is_some() {
+                    return None;
+                }
+                image = Some(w.to_string());
+            }
+        }
+    }
+    Some((image?, platform))
+}
+
+/// `crane copy SRC DST`, written forms of both references kept
+/// (https://github.com/google/go-containerregistry/blob/main/cmd/crane/doc/crane_copy.md):
+/// `crane copy` serves a re-tag in the same repository and a copy to another one alike, and
+/// keeps the digest. `platform`: copy only that platform, as the `docker pull --platform` it
+/// replaces did.
+pub fn crane_copy(src: &str, dst: &str, platform: Option<&str>) -> String {
+    match platform {
+        Some(p) => format!(
+            "crane copy --platform {} {src} {dst}",
+            sh_quote(p).unwrap_or_else(|| p.to_string())
+        ),
+        None => format!("crane copy {src} {dst}"),
+    }
+}
+
+/// Whether two references name the same repository (tags and digests aside).
+pub fn same_repository(a: &str, b: &str) -> bool {
+    repo_of(a) == repo_of(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1840,5 +1959,70 @@ mod tests {
                 image: String::new()
             }
         ));
+    }
+
+    #[test]
+    fn crane_login_keeps_written_values_and_needs_a_registry() {
+        let login = |script: &str| {
+            let a = analyze_script(script);
+            crane_login(script, a.logins.first().expect("a login"))
+                .map(|(r, c)| (script.get(r).unwrap_or("").to_string(), c))
+        };
+        assert_eq!(
+            login("docker login -u \"$U\" -p \"$P\" \"$CI_REGISTRY\""),
+            Ok((
+                "docker login -u \"$U\" -p \"$P\" \"$CI_REGISTRY\"".into(),
+                "crane auth login \"$CI_REGISTRY\" -u \"$U\" -p \"$P\"".into()
+            ))
+        );
+        // The pipe source stays: crane reads stdin as docker did.
+        assert_eq!(
+            login("printf '%s' \"$T\" | docker login --username=bot --password-stdin docker.io"),
+            Ok((
+                "docker login --username=bot --password-stdin docker.io".into(),
+                "crane auth login index.docker.io -u bot --password-stdin".into()
+            ))
+        );
+        assert!(login("docker login r.example").is_err());
+        assert!(login("docker login -u u r.example").is_err());
+    }
+
+    #[test]
+    fn docker_pull_reads_image_and_platform() {
+        assert_eq!(
+            docker_pull(&["docker", "pull", "-q", "--platform", "linux/arm64", "a/b:1"]),
+            Some(("a/b:1".into(), Some("linux/arm64".into())))
+        );
+        assert_eq!(
+            docker_pull(&[
+                "/usr/bin/docker",
+                "image",
+                "pull",
+                "--platform=linux/amd64",
+                "x"
+            ]),
+            Some(("x".into(), Some("linux/amd64".into())))
+        );
+        assert_eq!(docker_pull(&["docker", "pull", "--all-tags", "x"]), None);
+        assert_eq!(docker_pull(&["docker", "push", "x"]), None);
+        assert_eq!(docker_pull(&["podman", "pull", "x"]), None);
+        assert_eq!(docker_pull(&["docker", "pull"]), None);
+    }
+
+    #[test]
+    fn crane_copy_and_repositories() {
+        assert_eq!(crane_copy("a:1", "\"$B\"", None), "crane copy a:1 \"$B\"");
+        assert_eq!(
+            crane_copy("a:1", "b:1", Some("linux/arm/v7")),
+            "crane copy --platform linux/arm/v7 a:1 b:1"
+        );
+        assert!(same_repository(
+            "r.example:5000/app:1",
+            "r.example:5000/app"
+        ));
+        assert!(!same_repository("r.example/app:1", "r.example/other:1"));
+        assert_eq!(crane_registry(None), None);
+        assert_eq!(crane_registry(Some("registry-1.docker.io")), None);
+        assert_eq!(crane_registry(Some("ghcr.io")), Some("ghcr.io"));
     }
 }

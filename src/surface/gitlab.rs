@@ -618,6 +618,7 @@ fn fill_job(
                 d.script(n, &mut p.script_facts, &mut p.usage);
                 if let Some(s) = d.y.str(d.y.resolve(n)) {
                     super::collect_local_scripts(s, &mut p.runs_scripts);
+                    p.script_lines.push(s.to_string());
                 }
             }
         }

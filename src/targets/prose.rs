@@ -232,6 +232,19 @@ archived project: pin it by digest or mirror it.",
 Split the job (build with kaniko, test elsewhere) or move it to sysbox.",
         },
         Pitfall {
+            title: "A job only copies or re-tags images (`docker pull`, `tag`, `push`, no build)",
+            text: "On GitLab such a job gets crane's debug image \
+(`gcr.io/go-containerregistry/crane/debug`: no daemon, a BusyBox shell) instead of the kaniko \
+image; the pipeline's target stays `kaniko`. `docker login` becomes `crane auth login`, \
+`docker pull` goes, and `docker tag A B` with `docker push B` becomes `crane copy A B`, which \
+serves a re-tag in one repository and a copy to another alike, keeps the digest and copies \
+every platform of a multi-platform image unless the pull named one (`--platform`). `docker \
+load`, `docker save`, `docker run` and tags of images the job did not pull stay, each with a \
+manual task, and the job is partial. GitHub Actions and Jenkins jobs like this stay manual \
+(`imjasonh/setup-crane`, or a crane container). See \
+https://github.com/google/go-containerregistry/blob/main/cmd/crane/README.md.",
+        },
+        Pitfall {
             title: "Image pulls of `gcr.io/kaniko-project/executor` fail",
             text: "Upstream is archived and the availability of its images after the Container \
 Registry shutdown is uncertain. Use the maintained fork (`ghcr.io/osscontainertools/kaniko`), \
@@ -286,6 +299,10 @@ tags from examples; use the version depriv pins.",
         (
             "Jenkins pod template",
             "`jenkinsci/kubernetes-plugin:examples/kaniko.groovy`",
+        ),
+        (
+            "GitLab jobs that only copy images: crane debug image, `crane auth login`, `crane copy`",
+            "https://github.com/google/go-containerregistry/blob/main/cmd/crane/README.md, https://github.com/google/go-containerregistry/blob/main/cmd/crane/doc/crane_copy.md",
         ),
     ],
 };
@@ -361,6 +378,19 @@ container. On self-hosted runners use rootless BuildKit (or the `remote` driver 
             text: "Since Kubernetes 1.30 use `securityContext.appArmorProfile`; the seccomp \
 annotation was removed in 1.27.",
         },
+        Pitfall {
+            title: "A job only copies or re-tags images (`docker pull`, `tag`, `push`, no build)",
+            text: "On GitLab such a job gets crane's debug image \
+(`gcr.io/go-containerregistry/crane/debug`: no daemon, a BusyBox shell) instead of the BuildKit \
+image; the pipeline's target stays `buildkit`. `docker login` becomes `crane auth login`, \
+`docker pull` goes, and `docker tag A B` with `docker push B` becomes `crane copy A B`, which \
+serves a re-tag in one repository and a copy to another alike, keeps the digest and copies \
+every platform of a multi-platform image unless the pull named one (`--platform`). `docker \
+load`, `docker save`, `docker run` and tags of images the job did not pull stay, each with a \
+manual task, and the job is partial. GitHub Actions and Jenkins jobs like this stay manual \
+(`imjasonh/setup-crane`, or a crane container). See \
+https://github.com/google/go-containerregistry/blob/main/cmd/crane/README.md.",
+        },
     ],
     sources: &[
         (
@@ -398,6 +428,10 @@ annotation was removed in 1.27.",
         (
             "GitHub-hosted: build-push-action with the default driver",
             "https://docs.docker.com/build/ci/github-actions/, `docker/buildx:driver/docker-container/driver.go`",
+        ),
+        (
+            "GitLab jobs that only copy images: crane debug image, `crane auth login`, `crane copy`",
+            "https://github.com/google/go-containerregistry/blob/main/cmd/crane/README.md, https://github.com/google/go-containerregistry/blob/main/cmd/crane/doc/crane_copy.md",
         ),
     ],
 };

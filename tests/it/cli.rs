@@ -727,6 +727,43 @@ fn migrate_exit_status_tells_what_is_left() {
         .code(0);
 }
 
+/// A job that only re-tags an image it loaded from a tarball: crane cannot do `docker load`, so
+/// the job is migrated partially.
+const LOADS_AND_PUSHES: &[u8] = b"ship:\n  image: docker:29-cli\n  services:\n    - docker:29-dind\n  script:\n    - docker login -u \"$CI_REGISTRY_USER\" -p \"$CI_REGISTRY_PASSWORD\" \"$CI_REGISTRY\"\n    - docker load -i app.tar\n    - docker tag app:1 \"$CI_REGISTRY_IMAGE:1\"\n    - docker push \"$CI_REGISTRY_IMAGE:1\"\n";
+
+#[test]
+fn accept_defaults_exits_non_zero_when_a_pipeline_is_partial() {
+    let dir = repo(&[(".gitlab-ci.yml", LOADS_AND_PUSHES)]);
+    let out = depriv()
+        .arg("--accept-defaults")
+        .arg(dir.path())
+        .current_dir(dir.path())
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("partial"), "{text}");
+    // Every line left untranslated is named with its location.
+    for (cmd, line) in [
+        ("`docker load -i app.tar`", 7),
+        ("`docker tag app:1 $CI_REGISTRY_IMAGE:1`", 8),
+        ("`docker push $CI_REGISTRY_IMAGE:1`", 9),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(cmd) && l.contains(&format!(".gitlab-ci.yml:{line}"))),
+            "{cmd} at line {line}:\n{text}"
+        );
+    }
+    let ci = std::fs::read_to_string(dir.path().join(".gitlab-ci.yml")).expect("read");
+    assert!(
+        ci.contains("crane auth login") && ci.contains("- docker load -i app.tar"),
+        "{ci}"
+    );
+}
+
 #[test]
 fn accept_defaults_takes_the_vcs_flags_its_hints_name() {
     let dir = repo(&[(".gitlab-ci.yml", BUILD_ONLY)]);

@@ -3,7 +3,8 @@
 //! `!reference`, with the scanner's own resolver) and judged as a reviewer would: a job that
 //! keeps a daemon reaches it over TLS with complete settings; a job whose daemon went away
 //! neither points `DOCKER_HOST` at it nor calls the Docker CLI; a builder job runs the
-//! builder's image; a job moved to sysbox carries the sysbox runner tag in its effective
+//! builder's image, or crane when it only copies images (then no `docker` command is left in
+//! its script lines); a job moved to sysbox carries the sysbox runner tag in its effective
 //! `tags:` (the default answer, `sysbox`), so it can only run on sysbox runners.
 
 use std::collections::BTreeMap;
@@ -79,6 +80,27 @@ pub fn problems(after: &BTreeMap<String, String>, preview: &Preview, k8s: bool) 
                     .and_then(|c| c.image.as_ref())
                     .map(|i| i.v.to_ascii_lowercase())
                     .unwrap_or_default();
+                if image.contains("go-containerregistry/crane") {
+                    // A job that only copies images runs crane: no Docker command may be
+                    // left in what the shell receives, and no daemon beside it.
+                    if r.status == Status::Migrated {
+                        for line in &job.script_lines {
+                            for c in depriv::source::shell::commands(line) {
+                                let first = c.words.first().map_or("", |w| w.text.as_str());
+                                if matches!(first.rsplit('/').next(), Some("docker" | "dockerd")) {
+                                    out.push(format!(
+                                        "{name}: runs crane but still calls `{}`",
+                                        line.get(c.span.clone()).unwrap_or(line)
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                    if !job.script_lines.iter().any(|l| l.contains("crane ")) {
+                        out.push(format!("{name}: runs crane but never calls it"));
+                    }
+                    continue;
+                }
                 let want = if target == Target::Buildkit {
                     "buildkit"
                 } else {
@@ -135,4 +157,46 @@ pub fn problems(after: &BTreeMap<String, String>, preview: &Preview, k8s: bool) 
         }
     }
     out
+}
+
+#[test]
+fn a_crane_job_left_with_a_docker_command_or_a_daemon_is_caught() {
+    use depriv::migrate::Strategy;
+    use depriv::session::Session;
+    let dir = crate::support::root().join("tests/fixtures/engine/gitlab-retag");
+    let s = Session::open(&dir).expect("open");
+    let scan = s.scan();
+    let plan = s.plan(&scan, Strategy::Buildkit);
+    let preview = s.preview(&plan, &scan);
+    let path = ".gitlab-ci.yml";
+    let after = preview
+        .changes
+        .iter()
+        .find(|c| c.path == path)
+        .map(|c| c.after.clone())
+        .expect("the fixture is rewritten");
+    let judge =
+        |text: String| problems(&BTreeMap::from([(path.to_string(), text)]), &preview, false);
+    assert_eq!(judge(after.clone()), Vec::<String>::new());
+    let copy =
+        "    - crane copy \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA\" \"$CI_REGISTRY_IMAGE:latest\"\n";
+    assert!(after.contains(copy), "{after}");
+    // A diagnostics command is no Docker usage: only the crane check sees it.
+    let left = judge(after.replacen(copy, &format!("{copy}    - docker --version\n"), 1));
+    assert!(
+        left.iter()
+            .any(|p| p.contains("release") && p.contains("still calls `docker --version`")),
+        "{left:?}"
+    );
+    let daemon = judge(after.replacen(
+        "  image: {name: gcr.io/go-containerregistry/crane/debug:v0.21.9, entrypoint: [\"\"]}\n  script:\n",
+        "  image: {name: gcr.io/go-containerregistry/crane/debug:v0.21.9, entrypoint: [\"\"]}\n  services: [docker:29-dind]\n  script:\n",
+        1,
+    ));
+    assert!(
+        daemon
+            .iter()
+            .any(|p| p.contains("release") && p.contains("Docker daemon service")),
+        "{daemon:?}"
+    );
 }

@@ -341,3 +341,73 @@ fn jobs_of_one_template_that_take_different_targets_get_job_level_overrides() {
     let plan = s.plan(&scan, Strategy::Auto);
     assert!(s.preview(&plan, &scan).changes.is_empty());
 }
+
+#[test]
+fn a_pipeline_that_runs_containers_never_gets_a_builder_on_any_surface() {
+    // `docker run` needs a daemon: kaniko and BuildKit are infeasible for it on GitLab, GitHub
+    // and Jenkins alike, a forced builder strategy falls back, and no crane copy job is made.
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            ".gitlab-ci.yml",
+            "release:\n  image: docker:29-cli\n  services: [docker:29-dind]\n  script:\n    - docker pull r.example/app:1\n    - docker run --rm r.example/app:1 --self-test\n    - docker tag r.example/app:1 r.example/app:stable\n    - docker push r.example/app:stable\n",
+            "release",
+        ),
+        (
+            ".github/workflows/release.yml",
+            "on: push\njobs:\n  release:\n    runs-on: self-hosted\n    container:\n      image: docker:29-cli\n    services:\n      docker:\n        image: docker:29-dind\n        options: --privileged\n    steps:\n      - run: docker build -t r.example/app:1 .\n      - run: docker run --rm r.example/app:1 --self-test\n      - run: docker push r.example/app:1\n",
+            "release",
+        ),
+        (
+            "Jenkinsfile",
+            "pipeline {\n  agent {\n    docker {\n      image 'docker:29-dind'\n      args '--privileged'\n    }\n  }\n  stages {\n    stage('Release') {\n      steps {\n        sh 'docker build -t r.example/app:1 .'\n        sh 'docker run --rm r.example/app:1 --self-test'\n        sh 'docker push r.example/app:1'\n      }\n    }\n  }\n}\n",
+            "",
+        ),
+    ];
+    for (path, text, job) in cases {
+        let dir = tempfile::tempdir().expect("tmp");
+        write_tree(dir.path(), &[(path, text.as_bytes())]);
+        let s = Session::open(dir.path()).expect("open");
+        let scan = s.scan();
+        for strategy in [Strategy::Auto, Strategy::Buildkit, Strategy::Kaniko] {
+            let plan = s.plan(&scan, strategy);
+            let p = plan
+                .pipelines
+                .iter()
+                .find(|p| p.pipeline.path == *path && p.pipeline.name.contains(job))
+                .unwrap_or_else(|| panic!("{path}: no planned pipeline"));
+            assert!(
+                p.pipeline
+                    .docker_usage
+                    .contains(&depriv::model::DockerUse::Run),
+                "{path}: {:?}",
+                p.pipeline.docker_usage
+            );
+            for o in &p.options {
+                if matches!(
+                    o.target,
+                    depriv::plan::Target::Buildkit | depriv::plan::Target::Kaniko
+                ) {
+                    assert!(
+                        o.infeasible
+                            .as_deref()
+                            .is_some_and(|w| w.contains("runs containers")),
+                        "{path}: {:?} {:?}",
+                        o.target,
+                        o.infeasible
+                    );
+                }
+            }
+            assert!(
+                !matches!(p.choice, Choice::Buildkit | Choice::Kaniko),
+                "{path} {strategy:?}: {:?} ({})",
+                p.choice,
+                p.why
+            );
+            let pv = s.preview(&plan, &scan);
+            assert!(
+                pv.changes.iter().all(|c| !c.after.contains("crane ")),
+                "{path} {strategy:?}"
+            );
+        }
+    }
+}
