@@ -1127,6 +1127,85 @@ mod tests {
         );
     }
 
+    const TOOL_STACK: &str = "services:\n  jenkins:\n    build: ./jenkins\n    ports:\n      - \"8080:8080\"\n    volumes:\n      - jenkins_home:/var/jenkins_home\n      - /var/run/docker.sock:/var/run/docker.sock\n      - /usr/bin/docker:/usr/bin/docker\n  traefik:\n    image: traefik:v3.2\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\nvolumes:\n  jenkins_home: {}\n";
+    const JENKINS_DOCKERFILE: &str =
+        "ARG TAG=lts-jdk21\nFROM jenkins/jenkins:${TAG}\nUSER root\nRUN apt-get update\n";
+
+    #[test]
+    fn a_ci_server_built_from_a_dockerfile_gets_its_own_sysbox_daemon() {
+        let run = testkit::check(
+            &[
+                ("docker-compose.yml", TOOL_STACK),
+                ("jenkins/Dockerfile", JENKINS_DOCKERFILE),
+            ],
+            Strategy::Sysbox,
+        );
+        assert_eq!(
+            run.files["docker-compose.yml"],
+            "services:\n  jenkins:\n    build: ./jenkins\n    ports:\n      - \"8080:8080\"\n    volumes:\n      - jenkins_home:/var/jenkins_home\n      - certs-client:/certs/client:ro\n    environment:\n      DOCKER_HOST: tcp://docker:2376\n      DOCKER_TLS_VERIFY: \"1\"\n      DOCKER_CERT_PATH: /certs/client\n    depends_on:\n      - docker\n  traefik:\n    image: traefik:v3.2\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n  docker:\n    image: docker:29-dind\n    runtime: sysbox-runc\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n    volumes:\n      - certs-client:/certs/client\nvolumes:\n  jenkins_home: {}\n  certs-client: {}\n"
+        );
+        assert_eq!(
+            run.files["jenkins/Dockerfile"],
+            "ARG TAG=lts-jdk21\nFROM jenkins/jenkins:${TAG}\nCOPY --from=docker:29-cli /usr/local/bin/docker /usr/local/bin/docker\nUSER root\nRUN apt-get update\n"
+        );
+        // Each service its own status and tasks: traefik is not "migrated together".
+        let by: Vec<(&str, &str)> = run
+            .preview
+            .results
+            .iter()
+            .map(|r| (r.pipeline.as_str(), r.status.as_str()))
+            .collect();
+        assert_eq!(by, vec![("jenkins", "migrated"), ("traefik", "manual")]);
+        let traefik = &run.preview.results[1];
+        assert_eq!(traefik.addressed, 0);
+        assert!(traefik.notes.iter().all(|n| !n.contains("share")), "{:?}", traefik.notes);
+        assert_eq!(traefik.manual.len(), 1, "{:?}", traefik.manual);
+        assert!(traefik.manual[0].title.contains("image `traefik:v3.2`) is a reverse proxy"));
+        let jenkins = &run.preview.results[0];
+        assert!(jenkins.manual.iter().all(|t| !t.title.contains("traefik")));
+        assert!(jenkins.manual.iter().any(|t| t.title.contains("install sysbox")));
+    }
+
+    #[test]
+    fn a_ci_server_named_only_by_its_service_name_and_networks() {
+        // A runner by name, building from a Dockerfile named in a build mapping, on networks.
+        let src = "services:\n  runner:\n    build:\n      context: .\n      dockerfile: ci/runner.Dockerfile\n    networks: [ci]\n    volumes:\n      - type: bind\n        source: /var/run/docker.sock\n        target: /var/run/docker.sock\n      - $(which docker):/usr/local/bin/docker\nnetworks:\n  ci: {}\n";
+        let run = testkit::check(
+            &[
+                ("compose.yml", src),
+                ("ci/runner.Dockerfile", "FROM debian:12\nCOPY --from=docker:27-cli /usr/local/bin/docker /usr/local/bin/docker\n"),
+            ],
+            Strategy::Sysbox,
+        );
+        assert_eq!(
+            run.files["compose.yml"],
+            "services:\n  runner:\n    build:\n      context: .\n      dockerfile: ci/runner.Dockerfile\n    networks: [ci, docker-tls]\n    volumes:\n      - certs-client:/certs/client:ro\n    environment:\n      DOCKER_HOST: tcp://docker:2376\n      DOCKER_TLS_VERIFY: \"1\"\n      DOCKER_CERT_PATH: /certs/client\n    depends_on:\n      - docker\n  docker:\n    image: docker:29-dind\n    runtime: sysbox-runc\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n    volumes:\n      - certs-client:/certs/client\n    networks:\n      - docker-tls\nnetworks:\n  ci: {}\n  docker-tls: {}\nvolumes:\n  certs-client: {}\n"
+        );
+        // The Dockerfile already installs a client: untouched.
+        assert!(!run.files["ci/runner.Dockerfile"].contains("29-cli"));
+        assert_eq!(run.statuses(), vec!["migrated"]);
+    }
+
+    #[test]
+    fn rootless_adds_a_rootless_daemon_and_an_image_needs_a_client() {
+        let src = "services:\n  gitlab-runner:\n    image: gitlab/gitlab-runner:v17.5.0\n    volumes:\n      - ./config:/etc/gitlab-runner\n      - /var/run/docker.sock:/var/run/docker.sock\n      - /usr/bin/docker:/usr/bin/docker:ro\n";
+        let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Rootless);
+        let out = &run.files["docker-compose.yml"];
+        assert!(out.contains("  docker:\n    image: docker:29-dind-rootless\n    # depriv: ignore[privileged-dind] "), "{out}");
+        assert!(out.contains("    privileged: true\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n"), "{out}");
+        assert!(!out.contains("docker.sock") && !out.contains("/usr/bin/docker"), "{out}");
+        assert!(out.contains("      DOCKER_HOST: tcp://docker:2376\n"), "{out}");
+        let snippets = run.snippets();
+        assert!(
+            snippets.contains(&"FROM gitlab/gitlab-runner:v17.5.0\nCOPY --from=docker:29-cli /usr/local/bin/docker /usr/local/bin/docker".to_string()),
+            "{snippets:?}"
+        );
+        assert!(run.notes().iter().any(|n| n.contains("docker:29-dind-rootless privileged")));
+        // TLS keeps the file as it is: a new daemon would be privileged and plain.
+        let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Tls);
+        assert_eq!(run.files["docker-compose.yml"], src);
+    }
+
     #[test]
     fn adversarial_inputs_do_not_panic() {
         for src in [
