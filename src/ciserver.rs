@@ -47,11 +47,23 @@ const CI_IMAGES: &[(&str, &str)] = &[
 /// Images of infrastructure that must see the host's own containers, by the last path
 /// component's prefix: `(prefix, what it is)`.
 const HOST_TOOLS: &[(&str, &str)] = &[
-    ("traefik", "a reverse proxy that routes to the host's containers"),
-    ("nginx-proxy", "a reverse proxy that routes to the host's containers"),
+    (
+        "traefik",
+        "a reverse proxy that routes to the host's containers",
+    ),
+    (
+        "nginx-proxy",
+        "a reverse proxy that routes to the host's containers",
+    ),
     ("docker-gen", "a generator that reads the host's containers"),
-    ("acme-companion", "a certificate companion that reads the host's containers"),
-    ("caddy-docker-proxy", "a reverse proxy that routes to the host's containers"),
+    (
+        "acme-companion",
+        "a certificate companion that reads the host's containers",
+    ),
+    (
+        "caddy-docker-proxy",
+        "a reverse proxy that routes to the host's containers",
+    ),
     ("portainer", "a management UI for the host's Docker"),
     ("cadvisor", "a monitor of the host's containers"),
     ("promtail", "a log shipper for the host's containers"),
@@ -64,9 +76,18 @@ const HOST_TOOLS: &[(&str, &str)] = &[
     ("docker-autoheal", "a restarter of the host's containers"),
     ("autoheal", "a restarter of the host's containers"),
     ("dozzle", "a log viewer for the host's containers"),
-    ("docker-socket-proxy", "a filtering proxy for the host's Docker API"),
-    ("socket-proxy", "a filtering proxy for the host's Docker API"),
-    ("registrator", "a service registrator for the host's containers"),
+    (
+        "docker-socket-proxy",
+        "a filtering proxy for the host's Docker API",
+    ),
+    (
+        "socket-proxy",
+        "a filtering proxy for the host's Docker API",
+    ),
+    (
+        "registrator",
+        "a service registrator for the host's containers",
+    ),
     ("datadog", "a monitoring agent for the host's containers"),
     ("netdata", "a monitor of the host's containers"),
     ("uptime-kuma", "a monitor of the host's containers"),
@@ -281,6 +302,22 @@ fn substitute(word: &str, args: &[(String, String)]) -> String {
     out
 }
 
+/// Whether a CI product (as [`Role::Ci`] names it) runs its jobs' shell steps in its own
+/// container, where `sudo docker …` would drop the client's environment; runners that start
+/// a container per job (GitLab Runner, Drone, Woodpecker, act_runner, Concourse) do not.
+pub fn runs_steps_in_place(what: &str) -> bool {
+    ![
+        "GitLab",
+        "Drone",
+        "Woodpecker",
+        "act_runner",
+        "Forgejo",
+        "Concourse",
+    ]
+    .iter()
+    .any(|p| what.contains(p))
+}
+
 /// The line that installs the Docker CLI into an image: the static client of the official
 /// `docker` image's `-cli` variant lives at `/usr/local/bin/docker`
 /// (https://github.com/docker-library/docker, `Dockerfile-cli.template`).
@@ -333,7 +370,10 @@ mod tests {
             ("jetbrains/teamcity-agent:2024.07", "a TeamCity agent"),
             ("gocd/gocd-agent-ubuntu-22.04:v24.3.0", "a GoCD agent"),
             ("gitea/act_runner:0.2.11", "the Gitea act_runner"),
-            ("code.forgejo.org/forgejo/runner:6.0.1", "the Forgejo runner"),
+            (
+                "code.forgejo.org/forgejo/runner:6.0.1",
+                "the Forgejo runner",
+            ),
             (
                 "ghcr.io/actions/actions-runner:2.320.0",
                 "a GitHub Actions runner",
@@ -444,6 +484,21 @@ mod tests {
     }
 
     #[test]
+    fn only_agents_that_run_steps_in_place_hear_about_sudo() {
+        let what = |i: &str| match by_image(i) {
+            Some(Role::Ci(w)) => w,
+            other => panic!("{i}: {other:?}"),
+        };
+        assert!(runs_steps_in_place(what("jenkins/jenkins:lts")));
+        assert!(runs_steps_in_place(what("buildkite/agent:3")));
+        assert!(!runs_steps_in_place(what("gitlab/gitlab-runner:v17")));
+        assert!(!runs_steps_in_place(what(
+            "woodpeckerci/woodpecker-agent:v2"
+        )));
+        assert!(!runs_steps_in_place(what("drone/drone-runner-docker:1")));
+    }
+
+    #[test]
     fn docker_binaries_and_installed_clients() {
         for p in [
             "/usr/bin/docker",
@@ -453,7 +508,11 @@ mod tests {
         ] {
             assert!(is_docker_binary(p), "{p}");
         }
-        for p in ["/var/run/docker.sock", "/usr/bin/docker-compose", "./docker"] {
+        for p in [
+            "/var/run/docker.sock",
+            "/usr/bin/docker-compose",
+            "./docker",
+        ] {
             assert!(!is_docker_binary(p), "{p}");
         }
         assert!(installs_docker_cli(
@@ -462,7 +521,9 @@ mod tests {
         assert!(installs_docker_cli(
             "FROM x\nRUN apt-get install -y docker-ce-cli\n"
         ));
-        assert!(!installs_docker_cli("FROM jenkins/jenkins:lts\nUSER root\n"));
+        assert!(!installs_docker_cli(
+            "FROM jenkins/jenkins:lts\nUSER root\n"
+        ));
         assert_eq!(
             cli_copy_line("docker:29-cli"),
             "COPY --from=docker:29-cli /usr/local/bin/docker /usr/local/bin/docker"

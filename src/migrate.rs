@@ -1165,7 +1165,9 @@ fn own_part(o: &Outcome, me: &PipelinePlan, others: &[&PipelinePlan]) -> (Outcom
         .iter()
         .filter(|t| {
             mine.contains(&t.location)
-                || (edited && !theirs.contains(&t.location) && !others.iter().any(|p| t.title.contains(&names(p))))
+                || (edited
+                    && !theirs.contains(&t.location)
+                    && !others.iter().any(|p| t.title.contains(&names(p))))
         })
         .cloned()
         .collect();

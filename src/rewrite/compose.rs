@@ -46,6 +46,9 @@ struct Model {
     root: NodeId,
     services: NodeId,
     svcs: Vec<Svc>,
+    /// The daemon service this rewrite adds (name, network), once per file whatever the
+    /// number of clients that need it.
+    added: std::cell::RefCell<Option<(String, Option<String>)>>,
 }
 
 fn model(p: &YamlPlan<'_>) -> Option<Model> {
@@ -85,6 +88,7 @@ fn model(p: &YamlPlan<'_>) -> Option<Model> {
         root,
         services,
         svcs,
+        added: std::cell::RefCell::new(None),
     })
 }
 
@@ -201,7 +205,9 @@ struct Build {
 impl Build {
     /// The base image of its last stage.
     fn base(&self) -> Option<String> {
-        self.text.as_deref().and_then(crate::ciserver::dockerfile_base)
+        self.text
+            .as_deref()
+            .and_then(crate::ciserver::dockerfile_base)
     }
 }
 
@@ -267,7 +273,9 @@ fn describe_image(s: &Svc, build: Option<&Build>) -> String {
         return format!("image `{}`", s.image);
     }
     match build {
-        Some(Build { path: Some(path), .. }) => format!("built from `{path}`"),
+        Some(Build {
+            path: Some(path), ..
+        }) => format!("built from `{path}`"),
         Some(b) => format!("build context `{}`", b.context),
         None => "no image".to_string(),
     }
@@ -426,6 +434,7 @@ fn wire(
     w: &Wiring<'_>,
     socket_items: &[NodeId],
     add_depends: bool,
+    already: bool,
     side: &mut Side,
 ) {
     // Daemon side (shared by every pipeline that wires a client to it).
@@ -436,6 +445,7 @@ fn wire(
                 p.append_items(d.map, "volumes", &[format!("- {}:/certs/client", w.certs)]);
             }
         }
+        None if already => {}
         None => {
             let frag = common::render(
                 req,
@@ -592,7 +602,7 @@ fn plan_service(
                     certs,
                     network: None,
                 };
-                wire(req, p, m, c, &w, &[], false, side);
+                wire(req, p, m, c, &w, &[], false, false, side);
             }
         }
     }
@@ -761,8 +771,13 @@ fn client(
                 None
             }
         });
+    let added = m.added.borrow().clone();
     let (daemon, daemon_name) = match existing {
         Some(d) => (Some(d), d.name.clone()),
+        None if added.is_some() => (
+            None,
+            added.as_ref().map(|a| a.0.clone()).unwrap_or_default(),
+        ),
         None if matches!(t, Target::Sysbox | Target::Rootless) => {
             let name = ["docker", "dind", "docker-dind"]
                 .into_iter()
@@ -810,11 +825,17 @@ fn client(
         .unwrap_or_else(|| CERTS.to_string());
     // A new daemon joins the client on a network of its own when the client names networks;
     // otherwise both sit on the project's default network.
-    let network = if daemon.is_none() && !socket_items.is_empty() {
-        private_network(p, m, s, &daemon_name, side)
-    } else {
-        None
+    let network = match &added {
+        Some((_, net)) => {
+            join_network(p, s, net.as_deref());
+            net.clone()
+        }
+        None if daemon.is_none() => private_network(p, m, s, &daemon_name, side),
+        None => None,
     };
+    if daemon.is_none() && added.is_none() {
+        *m.added.borrow_mut() = Some((daemon_name.clone(), network.clone()));
+    }
     let w = Wiring {
         daemon,
         daemon_name,
@@ -822,13 +843,25 @@ fn client(
         network,
     };
     let add_depends = !socket_items.is_empty();
-    wire(req, p, m, s, &w, &socket_items, add_depends, side);
+    wire(
+        req,
+        p,
+        m,
+        s,
+        &w,
+        &socket_items,
+        add_depends,
+        added.is_some(),
+        side,
+    );
     if !socket_items.is_empty() {
         side.note(format!(
             "service `{}` now talks to the Docker daemon in service `{}` over TLS instead of the host's daemon: images and containers it creates live there",
             s.name, w.daemon_name
         ));
-        if matches!(role, Some(Role::Ci(_))) {
+        if let Some(Role::Ci(what)) = role
+            && ciserver::runs_steps_in_place(what)
+        {
             side.note(format!(
                 "service `{}`: jobs that call `sudo docker` lose DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, which sudo resets; call `docker` without sudo (the TLS client needs no access to a socket) or keep them with `sudo --preserve-env=DOCKER_HOST,DOCKER_TLS_VERIFY,DOCKER_CERT_PATH` (https://www.sudo.ws/docs/man/sudoers.man/#Command_environment)",
                 s.name
@@ -938,6 +971,39 @@ fn after_last_from(text: &str) -> Option<usize> {
     at
 }
 
+/// Put a further client of the added daemon on the daemon's network: `net`, or the
+/// project's default network when `None` (a service that names networks leaves the default
+/// one unless it lists `default`).
+fn join_network(p: &mut YamlPlan<'_>, c: &Svc, net: Option<&str>) {
+    let name = net.unwrap_or("default");
+    match p.value(c.map, "networks") {
+        Some(nets) => {
+            let r = p.y().resolve(nets);
+            if p.is_map(r) {
+                if p.entry(r, name).is_none() {
+                    p.append(r, format!("{name}: {{}}"));
+                }
+            } else if p.y().seq(r).is_some() {
+                let has = p
+                    .items(r)
+                    .into_iter()
+                    .any(|i| p.y().str(i).is_some_and(|x| x == name));
+                if !has {
+                    p.append(r, format!("- {name}"));
+                }
+            }
+        }
+        None if net.is_some() => {
+            p.append_items(
+                c.map,
+                "networks",
+                &["- default".to_string(), format!("- {name}")],
+            );
+        }
+        None => {}
+    }
+}
+
 /// The network a new daemon and its client share, when the client already names networks
 /// (a new one, declared at the top level, joined by the client); `None` when the client sits
 /// on the project's default network, which only this project's services join.
@@ -970,8 +1036,10 @@ fn private_network(
     } else if p.y().seq(r).is_some() {
         p.append(r, format!("- {name}"));
     } else {
-        p.failed
-            .push(format!("`networks` of service `{}` is neither a map nor a list", c.name));
+        p.failed.push(format!(
+            "`networks` of service `{}` is neither a map nor a list",
+            c.name
+        ));
         return None;
     }
     declare_top(p, m, "networks", &name);
@@ -1158,12 +1226,25 @@ mod tests {
         assert_eq!(by, vec![("jenkins", "migrated"), ("traefik", "manual")]);
         let traefik = &run.preview.results[1];
         assert_eq!(traefik.addressed, 0);
-        assert!(traefik.notes.iter().all(|n| !n.contains("share")), "{:?}", traefik.notes);
+        assert!(
+            traefik.notes.iter().all(|n| !n.contains("share")),
+            "{:?}",
+            traefik.notes
+        );
         assert_eq!(traefik.manual.len(), 1, "{:?}", traefik.manual);
-        assert!(traefik.manual[0].title.contains("image `traefik:v3.2`) is a reverse proxy"));
+        assert!(
+            traefik.manual[0]
+                .title
+                .contains("image `traefik:v3.2`) is a reverse proxy")
+        );
         let jenkins = &run.preview.results[0];
         assert!(jenkins.manual.iter().all(|t| !t.title.contains("traefik")));
-        assert!(jenkins.manual.iter().any(|t| t.title.contains("install sysbox")));
+        assert!(
+            jenkins
+                .manual
+                .iter()
+                .any(|t| t.title.contains("install sysbox"))
+        );
     }
 
     #[test]
@@ -1173,7 +1254,10 @@ mod tests {
         let run = testkit::check(
             &[
                 ("compose.yml", src),
-                ("ci/runner.Dockerfile", "FROM debian:12\nCOPY --from=docker:27-cli /usr/local/bin/docker /usr/local/bin/docker\n"),
+                (
+                    "ci/runner.Dockerfile",
+                    "FROM debian:12\nCOPY --from=docker:27-cli /usr/local/bin/docker /usr/local/bin/docker\n",
+                ),
             ],
             Strategy::Sysbox,
         );
@@ -1192,15 +1276,30 @@ mod tests {
         let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Rootless);
         let out = &run.files["docker-compose.yml"];
         assert!(out.contains("  docker:\n    image: docker:29-dind-rootless\n    # depriv: ignore[privileged-dind] "), "{out}");
-        assert!(out.contains("    privileged: true\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n"), "{out}");
-        assert!(!out.contains("docker.sock") && !out.contains("/usr/bin/docker"), "{out}");
-        assert!(out.contains("      DOCKER_HOST: tcp://docker:2376\n"), "{out}");
+        assert!(
+            out.contains(
+                "    privileged: true\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            !out.contains("docker.sock") && !out.contains("/usr/bin/docker"),
+            "{out}"
+        );
+        assert!(
+            out.contains("      DOCKER_HOST: tcp://docker:2376\n"),
+            "{out}"
+        );
         let snippets = run.snippets();
         assert!(
             snippets.contains(&"FROM gitlab/gitlab-runner:v17.5.0\nCOPY --from=docker:29-cli /usr/local/bin/docker /usr/local/bin/docker".to_string()),
             "{snippets:?}"
         );
-        assert!(run.notes().iter().any(|n| n.contains("docker:29-dind-rootless privileged")));
+        assert!(
+            run.notes()
+                .iter()
+                .any(|n| n.contains("docker:29-dind-rootless privileged"))
+        );
         // TLS keeps the file as it is: a new daemon would be privileged and plain.
         let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Tls);
         assert_eq!(run.files["docker-compose.yml"], src);
