@@ -1060,6 +1060,7 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
 pub fn rewrite_services(req: &Request<'_>, names: &[&str]) -> Outcome {
     let mut side = Side::default();
     let mut edits = Vec::new();
+    let mut keeps_privileged = false;
     for (path, findings) in common::by_path(&req.findings) {
         let Some(text) = req.files.text(&path) else {
             side.task("cannot read the file", &path, String::new(), "");
@@ -1094,13 +1095,21 @@ pub fn rewrite_services(req: &Request<'_>, names: &[&str]) -> Outcome {
             plan_service(req, &mut p, &m, name, &mine, &mut extra, &mut side);
         }
         let planned = p.finish_or_report("this file", &path, &mut side);
+        if req.target == Target::Rootless && m.added.borrow().is_some() && !planned.is_empty() {
+            keeps_privileged = true;
+        }
         if !planned.is_empty() {
             // Dockerfile lines go with the compose edits they complete, never alone.
             edits.extend(extra);
         }
         edits.extend(planned);
     }
-    common::finish(req, edits, side)
+    let mut o = common::finish(req, edits, side);
+    if keeps_privileged {
+        // The new rootless daemon still runs privileged: partial, like every rootless dind.
+        o.status = Some(super::Status::Partial);
+    }
+    o
 }
 
 #[cfg(test)]
@@ -1300,6 +1309,8 @@ mod tests {
                 .iter()
                 .any(|n| n.contains("docker:29-dind-rootless privileged"))
         );
+        // The new daemon keeps privileged mode: partial, never migrated.
+        assert_eq!(run.statuses(), vec!["partial"]);
         // TLS keeps the file as it is: a new daemon would be privileged and plain.
         let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Tls);
         assert_eq!(run.files["docker-compose.yml"], src);
