@@ -795,7 +795,7 @@ fn client(
                         format!(
                             "run the `{name}` daemon service with `docker compose` on one node, outside the Swarm stack: Swarm services cannot run privileged (https://github.com/moby/moby/issues/24862) and the rootless daemon needs it"
                         ),
-                        &p.ed.path.to_string(),
+                        p.ed.path,
                         String::new(),
                         "",
                     );
@@ -1314,6 +1314,54 @@ mod tests {
         // TLS keeps the file as it is: a new daemon would be privileged and plain.
         let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Tls);
         assert_eq!(run.files["docker-compose.yml"], src);
+    }
+
+    #[test]
+    fn only_services_sharing_an_anchor_share_a_definition() {
+        let src = "x-priv: &priv\n  privileged: true\nservices:\n  a:\n    <<: *priv\n    image: kindest/node:v1.32.0\n  b:\n    <<: *priv\n    image: kindest/node:v1.32.0\n  proxy:\n    image: traefik:v3.2\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n";
+        let run = testkit::check(&[("compose.yml", src)], Strategy::Sysbox);
+        let by: Vec<(&str, &str)> = run
+            .preview
+            .results
+            .iter()
+            .map(|r| (r.pipeline.as_str(), r.status.as_str()))
+            .collect();
+        assert_eq!(
+            by,
+            vec![("a", "migrated"), ("b", "migrated"), ("proxy", "manual")]
+        );
+        let notes = |n: &str| {
+            run.preview
+                .results
+                .iter()
+                .find(|r| r.pipeline == n)
+                .map(|r| r.notes.join("\n"))
+                .unwrap_or_default()
+        };
+        assert!(notes("b").contains("migrated together with `a` (they share a definition)"));
+        assert!(notes("a").contains("edits a construct shared with b"));
+        assert!(!notes("proxy").contains("share"), "{}", notes("proxy"));
+        assert!(!notes("a").contains("proxy"), "{}", notes("a"));
+    }
+
+    #[test]
+    fn a_swarm_stack_gets_a_rootless_daemon_and_a_task_to_run_it_outside_swarm() {
+        let src = "services:\n  jenkins:\n    image: jenkins/jenkins:lts\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n    deploy:\n      placement:\n        constraints: [node.role == manager]\n";
+        let run = testkit::check(&[("stack.yml", src)], Strategy::Auto);
+        let out = &run.files["stack.yml"];
+        assert!(
+            out.contains("    image: docker:29-dind-rootless\n"),
+            "{out}"
+        );
+        assert!(!out.contains("sysbox"), "{out}");
+        assert_eq!(run.statuses(), vec!["partial"]);
+        assert!(
+            run.manual_titles()
+                .iter()
+                .any(|t| t.contains("Swarm services cannot run privileged")),
+            "{:?}",
+            run.manual_titles()
+        );
     }
 
     #[test]
