@@ -44,6 +44,24 @@ const CI_IMAGES: &[(&str, &str)] = &[
     ("atlassian/bamboo-agent-base", "a Bamboo agent"),
 ];
 
+/// Parts of an image's last path component that name a CI runner or agent.
+const CI_NAMES_IN_IMAGES: &[(&str, &str)] = &[
+    ("gitlab-runner", "GitLab Runner"),
+    ("actions-runner", "a GitHub Actions runner"),
+    ("github-runner", "a GitHub Actions runner"),
+    ("buildkite-agent", "the Buildkite agent"),
+    ("drone-runner-docker", "the Drone Docker runner"),
+    ("woodpecker-agent", "a Woodpecker agent"),
+    ("teamcity-agent", "a TeamCity agent"),
+    ("bamboo-agent", "a Bamboo agent"),
+    ("gocd-agent", "a GoCD agent"),
+    ("jenkins-agent", "a Jenkins agent"),
+    ("inbound-agent", "a Jenkins agent"),
+    ("act_runner", "an act_runner"),
+    ("act-runner", "an act_runner"),
+    ("forgejo-runner", "the Forgejo runner"),
+];
+
 /// Images of infrastructure that must see the host's own containers, by the last path
 /// component's prefix: `(prefix, what it is)`.
 const HOST_TOOLS: &[(&str, &str)] = &[
@@ -148,10 +166,14 @@ pub fn by_image(image: &str) -> Option<Role> {
     {
         return Some(Role::Ci(what));
     }
-    if repo == "jenkins" {
+    let last = repo.rsplit('/').next().unwrap_or("");
+    // Images of their own (`myorg/gitlab-runner-custom`): by the last path component.
+    if let Some((_, what)) = CI_NAMES_IN_IMAGES.iter().find(|(n, _)| last.contains(n)) {
+        return Some(Role::Ci(what));
+    }
+    if last == "jenkins" || last.starts_with("jenkins-") {
         return Some(Role::Ci("Jenkins"));
     }
-    let last = repo.rsplit('/').next().unwrap_or("");
     if repo == "portainer/agent" {
         return Some(Role::HostTool("a management agent for the host's Docker"));
     }
@@ -379,6 +401,12 @@ mod tests {
                 "a GitHub Actions runner",
             ),
             ("jenkins/jenkins@sha256:abc", "Jenkins"),
+            (
+                "registry.example.com/ci/gitlab-runner-custom:1",
+                "GitLab Runner",
+            ),
+            ("myorg/jenkins:2.462", "Jenkins"),
+            ("myorg/jenkins-controller", "Jenkins"),
         ] {
             assert_eq!(by_image(image), Some(Role::Ci(what)), "{image}");
         }

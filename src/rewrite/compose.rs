@@ -750,6 +750,10 @@ fn client(
                     "service `{}` ({what}) is {kind}: it manages the host's Docker through its socket by design and a dedicated daemon would not have the host's containers; run it on a dedicated host, put a filtering socket proxy in front of it (https://github.com/Tecnativa/docker-socket-proxy), or keep it and suppress the finding with a reason",
                     s.name
                 ),
+                None if matches!(role, Some(Role::Ci(_))) => format!(
+                    "service `{}` ({what}) mounts the host's Docker socket directory or at a path other than /var/run/docker.sock, which depriv does not rewire: point it at a TLS daemon service (DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH=/certs/client; https://hub.docker.com/_/docker) and drop the mount",
+                    s.name
+                ),
                 None => format!(
                     "service `{}` ({what}) is not a known CI server or runner: if it manages the host's containers by design, run it on a dedicated host or keep it and suppress the finding with a reason; if its jobs only need a Docker daemon, point it at a TLS daemon service (DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH=/certs/client; https://hub.docker.com/_/docker)",
                     s.name
@@ -1362,6 +1366,30 @@ mod tests {
             "{:?}",
             run.manual_titles()
         );
+    }
+
+    #[test]
+    fn the_client_line_goes_after_the_last_from() {
+        let t = "FROM a AS x\nRUN x\nFROM b \\\n  AS c\nUSER y\n";
+        assert_eq!(super::after_last_from(t), t.find("USER"));
+        assert_eq!(super::after_last_from("FROM a"), Some(6));
+        assert_eq!(super::after_last_from("from a\r\nUSER b\r\n"), Some(8));
+        assert_eq!(super::after_last_from("RUN x\n"), None);
+        // CRLF and a last line without a line break, through the whole engine.
+        let compose = "services:\r\n  jenkins:\r\n    build: .\r\n    volumes:\r\n      - /var/run/docker.sock:/var/run/docker.sock\r\n      - /usr/local/bin/docker:/usr/local/bin/docker\r\n";
+        let run = testkit::check(
+            &[
+                ("compose.yaml", compose),
+                ("Dockerfile", "FROM jenkins/jenkins:lts"),
+            ],
+            Strategy::Sysbox,
+        );
+        assert_eq!(
+            run.files["Dockerfile"],
+            "FROM jenkins/jenkins:lts\nCOPY --from=docker:29-cli /usr/local/bin/docker /usr/local/bin/docker\n"
+        );
+        assert!(!run.files["compose.yaml"].contains("/usr/local/bin/docker"));
+        assert_eq!(run.statuses(), vec!["migrated"]);
     }
 
     #[test]
