@@ -790,6 +790,8 @@ fn client(
             if t == Target::Sysbox {
                 common::sysbox_host_task(req, &format!("Docker host running {}", p.ed.path), side);
             } else {
+                // The new rootless daemon still runs privileged: partial, like every rootless dind.
+                side.partial = true;
                 side.note(format!(
                     "the new `{name}` service runs {} privileged: the daemon itself runs as an unprivileged user, but the container keeps privileged mode (https://hub.docker.com/_/docker, \"Rootless\"); sysbox removes it",
                     common::ver(req, "dind_rootless")
@@ -1064,7 +1066,6 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
 pub fn rewrite_services(req: &Request<'_>, names: &[&str]) -> Outcome {
     let mut side = Side::default();
     let mut edits = Vec::new();
-    let mut keeps_privileged = false;
     for (path, findings) in common::by_path(&req.findings) {
         let Some(text) = req.files.text(&path) else {
             side.task("cannot read the file", &path, String::new(), "");
@@ -1099,21 +1100,13 @@ pub fn rewrite_services(req: &Request<'_>, names: &[&str]) -> Outcome {
             plan_service(req, &mut p, &m, name, &mine, &mut extra, &mut side);
         }
         let planned = p.finish_or_report("this file", &path, &mut side);
-        if req.target == Target::Rootless && m.added.borrow().is_some() && !planned.is_empty() {
-            keeps_privileged = true;
-        }
         if !planned.is_empty() {
             // Dockerfile lines go with the compose edits they complete, never alone.
             edits.extend(extra);
         }
         edits.extend(planned);
     }
-    let mut o = common::finish(req, edits, side);
-    if keeps_privileged {
-        // The new rootless daemon still runs privileged: partial, like every rootless dind.
-        o.status = Some(super::Status::Partial);
-    }
-    o
+    common::finish(req, edits, side)
 }
 
 #[cfg(test)]

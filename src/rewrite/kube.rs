@@ -1378,6 +1378,15 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
     if daemons.is_empty() && !clients.is_empty() {
         if t == Target::Sysbox {
             new_daemon = true;
+        } else if t == Target::Rootless {
+            // The rootless daemon image still needs privileged mode: partial, like every
+            // rootless dind.
+            new_daemon = true;
+            side.partial = true;
+            side.note(format!(
+                "the new dind sidecar runs {} privileged: the daemon itself runs as an unprivileged user, but the container keeps privileged mode (https://hub.docker.com/_/docker); sysbox removes it",
+                common::ver(req, "dind_rootless")
+            ));
         } else {
             for h in hits
                 .iter()
@@ -1468,7 +1477,11 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
             let frag = common::render(
                 req,
                 "kube/dind-sidecar.yaml",
-                &serde_json::json!({ "name": name, "certs_volume": certs }),
+                &serde_json::json!({
+                    "name": name,
+                    "certs_volume": certs,
+                    "rootless": t == Target::Rootless,
+                }),
                 side,
             );
             if !frag.is_empty() {
@@ -1750,7 +1763,7 @@ mod tests {
     }
 
     #[test]
-    fn socket_client_without_daemon_gets_a_sidecar_under_sysbox_only() {
+    fn socket_client_without_daemon_gets_a_sysbox_or_rootless_sidecar() {
         let src = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: j\nspec:\n  containers:\n  - name: jnlp\n    image: jenkins/inbound-agent:3273.v4cfe589b_fd83-1\n    volumeMounts:\n    - name: sock\n      mountPath: /var/run/docker.sock\n  volumes:\n  - name: sock\n    hostPath:\n      path: /var/run/docker.sock\n      type: Socket\n";
         let run = testkit::check(&[("pod.yaml", src)], Strategy::Sysbox);
         let out = &run.files["pod.yaml"];
@@ -1764,6 +1777,18 @@ mod tests {
             out.contains("  volumes:\n  - name: docker-certs\n    emptyDir: {}\n"),
             "{out}"
         );
+        assert_eq!(run.statuses(), vec!["migrated"]);
+        // Rootless: a rootless sidecar that stays privileged, so the pod is partial.
+        let run = testkit::check(&[("pod.yaml", src)], Strategy::Rootless);
+        let out = &run.files["pod.yaml"];
+        assert!(out.contains("  - name: dind\n    image: docker:29-dind-rootless\n    securityContext:\n      # depriv: ignore[privileged-dind] "), "{out}");
+        assert!(out.contains("      privileged: true\n    env:\n      - name: DOCKER_TLS_CERTDIR\n        value: /certs\n"), "{out}");
+        assert!(out.contains("      value: tcp://localhost:2376\n"), "{out}");
+        assert!(
+            !out.contains("docker.sock") && !out.contains("sysbox"),
+            "{out}"
+        );
+        assert_eq!(run.statuses(), vec!["partial"]);
         let run = testkit::check(&[("pod.yaml", src)], Strategy::Tls);
         assert!(run.files.get("pod.yaml").is_some_and(|t| t == src));
         assert_eq!(run.statuses(), vec!["manual"]);
