@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod bugreport;
+pub mod ciserver;
 pub mod config;
 pub mod discover;
 pub mod edit;

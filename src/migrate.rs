@@ -140,7 +140,9 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
         }
     }
     let keys: Vec<(String, String)> = entries.keys().cloned().collect();
-    let groups = group_by_findings(&entries, &keys);
+    let groups = group_by_findings(&entries, &keys, true);
+    // Groups of pipelines that really share a definition (not only a compose file).
+    let definitions = group_by_findings(&entries, &keys, false);
     let mut pipelines: Vec<PipelinePlan> = Vec::with_capacity(keys.len());
     for (i, ((path, name), findings)) in entries.into_iter().enumerate() {
         let summary = scan
@@ -178,10 +180,9 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             .map(|p| p.pipeline.hosting)
             .next()
             .unwrap_or(Hosting::Unknown);
-        let names: Vec<String> = idx
+        let names: Vec<(usize, String)> = idx
             .iter()
-            .filter_map(|&i| pipelines.get(i))
-            .map(|p| p.pipeline.name.clone())
+            .filter_map(|&i| pipelines.get(i).map(|p| (i, p.pipeline.name.clone())))
             .collect();
         let group_rec = if idx.len() > 1 {
             plan::recommend(&usage, hosting, env)
@@ -216,17 +217,31 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             let Some(p) = pipelines.get_mut(i) else {
                 continue;
             };
+            let my_definition = definitions.get(i).copied().unwrap_or(i);
             p.shared_with = names
                 .iter()
-                .filter(|n| **n != p.pipeline.name)
-                .cloned()
+                .filter(|(j, n)| {
+                    *n != p.pipeline.name && definitions.get(*j).copied() == Some(my_definition)
+                })
+                .map(|(_, n)| n.clone())
+                .collect();
+            // Companions planned together only because they sit in one compose file.
+            let companions: Vec<String> = names
+                .iter()
+                .filter(|(_, n)| *n != p.pipeline.name && !p.shared_with.contains(n))
+                .map(|(_, n)| n.clone())
                 .collect();
             let own = p.recommended;
             p.recommended = group_rec;
             let rec_why = if own != group_rec {
+                let (what, with) = if p.shared_with.is_empty() {
+                    ("compose file", &companions)
+                } else {
+                    ("definition", &p.shared_with)
+                };
                 format!(
-                    "recommended for the definition it shares with {} ({} on its own)",
-                    p.shared_with.join(", "),
+                    "recommended for the {what} it shares with {} ({} on its own)",
+                    with.join(", "),
                     own.as_str()
                 )
             } else {
@@ -244,10 +259,17 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
                         .find(|o| o.target == t)
                         .and_then(|o| o.infeasible.clone())
                         .unwrap_or_else(|| {
-                            format!(
-                                "not feasible for {}, which share its definition",
-                                p.shared_with.join(", ")
-                            )
+                            if p.shared_with.is_empty() {
+                                format!(
+                                    "not feasible for {}, which share its compose file",
+                                    companions.join(", ")
+                                )
+                            } else {
+                                format!(
+                                    "not feasible for {}, which share its definition",
+                                    p.shared_with.join(", ")
+                                )
+                            }
                         });
                     (
                         Choice::from(group_rec),
@@ -291,6 +313,7 @@ const GLOBAL: &str = "(global)";
 fn group_by_findings(
     entries: &BTreeMap<(String, String), Vec<Finding>>,
     keys: &[(String, String)],
+    same_compose_file: bool,
 ) -> Vec<usize> {
     let mut parent: Vec<usize> = (0..keys.len()).collect();
     fn find(parent: &mut [usize], mut i: usize) -> usize {
@@ -329,7 +352,7 @@ fn group_by_findings(
     // certificates volume): they are planned together.
     let mut by_file: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, ((path, _), fs)) in entries.iter().enumerate() {
-        if !fs.iter().any(|f| f.surface == Surface::Compose) {
+        if !same_compose_file || !fs.iter().any(|f| f.surface == Surface::Compose) {
             continue;
         }
         match by_file.get(path.as_str()) {
@@ -744,9 +767,21 @@ pub fn preview(
             let Some(p) = plan.pipelines.get(i) else {
                 continue;
             };
-            // The unit's manual tasks and notes are listed once, on its first member.
-            let mine = if k == 0 {
-                o.clone()
+            let first = u.members.first().and_then(|&f| plan.pipelines.get(f));
+            let (mine, member_kept) = if u.members.len() > 1 && p.shared_with.is_empty() {
+                // Planned with the others only because they share a compose file: its own
+                // tasks, notes and status.
+                let others: Vec<&PipelinePlan> = u
+                    .members
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .filter_map(|&j| plan.pipelines.get(j))
+                    .collect();
+                let (own, edited) = own_part(&o, p, &others);
+                (own, kept && edited)
+            } else if k == 0 {
+                // The unit's manual tasks and notes are listed once, on its first member.
+                (o.clone(), kept)
             } else {
                 let mut shared = Outcome {
                     edits: o.edits.clone(),
@@ -754,15 +789,15 @@ pub fn preview(
                     status: o.status,
                     ..Outcome::default()
                 };
-                if let Some(first) = u.members.first().and_then(|&f| plan.pipelines.get(f)) {
+                if let Some(first) = first {
                     shared.notes.push(format!(
                         "migrated together with `{}` (they share a definition); its manual tasks apply here too",
                         first.pipeline.name
                     ));
                 }
-                shared
+                (shared, kept)
             };
-            let mut r = result_of(p, mine, kept, drops.clone(), &remaining, u);
+            let mut r = result_of(p, mine, member_kept, drops.clone(), &remaining, u);
             if r.status == Status::Manual || r.status == Status::Unsupported {
                 r.files.clear();
             }
@@ -1167,6 +1202,55 @@ fn yaml_damage(change: &FileChange) -> Option<String> {
             )
         })
     })
+}
+
+/// The part of a unit's outcome that belongs to one of its members when the members were
+/// rewritten together only because they sit in one compose file: the manual tasks at its own
+/// findings, the notes that name it, and — when edits address any of its findings — the
+/// unit's edits and the tasks and notes that name no member (the host tasks, the target's
+/// pitfalls). The flag says whether edits address its findings.
+fn own_part(o: &Outcome, me: &PipelinePlan, others: &[&PipelinePlan]) -> (Outcome, bool) {
+    let at = |p: &PipelinePlan| -> BTreeSet<String> {
+        p.findings
+            .iter()
+            .map(|f| format!("{}:{}", f.path, f.line))
+            .collect()
+    };
+    let mine = at(me);
+    let theirs: BTreeSet<String> = others.iter().flat_map(|p| at(p)).collect();
+    let names = |p: &PipelinePlan| format!("`{}`", p.pipeline.name);
+    let edited = me
+        .findings
+        .iter()
+        .any(|f| o.addressed.contains(&f.fingerprint));
+    let manual = o
+        .manual
+        .iter()
+        .filter(|t| {
+            mine.contains(&t.location)
+                || (edited
+                    && !theirs.contains(&t.location)
+                    && !others.iter().any(|p| t.title.contains(&names(p))))
+        })
+        .cloned()
+        .collect();
+    let notes = o
+        .notes
+        .iter()
+        .filter(|n| {
+            let them = others.iter().any(|p| n.contains(&names(p)));
+            n.contains(&names(me)) || (edited && !them)
+        })
+        .cloned()
+        .collect();
+    let own = Outcome {
+        edits: if edited { o.edits.clone() } else { Vec::new() },
+        manual,
+        notes,
+        addressed: o.addressed.clone(),
+        status: o.status,
+    };
+    (own, edited)
 }
 
 fn result_of(

@@ -41,6 +41,9 @@ pub(crate) struct Side {
     pub kept: Vec<String>,
     /// Fingerprints a manual task already covers (no task of their own).
     pub covered: Vec<String>,
+    /// The edits add a container that stays privileged on purpose (a new rootless daemon):
+    /// the pipeline is partial however many of its findings they address.
+    pub partial: bool,
 }
 
 impl Side {
@@ -216,7 +219,7 @@ pub(crate) fn finish(req: &Request<'_>, edits: Vec<Edit>, mut side: Side) -> Out
         manual: side.manual,
         notes: side.notes,
         addressed,
-        status: None,
+        status: side.partial.then_some(super::Status::Partial),
     }
 }
 

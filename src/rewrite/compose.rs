@@ -11,6 +11,7 @@
 use super::common::{self, Side, yaml_scalar};
 use super::kube::{Hit, YamlPlan, hits_of};
 use super::{Outcome, Request};
+use crate::ciserver::{self, Role};
 use crate::plan::Target;
 use crate::rules::{is_plaintext_port, is_socket_path, is_unconfined_opt, volume_source};
 use crate::source::docker_cmd::is_daemon_image;
@@ -45,6 +46,9 @@ struct Model {
     root: NodeId,
     services: NodeId,
     svcs: Vec<Svc>,
+    /// The daemon service this rewrite adds (name, network), once per file whatever the
+    /// number of clients that need it.
+    added: std::cell::RefCell<Option<(String, Option<String>)>>,
 }
 
 fn model(p: &YamlPlan<'_>) -> Option<Model> {
@@ -84,6 +88,7 @@ fn model(p: &YamlPlan<'_>) -> Option<Model> {
         root,
         services,
         svcs,
+        added: std::cell::RefCell::new(None),
     })
 }
 
@@ -175,25 +180,105 @@ fn volumes(p: &YamlPlan<'_>, svc: NodeId) -> Vec<(NodeId, String, String)> {
         .collect()
 }
 
-fn ci_client_image(image: &str) -> bool {
+/// A Docker CLI image (`docker:29-cli`): a client by nature.
+fn docker_cli_image(image: &str) -> bool {
     let l = image.to_ascii_lowercase();
-    let repo = l.split(['@']).next().unwrap_or("");
-    let repo = match repo.rsplit_once(':') {
-        Some((r, t)) if !t.contains('/') => r,
-        _ => repo,
+    let repo = l.split('@').next().unwrap_or("");
+    let (repo, tag) = match repo.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r, t),
+        _ => (repo, ""),
     };
-    let tag = l.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
-    let last = repo.rsplit('/').next().unwrap_or("");
-    (last == "docker" && tag.contains("cli"))
-        || repo.starts_with("jenkins/")
-        || last == "jenkins"
-        || last.contains("gitlab-runner")
-        || last.contains("actions-runner")
-        || last.contains("buildkite-agent")
-        || last.contains("drone-runner-docker")
-        || last.contains("woodpecker-agent")
-        || last.contains("teamcity-agent")
-        || last.contains("bamboo-agent")
+    repo.rsplit('/').next() == Some("docker") && tag.contains("cli")
+}
+
+/// The Dockerfile a service builds from (`build: ./jenkins`, `build: {context, dockerfile}`,
+/// `dockerfile_inline`): its repository path when it is one, and its text when readable.
+struct Build {
+    /// Root-relative path of the Dockerfile (`None`: inline, remote or outside the repository).
+    path: Option<String>,
+    /// The build context as written.
+    context: String,
+    /// The Dockerfile's text.
+    text: Option<std::sync::Arc<str>>,
+}
+
+impl Build {
+    /// The base image of its last stage.
+    fn base(&self) -> Option<String> {
+        self.text
+            .as_deref()
+            .and_then(crate::ciserver::dockerfile_base)
+    }
+}
+
+/// `a/b` + `../c/./d` → `a/c/d`; `None` when it leaves the repository or is absolute.
+fn join_path(dir: &str, rel: &str) -> Option<String> {
+    if rel.starts_with('/') || rel.starts_with('~') || rel.contains('$') {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|x| !x.is_empty()).collect();
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn build_of(req: &Request<'_>, p: &YamlPlan<'_>, s: &Svc) -> Option<Build> {
+    let b = p.value(s.map, "build")?;
+    let r = p.y().resolve(b);
+    let (context, dockerfile, inline) = if p.is_map(r) {
+        (
+            p.text_of(r, "context").unwrap_or_else(|| ".".to_string()),
+            p.text_of(r, "dockerfile")
+                .unwrap_or_else(|| "Dockerfile".to_string()),
+            p.text_of(r, "dockerfile_inline"),
+        )
+    } else {
+        (
+            p.y().str(r).unwrap_or(".").to_string(),
+            "Dockerfile".to_string(),
+            None,
+        )
+    };
+    if let Some(text) = inline {
+        return Some(Build {
+            path: None,
+            context,
+            text: Some(text.into()),
+        });
+    }
+    let remote = context.contains("://") || context.starts_with("git@");
+    let dir = p.ed.path.rsplit_once('/').map_or("", |(d, _)| d);
+    let path = (!remote)
+        .then(|| join_path(dir, &context))
+        .flatten()
+        .and_then(|c| join_path(&c, &dockerfile));
+    let text = path.as_deref().and_then(|x| req.files.text(x));
+    Some(Build {
+        path: path.filter(|_| text.is_some()),
+        context,
+        text,
+    })
+}
+
+/// How a service names its image in messages: the image, or what it builds from.
+fn describe_image(s: &Svc, build: Option<&Build>) -> String {
+    if !s.image.trim().is_empty() {
+        return format!("image `{}`", s.image);
+    }
+    match build {
+        Some(Build {
+            path: Some(path), ..
+        }) => format!("built from `{path}`"),
+        Some(b) => format!("build context `{}`", b.context),
+        None => "no image".to_string(),
+    }
 }
 
 fn depends_on(p: &YamlPlan<'_>, svc: NodeId) -> Vec<String> {
@@ -336,6 +421,8 @@ struct Wiring<'m> {
     daemon: Option<&'m Svc>,
     daemon_name: String,
     certs: String,
+    /// The network a new daemon joins (`None`: the project's default network).
+    network: Option<String>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -347,6 +434,7 @@ fn wire(
     w: &Wiring<'_>,
     socket_items: &[NodeId],
     add_depends: bool,
+    already: bool,
     side: &mut Side,
 ) {
     // Daemon side (shared by every pipeline that wires a client to it).
@@ -357,6 +445,7 @@ fn wire(
                 p.append_items(d.map, "volumes", &[format!("- {}:/certs/client", w.certs)]);
             }
         }
+        None if already => {}
         None => {
             let frag = common::render(
                 req,
@@ -364,7 +453,9 @@ fn wire(
                 &serde_json::json!({
                     "name": w.daemon_name,
                     "sysbox": req.target == Target::Sysbox,
+                    "rootless": req.target == Target::Rootless,
                     "certs_volume": w.certs,
+                    "network": w.network.clone().unwrap_or_default(),
                 }),
                 side,
             );
@@ -412,7 +503,12 @@ fn wire(
 
 /// Declare a named volume at the top level when it is not.
 fn declare_volume(p: &mut YamlPlan<'_>, m: &Model, name: &str) {
-    match p.entry(m.root, "volumes") {
+    declare_top(p, m, "volumes", name);
+}
+
+/// Declare `name` under a top-level mapping (`volumes`, `networks`) when it is not.
+fn declare_top(p: &mut YamlPlan<'_>, m: &Model, key: &str, name: &str) {
+    match p.entry(m.root, key) {
         Some((k, v)) => {
             let r = p.y().resolve(v);
             if p.is_map(r) {
@@ -420,10 +516,10 @@ fn declare_volume(p: &mut YamlPlan<'_>, m: &Model, name: &str) {
                     p.append(r, format!("{name}: {{}}"));
                 }
             } else if p.y().is_null(r) {
-                p.replace_entry(k, format!("volumes:{}  {name}: {{}}", p.ed.nl()));
+                p.replace_entry(k, format!("{key}:{}  {name}: {{}}", p.ed.nl()));
             }
         }
-        None => p.append(m.root, format!("volumes:\n  {name}: {{}}")),
+        None => p.append(m.root, format!("{key}:\n  {name}: {{}}")),
     }
 }
 
@@ -434,6 +530,7 @@ fn plan_service(
     m: &Model,
     name: &str,
     hits: &[Hit<'_>],
+    extra: &mut Vec<crate::edit::Edit>,
     side: &mut Side,
 ) {
     let t = req.target;
@@ -503,8 +600,9 @@ fn plan_service(
                     daemon: Some(s),
                     daemon_name: s.name.clone(),
                     certs,
+                    network: None,
                 };
-                wire(req, p, m, c, &w, &[], false, side);
+                wire(req, p, m, c, &w, &[], false, false, side);
             }
         }
     }
@@ -514,7 +612,7 @@ fn plan_service(
         }
     }
     if !s.daemon {
-        client(req, p, m, s, hits, side);
+        client(req, p, m, s, hits, extra, side);
     }
 }
 
@@ -573,13 +671,18 @@ fn sysbox_service(req: &Request<'_>, p: &mut YamlPlan<'_>, s: &Svc, side: &mut S
     }
 }
 
-/// A service that is not a daemon: socket mounts and plaintext `DOCKER_HOST`.
+/// A service that is not a daemon: socket mounts and plaintext `DOCKER_HOST`. A client that
+/// mounted the host's socket — a CI server or runner by its image, the base image of the
+/// Dockerfile it builds from or its name, a Docker CLI image, or a service already pointed at
+/// a daemon — moves to a TLS daemon of its own; infrastructure that must see the host's own
+/// containers (reverse proxies, monitors, updaters) stays, as a manual task saying why.
 fn client(
     req: &Request<'_>,
     p: &mut YamlPlan<'_>,
     m: &Model,
     s: &Svc,
     hits: &[Hit<'_>],
+    extra: &mut Vec<crate::edit::Edit>,
     side: &mut Side,
 ) {
     let t = req.target;
@@ -600,7 +703,18 @@ fn client(
         .filter(|a| crate::rules::is_plaintext_tcp(a))
         .and_then(tcp_host)
         .map(str::to_string);
-    let is_client = ci_client_image(&s.image) || docker_host.is_some() || dep_daemon.is_some();
+    let build = build_of(req, p, s);
+    let base = build.as_ref().and_then(Build::base);
+    let role = ciserver::classify(&s.image, base.as_deref(), &s.name);
+    let host_tool = match role {
+        Some(Role::HostTool(what)) => Some(what),
+        _ => None,
+    };
+    let is_client = host_tool.is_none()
+        && (matches!(role, Some(Role::Ci(_)))
+            || docker_cli_image(&s.image)
+            || docker_host.is_some()
+            || dep_daemon.is_some());
     let at = |rule: &str| {
         hits.iter()
             .filter(|h| h.f.rule == rule)
@@ -629,16 +743,23 @@ fn client(
         return;
     }
     if !(socket_items.is_empty() || is_client && socket_targets_sock) {
+        let what = describe_image(s, build.as_ref());
         for a in at("docker-socket-mount") {
-            side.task(
-                format!(
-                    "service `{}` ({}) manages the host's Docker through its socket by design; no de-privileged equivalent keeps that working: run it on a dedicated host, or keep it and suppress the finding with a reason",
-                    s.name, s.image
+            let title = match host_tool {
+                Some(kind) => format!(
+                    "service `{}` ({what}) is {kind}: it manages the host's Docker through its socket by design and a dedicated daemon would not have the host's containers; run it on a dedicated host, put a filtering socket proxy in front of it (https://github.com/Tecnativa/docker-socket-proxy), or keep it and suppress the finding with a reason",
+                    s.name
                 ),
-                &a,
-                String::new(),
-                "",
-            );
+                None if matches!(role, Some(Role::Ci(_))) => format!(
+                    "service `{}` ({what}) mounts the host's Docker socket directory or at a path other than /var/run/docker.sock, which depriv does not rewire: point it at a TLS daemon service (DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH=/certs/client; https://hub.docker.com/_/docker) and drop the mount",
+                    s.name
+                ),
+                None => format!(
+                    "service `{}` ({what}) is not a known CI server or runner: if it manages the host's containers by design, run it on a dedicated host or keep it and suppress the finding with a reason; if its jobs only need a Docker daemon, point it at a TLS daemon service (DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH=/certs/client; https://hub.docker.com/_/docker)",
+                    s.name
+                ),
+            };
+            side.task(title, &a, String::new(), "");
         }
         return;
     }
@@ -654,21 +775,45 @@ fn client(
                 None
             }
         });
+    let added = m.added.borrow().clone();
     let (daemon, daemon_name) = match existing {
         Some(d) => (Some(d), d.name.clone()),
-        None if t == Target::Sysbox => {
+        None if added.is_some() => (
+            None,
+            added.as_ref().map(|a| a.0.clone()).unwrap_or_default(),
+        ),
+        None if matches!(t, Target::Sysbox | Target::Rootless) => {
             let name = ["docker", "dind", "docker-dind"]
                 .into_iter()
                 .find(|n| !m.svcs.iter().any(|x| x.name == *n))
                 .unwrap_or("depriv-dind");
-            common::sysbox_host_task(req, &format!("Docker host running {}", p.ed.path), side);
+            if t == Target::Sysbox {
+                common::sysbox_host_task(req, &format!("Docker host running {}", p.ed.path), side);
+            } else {
+                // The new rootless daemon still runs privileged: partial, like every rootless dind.
+                side.partial = true;
+                side.note(format!(
+                    "the new `{name}` service runs {} privileged: the daemon itself runs as an unprivileged user, but the container keeps privileged mode (https://hub.docker.com/_/docker, \"Rootless\"); sysbox removes it",
+                    common::ver(req, "dind_rootless")
+                ));
+                if req.pipeline.hosting == crate::model::Hosting::Swarm {
+                    side.task(
+                        format!(
+                            "run the `{name}` daemon service with `docker compose` on one node, outside the Swarm stack: Swarm services cannot run privileged (https://github.com/moby/moby/issues/24862) and the rootless daemon needs it"
+                        ),
+                        p.ed.path,
+                        String::new(),
+                        "",
+                    );
+                }
+            }
             (None, name.to_string())
         }
         None => {
             for a in at("docker-socket-mount") {
                 side.task(
                     format!(
-                        "service `{}` uses the host's Docker socket and the file has no dind service: a new one would run privileged under the {} target; choose sysbox, or point DOCKER_HOST at a TLS daemon",
+                        "service `{}` uses the host's Docker socket and the file has no dind service: a new one would run privileged under the {} target; choose sysbox (or rootless), or point DOCKER_HOST at a TLS daemon",
                         s.name,
                         t.as_str()
                     ),
@@ -684,19 +829,231 @@ fn client(
         .and_then(|d| certs_volume_of(p, d))
         .map(|(n, _)| n)
         .unwrap_or_else(|| CERTS.to_string());
+    // A new daemon joins the client on a network of its own when the client names networks;
+    // otherwise both sit on the project's default network.
+    let network = match &added {
+        Some((_, net)) => {
+            join_network(p, s, net.as_deref());
+            net.clone()
+        }
+        None if daemon.is_none() => private_network(p, m, s, &daemon_name, side),
+        None => None,
+    };
+    if daemon.is_none() && added.is_none() {
+        *m.added.borrow_mut() = Some((daemon_name.clone(), network.clone()));
+    }
     let w = Wiring {
         daemon,
         daemon_name,
         certs,
+        network,
     };
     let add_depends = !socket_items.is_empty();
-    wire(req, p, m, s, &w, &socket_items, add_depends, side);
+    wire(
+        req,
+        p,
+        m,
+        s,
+        &w,
+        &socket_items,
+        add_depends,
+        added.is_some(),
+        side,
+    );
     if !socket_items.is_empty() {
         side.note(format!(
             "service `{}` now talks to the Docker daemon in service `{}` over TLS instead of the host's daemon: images and containers it creates live there",
             s.name, w.daemon_name
         ));
+        if let Some(Role::Ci(what)) = role
+            && ciserver::runs_steps_in_place(what)
+        {
+            side.note(format!(
+                "service `{}`: jobs that call `sudo docker` lose DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, which sudo resets; call `docker` without sudo (the TLS client needs no access to a socket) or keep them with `sudo --preserve-env=DOCKER_HOST,DOCKER_TLS_VERIFY,DOCKER_CERT_PATH` (https://www.sudo.ws/docs/man/sudoers.man/#Command_environment)",
+                s.name
+            ));
+        }
+        docker_binary(req, p, s, build.as_ref(), extra, side);
     }
+}
+
+/// The host's `docker` binary mounted into a client goes; the image gets its own client: a
+/// line added to the Dockerfile the service builds from, or a manual task with that line.
+fn docker_binary(
+    req: &Request<'_>,
+    p: &mut YamlPlan<'_>,
+    s: &Svc,
+    build: Option<&Build>,
+    extra: &mut Vec<crate::edit::Edit>,
+    side: &mut Side,
+) {
+    let bins: Vec<(NodeId, String)> = volumes(p, s.map)
+        .into_iter()
+        .filter(|(_, src, _)| ciserver::is_docker_binary(src))
+        .map(|(i, src, _)| (i, src))
+        .collect();
+    let Some((_, src)) = bins.first().cloned() else {
+        return;
+    };
+    for (it, _) in &bins {
+        p.remove(*it);
+    }
+    let line = ciserver::cli_copy_line(&common::ver(req, "docker_cli"));
+    let why = format!(
+        "service `{}` no longer mounts the host's `docker` binary (`{src}`): a host binary need not match the image's libraries or exist on a host that runs only the daemon; the static client of the official image lives at /usr/local/bin/docker (https://github.com/docker-library/docker)",
+        s.name
+    );
+    match build {
+        Some(Build {
+            path: Some(path),
+            text: Some(text),
+            ..
+        }) => {
+            if ciserver::installs_docker_cli(text) {
+                side.note(format!("{why}; `{path}` already installs a Docker client"));
+                return;
+            }
+            match after_last_from(text) {
+                Some(at) => {
+                    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+                    let lead = if at == text.len() && !text.ends_with('\n') {
+                        nl
+                    } else {
+                        ""
+                    };
+                    extra.push(crate::edit::Edit {
+                        path: path.clone(),
+                        start: at,
+                        end: at,
+                        text: format!("{lead}{line}{nl}"),
+                    });
+                    side.note(format!("{why}; `{path}` now copies it into the image"));
+                }
+                None => side.task(
+                    format!("{why}: add this line after the last `FROM` of `{path}`"),
+                    path,
+                    line,
+                    "dockerfile",
+                ),
+            }
+        }
+        Some(b) => side.task(
+            format!(
+                "{why}: add this line after the last `FROM` of the Dockerfile of build context `{}`",
+                b.context
+            ),
+            &format!("{}: service `{}`", p.ed.path, s.name),
+            line,
+            "dockerfile",
+        ),
+        None => side.task(
+            format!(
+                "{why}: build an image FROM `{}` with this line and use it for the service",
+                s.image
+            ),
+            &format!("{}: service `{}`", p.ed.path, s.name),
+            format!("FROM {}\n{line}", s.image),
+            "dockerfile",
+        ),
+    }
+}
+
+/// The byte offset just after the line of a Dockerfile's last `FROM` instruction (with its
+/// continuation lines).
+fn after_last_from(text: &str) -> Option<usize> {
+    let mut at = None;
+    let mut offset = 0;
+    let mut in_from = false;
+    for line in text.split_inclusive('\n') {
+        let end = offset + line.len();
+        let body = line.trim_end();
+        let first = body.split_whitespace().next().unwrap_or("");
+        if in_from || first.eq_ignore_ascii_case("FROM") {
+            at = Some(end);
+            in_from = body.ends_with('\\');
+        }
+        offset = end;
+    }
+    at
+}
+
+/// Put a further client of the added daemon on the daemon's network: `net`, or the
+/// project's default network when `None` (a service that names networks leaves the default
+/// one unless it lists `default`).
+fn join_network(p: &mut YamlPlan<'_>, c: &Svc, net: Option<&str>) {
+    let name = net.unwrap_or("default");
+    match p.value(c.map, "networks") {
+        Some(nets) => {
+            let r = p.y().resolve(nets);
+            if p.is_map(r) {
+                if p.entry(r, name).is_none() {
+                    p.append(r, format!("{name}: {{}}"));
+                }
+            } else if p.y().seq(r).is_some() {
+                let has = p
+                    .items(r)
+                    .into_iter()
+                    .any(|i| p.y().str(i).is_some_and(|x| x == name));
+                if !has {
+                    p.append(r, format!("- {name}"));
+                }
+            }
+        }
+        None if net.is_some() => {
+            p.append_items(
+                c.map,
+                "networks",
+                &["- default".to_string(), format!("- {name}")],
+            );
+        }
+        None => {}
+    }
+}
+
+/// The network a new daemon and its client share, when the client already names networks
+/// (a new one, declared at the top level, joined by the client); `None` when the client sits
+/// on the project's default network, which only this project's services join.
+fn private_network(
+    p: &mut YamlPlan<'_>,
+    m: &Model,
+    c: &Svc,
+    daemon: &str,
+    side: &mut Side,
+) -> Option<String> {
+    let Some(nets) = p.value(c.map, "networks") else {
+        side.note(format!(
+            "service `{c}` reaches the new `{daemon}` service on the project's default network, which only this compose project's services join (https://docs.docker.com/compose/how-tos/networking/); the daemon publishes no port",
+            c = c.name
+        ));
+        return None;
+    };
+    let declared: Vec<String> = p
+        .value(m.root, "networks")
+        .map(|n| p.entries(n).into_iter().map(|(k, _, _)| k).collect())
+        .unwrap_or_default();
+    let name = ["docker-tls", "depriv-docker-tls"]
+        .into_iter()
+        .find(|n| !declared.iter().any(|d| d == n))
+        .unwrap_or("depriv-docker-tls")
+        .to_string();
+    let r = p.y().resolve(nets);
+    if p.is_map(r) {
+        p.append(r, format!("{name}: {{}}"));
+    } else if p.y().seq(r).is_some() {
+        p.append(r, format!("- {name}"));
+    } else {
+        p.failed.push(format!(
+            "`networks` of service `{}` is neither a map nor a list",
+            c.name
+        ));
+        return None;
+    }
+    declare_top(p, m, "networks", &name);
+    side.note(format!(
+        "service `{}` and the new `{daemon}` service share the network `{name}`, which only they join; the daemon publishes no port",
+        c.name
+    ));
+    Some(name)
 }
 
 /// Rewrite one compose pipeline.
@@ -729,6 +1086,7 @@ pub fn rewrite_services(req: &Request<'_>, names: &[&str]) -> Outcome {
             continue;
         };
         let hits = hits_of(&findings);
+        let mut extra = Vec::new();
         for name in names {
             let mine: Vec<Hit<'_>> = hits
                 .iter()
@@ -739,9 +1097,14 @@ pub fn rewrite_services(req: &Request<'_>, names: &[&str]) -> Outcome {
                 })
                 .cloned()
                 .collect();
-            plan_service(req, &mut p, &m, name, &mine, &mut side);
+            plan_service(req, &mut p, &m, name, &mine, &mut extra, &mut side);
         }
-        edits.extend(p.finish_or_report("this file", &path, &mut side));
+        let planned = p.finish_or_report("this file", &path, &mut side);
+        if !planned.is_empty() {
+            // Dockerfile lines go with the compose edits they complete, never alone.
+            edits.extend(extra);
+        }
+        edits.extend(planned);
     }
     common::finish(req, edits, side)
 }
@@ -836,6 +1199,190 @@ mod tests {
             run.files["compose.yml"],
             "services:\n  dind:\n    image: docker:29-dind\n    runtime: sysbox-runc\n    volumes:\n      - certs-client:/certs/client\n  jenkins:\n    image: jenkins/jenkins:lts\n    environment:\n      - DOCKER_HOST=tcp://dind:2376\n      - DOCKER_TLS_VERIFY=1\n      - DOCKER_CERT_PATH=/certs/client\n    volumes:\n      - certs-client:/certs/client:ro\nvolumes:\n  certs-client: {}\n"
         );
+    }
+
+    const TOOL_STACK: &str = "services:\n  jenkins:\n    build: ./jenkins\n    ports:\n      - \"8080:8080\"\n    volumes:\n      - jenkins_home:/var/jenkins_home\n      - /var/run/docker.sock:/var/run/docker.sock\n      - /usr/bin/docker:/usr/bin/docker\n  traefik:\n    image: traefik:v3.2\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\nvolumes:\n  jenkins_home: {}\n";
+    const JENKINS_DOCKERFILE: &str =
+        "ARG TAG=lts-jdk21\nFROM jenkins/jenkins:${TAG}\nUSER root\nRUN apt-get update\n";
+
+    #[test]
+    fn a_ci_server_built_from_a_dockerfile_gets_its_own_sysbox_daemon() {
+        let run = testkit::check(
+            &[
+                ("docker-compose.yml", TOOL_STACK),
+                ("jenkins/Dockerfile", JENKINS_DOCKERFILE),
+            ],
+            Strategy::Sysbox,
+        );
+        assert_eq!(
+            run.files["docker-compose.yml"],
+            "services:\n  jenkins:\n    build: ./jenkins\n    ports:\n      - \"8080:8080\"\n    volumes:\n      - jenkins_home:/var/jenkins_home\n      - certs-client:/certs/client:ro\n    environment:\n      DOCKER_HOST: tcp://docker:2376\n      DOCKER_TLS_VERIFY: \"1\"\n      DOCKER_CERT_PATH: /certs/client\n    depends_on:\n      - docker\n  traefik:\n    image: traefik:v3.2\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n  docker:\n    image: docker:29-dind\n    runtime: sysbox-runc\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n    volumes:\n      - certs-client:/certs/client\nvolumes:\n  jenkins_home: {}\n  certs-client: {}\n"
+        );
+        assert_eq!(
+            run.files["jenkins/Dockerfile"],
+            "ARG TAG=lts-jdk21\nFROM jenkins/jenkins:${TAG}\nCOPY --from=docker:29-cli /usr/local/bin/docker /usr/local/bin/docker\nUSER root\nRUN apt-get update\n"
+        );
+        // Each service its own status and tasks: traefik is not "migrated together".
+        let by: Vec<(&str, &str)> = run
+            .preview
+            .results
+            .iter()
+            .map(|r| (r.pipeline.as_str(), r.status.as_str()))
+            .collect();
+        assert_eq!(by, vec![("jenkins", "migrated"), ("traefik", "manual")]);
+        let traefik = &run.preview.results[1];
+        assert_eq!(traefik.addressed, 0);
+        assert!(
+            traefik.notes.iter().all(|n| !n.contains("share")),
+            "{:?}",
+            traefik.notes
+        );
+        assert_eq!(traefik.manual.len(), 1, "{:?}", traefik.manual);
+        assert!(
+            traefik.manual[0]
+                .title
+                .contains("image `traefik:v3.2`) is a reverse proxy")
+        );
+        let jenkins = &run.preview.results[0];
+        assert!(jenkins.manual.iter().all(|t| !t.title.contains("traefik")));
+        assert!(
+            jenkins
+                .manual
+                .iter()
+                .any(|t| t.title.contains("install sysbox"))
+        );
+    }
+
+    #[test]
+    fn a_ci_server_named_only_by_its_service_name_and_networks() {
+        // A runner by name, building from a Dockerfile named in a build mapping, on networks.
+        let src = "services:\n  runner:\n    build:\n      context: .\n      dockerfile: ci/runner.Dockerfile\n    networks: [ci]\n    volumes:\n      - type: bind\n        source: /var/run/docker.sock\n        target: /var/run/docker.sock\n      - $(which docker):/usr/local/bin/docker\nnetworks:\n  ci: {}\n";
+        let run = testkit::check(
+            &[
+                ("compose.yml", src),
+                (
+                    "ci/runner.Dockerfile",
+                    "FROM debian:12\nCOPY --from=docker:27-cli /usr/local/bin/docker /usr/local/bin/docker\n",
+                ),
+            ],
+            Strategy::Sysbox,
+        );
+        assert_eq!(
+            run.files["compose.yml"],
+            "services:\n  runner:\n    build:\n      context: .\n      dockerfile: ci/runner.Dockerfile\n    networks: [ci, docker-tls]\n    volumes:\n      - certs-client:/certs/client:ro\n    environment:\n      DOCKER_HOST: tcp://docker:2376\n      DOCKER_TLS_VERIFY: \"1\"\n      DOCKER_CERT_PATH: /certs/client\n    depends_on:\n      - docker\n  docker:\n    image: docker:29-dind\n    runtime: sysbox-runc\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n    volumes:\n      - certs-client:/certs/client\n    networks:\n      - docker-tls\nnetworks:\n  ci: {}\n  docker-tls: {}\nvolumes:\n  certs-client: {}\n"
+        );
+        // The Dockerfile already installs a client: untouched.
+        assert!(!run.files["ci/runner.Dockerfile"].contains("29-cli"));
+        assert_eq!(run.statuses(), vec!["migrated"]);
+    }
+
+    #[test]
+    fn rootless_adds_a_rootless_daemon_and_an_image_needs_a_client() {
+        let src = "services:\n  gitlab-runner:\n    image: gitlab/gitlab-runner:v17.5.0\n    volumes:\n      - ./config:/etc/gitlab-runner\n      - /var/run/docker.sock:/var/run/docker.sock\n      - /usr/bin/docker:/usr/bin/docker:ro\n";
+        let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Rootless);
+        let out = &run.files["docker-compose.yml"];
+        assert!(out.contains("  docker:\n    image: docker:29-dind-rootless\n    # depriv: ignore[privileged-dind] "), "{out}");
+        assert!(
+            out.contains(
+                "    privileged: true\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            !out.contains("docker.sock") && !out.contains("/usr/bin/docker"),
+            "{out}"
+        );
+        assert!(
+            out.contains("      DOCKER_HOST: tcp://docker:2376\n"),
+            "{out}"
+        );
+        let snippets = run.snippets();
+        assert!(
+            snippets.contains(&"FROM gitlab/gitlab-runner:v17.5.0\nCOPY --from=docker:29-cli /usr/local/bin/docker /usr/local/bin/docker".to_string()),
+            "{snippets:?}"
+        );
+        assert!(
+            run.notes()
+                .iter()
+                .any(|n| n.contains("docker:29-dind-rootless privileged"))
+        );
+        // The new daemon keeps privileged mode: partial, never migrated.
+        assert_eq!(run.statuses(), vec!["partial"]);
+        // TLS keeps the file as it is: a new daemon would be privileged and plain.
+        let run = testkit::check(&[("docker-compose.yml", src)], Strategy::Tls);
+        assert_eq!(run.files["docker-compose.yml"], src);
+    }
+
+    #[test]
+    fn only_services_sharing_an_anchor_share_a_definition() {
+        let src = "x-priv: &priv\n  privileged: true\nservices:\n  a:\n    <<: *priv\n    image: kindest/node:v1.32.0\n  b:\n    <<: *priv\n    image: kindest/node:v1.32.0\n  proxy:\n    image: traefik:v3.2\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n";
+        let run = testkit::check(&[("compose.yml", src)], Strategy::Sysbox);
+        let by: Vec<(&str, &str)> = run
+            .preview
+            .results
+            .iter()
+            .map(|r| (r.pipeline.as_str(), r.status.as_str()))
+            .collect();
+        assert_eq!(
+            by,
+            vec![("a", "migrated"), ("b", "migrated"), ("proxy", "manual")]
+        );
+        let notes = |n: &str| {
+            run.preview
+                .results
+                .iter()
+                .find(|r| r.pipeline == n)
+                .map(|r| r.notes.join("\n"))
+                .unwrap_or_default()
+        };
+        assert!(notes("b").contains("migrated together with `a` (they share a definition)"));
+        assert!(notes("a").contains("edits a construct shared with b"));
+        assert!(!notes("proxy").contains("share"), "{}", notes("proxy"));
+        assert!(!notes("a").contains("proxy"), "{}", notes("a"));
+    }
+
+    #[test]
+    fn a_swarm_stack_gets_a_rootless_daemon_and_a_task_to_run_it_outside_swarm() {
+        let src = "services:\n  jenkins:\n    image: jenkins/jenkins:lts\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n    deploy:\n      placement:\n        constraints: [node.role == manager]\n";
+        let run = testkit::check(&[("stack.yml", src)], Strategy::Auto);
+        let out = &run.files["stack.yml"];
+        assert!(
+            out.contains("    image: docker:29-dind-rootless\n"),
+            "{out}"
+        );
+        assert!(!out.contains("sysbox"), "{out}");
+        assert_eq!(run.statuses(), vec!["partial"]);
+        assert!(
+            run.manual_titles()
+                .iter()
+                .any(|t| t.contains("Swarm services cannot run privileged")),
+            "{:?}",
+            run.manual_titles()
+        );
+    }
+
+    #[test]
+    fn the_client_line_goes_after_the_last_from() {
+        let t = "FROM a AS x\nRUN x\nFROM b \\\n  AS c\nUSER y\n";
+        assert_eq!(super::after_last_from(t), t.find("USER"));
+        assert_eq!(super::after_last_from("FROM a"), Some(6));
+        assert_eq!(super::after_last_from("from a\r\nUSER b\r\n"), Some(8));
+        assert_eq!(super::after_last_from("RUN x\n"), None);
+        // CRLF and a last line without a line break, through the whole engine.
+        let compose = "services:\r\n  jenkins:\r\n    build: .\r\n    volumes:\r\n      - /var/run/docker.sock:/var/run/docker.sock\r\n      - /usr/local/bin/docker:/usr/local/bin/docker\r\n";
+        let run = testkit::check(
+            &[
+                ("compose.yaml", compose),
+                ("Dockerfile", "FROM jenkins/jenkins:lts"),
+            ],
+            Strategy::Sysbox,
+        );
+        assert_eq!(
+            run.files["Dockerfile"],
+            "FROM jenkins/jenkins:lts\nCOPY --from=docker:29-cli /usr/local/bin/docker /usr/local/bin/docker\n"
+        );
+        assert!(!run.files["compose.yaml"].contains("/usr/local/bin/docker"));
+        assert_eq!(run.statuses(), vec!["migrated"]);
     }
 
     #[test]

@@ -839,6 +839,12 @@ fn volumes(p: &YamlPlan<'_>, spec: NodeId) -> Vec<(NodeId, String, Option<String
 /// A container that talks to a Docker daemon (a CLI image, `DOCKER_HOST`, or a mounted
 /// `docker.sock`).
 fn is_docker_client(p: &YamlPlan<'_>, c: &Ctr) -> bool {
+    if matches!(
+        crate::ciserver::by_image(&c.image),
+        Some(crate::ciserver::Role::HostTool(_))
+    ) {
+        return false;
+    }
     is_cli_image(&c.image)
         || env_value(p, c.map, "DOCKER_HOST").is_some()
         || mounts(p, c.map)
@@ -1301,7 +1307,14 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
             if !sock_vols.iter().any(|(_, n)| *n == name) {
                 continue;
             }
+            // Infrastructure that must see the host's own containers (a log shipper, a
+            // monitor) keeps the host's socket: a sidecar daemon would not have them.
+            let host_tool = match crate::ciserver::by_image(&c.image) {
+                Some(crate::ciserver::Role::HostTool(what)) => Some(what),
+                _ => None,
+            };
             let client = !c.daemon
+                && host_tool.is_none()
                 && (path.trim_end_matches('/').ends_with("docker.sock")
                     || env_value(p, c.map, "DOCKER_HOST").is_some()
                     || is_cli_image(&c.image));
@@ -1314,10 +1327,16 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
                 sock_users_left.insert(name.clone());
                 for h in hits.iter().filter(|h| h.f.rule == "docker-socket-mount") {
                     side.task(
-                        format!(
-                            "container `{}` mounts the host's Docker socket directory but is not a Docker client depriv can rewire: narrow the hostPath to what it needs",
-                            c.name
-                        ),
+                        match host_tool {
+                            Some(what) => format!(
+                                "container `{}` (image `{}`) is {what}: it reads the node's Docker through its socket by design and a sidecar daemon would not have the node's containers; run it on dedicated nodes, or keep it and suppress the finding with a reason",
+                                c.name, c.image
+                            ),
+                            None => format!(
+                                "container `{}` mounts the host's Docker socket directory but is not a Docker client depriv can rewire: narrow the hostPath to what it needs",
+                                c.name
+                            ),
+                        },
                         &common::loc(h.f),
                         String::new(),
                         "",
@@ -1359,6 +1378,15 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
     if daemons.is_empty() && !clients.is_empty() {
         if t == Target::Sysbox {
             new_daemon = true;
+        } else if t == Target::Rootless {
+            // The rootless daemon image still needs privileged mode: partial, like every
+            // rootless dind.
+            new_daemon = true;
+            side.partial = true;
+            side.note(format!(
+                "the new dind sidecar runs {} privileged: the daemon itself runs as an unprivileged user, but the container keeps privileged mode (https://hub.docker.com/_/docker); sysbox removes it",
+                common::ver(req, "dind_rootless")
+            ));
         } else {
             for h in hits
                 .iter()
@@ -1449,7 +1477,11 @@ fn pod(req: &Request<'_>, p: &mut YamlPlan<'_>, spec: NodeId, hits: &[Hit<'_>], 
             let frag = common::render(
                 req,
                 "kube/dind-sidecar.yaml",
-                &serde_json::json!({ "name": name, "certs_volume": certs }),
+                &serde_json::json!({
+                    "name": name,
+                    "certs_volume": certs,
+                    "rootless": t == Target::Rootless,
+                }),
                 side,
             );
             if !frag.is_empty() {
@@ -1731,7 +1763,7 @@ mod tests {
     }
 
     #[test]
-    fn socket_client_without_daemon_gets_a_sidecar_under_sysbox_only() {
+    fn socket_client_without_daemon_gets_a_sysbox_or_rootless_sidecar() {
         let src = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: j\nspec:\n  containers:\n  - name: jnlp\n    image: jenkins/inbound-agent:3273.v4cfe589b_fd83-1\n    volumeMounts:\n    - name: sock\n      mountPath: /var/run/docker.sock\n  volumes:\n  - name: sock\n    hostPath:\n      path: /var/run/docker.sock\n      type: Socket\n";
         let run = testkit::check(&[("pod.yaml", src)], Strategy::Sysbox);
         let out = &run.files["pod.yaml"];
@@ -1745,9 +1777,36 @@ mod tests {
             out.contains("  volumes:\n  - name: docker-certs\n    emptyDir: {}\n"),
             "{out}"
         );
+        assert_eq!(run.statuses(), vec!["migrated"]);
+        // Rootless: a rootless sidecar that stays privileged, so the pod is partial.
+        let run = testkit::check(&[("pod.yaml", src)], Strategy::Rootless);
+        let out = &run.files["pod.yaml"];
+        assert!(out.contains("  - name: dind\n    image: docker:29-dind-rootless\n    securityContext:\n      # depriv: ignore[privileged-dind] "), "{out}");
+        assert!(out.contains("      privileged: true\n    env:\n      - name: DOCKER_TLS_CERTDIR\n        value: /certs\n"), "{out}");
+        assert!(out.contains("      value: tcp://localhost:2376\n"), "{out}");
+        assert!(
+            !out.contains("docker.sock") && !out.contains("sysbox"),
+            "{out}"
+        );
+        assert_eq!(run.statuses(), vec!["partial"]);
         let run = testkit::check(&[("pod.yaml", src)], Strategy::Tls);
         assert!(run.files.get("pod.yaml").is_some_and(|t| t == src));
         assert_eq!(run.statuses(), vec!["manual"]);
+    }
+
+    #[test]
+    fn host_tools_keep_the_node_socket_and_say_why() {
+        let src = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: promtail\nspec:\n  selector:\n    matchLabels: {app: promtail}\n  template:\n    metadata:\n      labels: {app: promtail}\n    spec:\n      containers:\n      - name: promtail\n        image: grafana/promtail:3.0.0\n        volumeMounts:\n        - name: sock\n          mountPath: /var/run/docker.sock\n      volumes:\n      - name: sock\n        hostPath:\n          path: /var/run/docker.sock\n";
+        let run = testkit::check(&[("promtail.yaml", src)], Strategy::Sysbox);
+        assert_eq!(run.files["promtail.yaml"], src);
+        assert_eq!(run.statuses(), vec!["manual"]);
+        let titles = run.manual_titles();
+        assert!(
+            titles
+                .iter()
+                .any(|t| t.contains("(image `grafana/promtail:3.0.0`) is a log shipper")),
+            "{titles:?}"
+        );
     }
 
     #[test]

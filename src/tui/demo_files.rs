@@ -104,6 +104,11 @@ pub static FILES: &[DemoFile] = &[
         false,
     ),
     file(
+        "jenkins/Dockerfile",
+        include_bytes!("../../assets/demo/jenkins/Dockerfile"),
+        false,
+    ),
+    file(
         "jobs/seed.groovy",
         include_bytes!("../../assets/demo/jobs/seed.groovy"),
         false,

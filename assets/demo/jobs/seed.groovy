@@ -9,8 +9,8 @@ job('acme-shop-nightly-image') {
     cron('H 2 * * *')
   }
   steps {
-    shell('docker build --pull -t registry.acme.example/shop:nightly .')
-    shell('docker run --rm -v /var/run/docker.sock:/var/run/docker.sock registry.acme.example/image-scanner:1.4 registry.acme.example/shop:nightly')
+    shell('sudo docker build --pull -t registry.acme.example/shop:nightly .')
+    shell('sudo docker run --rm -v /var/run/docker.sock:/var/run/docker.sock registry.acme.example/image-scanner:1.4 registry.acme.example/shop:nightly')
     shell('docker push registry.acme.example/shop:nightly')
   }
 }
