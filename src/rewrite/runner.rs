@@ -124,16 +124,6 @@ impl TomlSrc<'_> {
         Edit::insert(self.path, at, self.lines(&format!("\n{line}")))
     }
 
-    /// A new line before the line holding `o`.
-    fn insert_line_before(&self, o: usize, line: &str) -> Edit {
-        let at = self.fo(self.line_start(o));
-        Edit::insert(
-            self.path,
-            at,
-            format!("{}{}", self.lines(line), self.lines("\n")),
-        )
-    }
-
     /// Delete whole lines `[start, end)` (`start` a line start, `end` a line start or the end).
     fn delete_lines(&self, start: usize, end: usize) -> Edit {
         if end >= self.toml.len() && start > 0 {
@@ -601,16 +591,11 @@ fn docker_executor(
                     }
                 }
             }
-            if let Some((range, _, v)) = &default_dind
+            // A dind default image runs under the sysbox runtime with `privileged = false`:
+            // the re-scan no longer reports it, no comment needed.
+            if let Some((range, _, _)) = &default_dind
                 && needs_runtime
             {
-                let img = v.as_str().unwrap_or("");
-                let indent = r.src.indent_of(range.start);
-                let e = r.src.insert_line_before(
-                    range.start,
-                    &format!("{indent}# depriv: ignore[privileged-dind] `{img}` runs under sysbox (runtime = \"sysbox-runc\", privileged = false), not privileged"),
-                );
-                r.push(e);
                 r.claims.push(("privileged-dind", range.clone()));
             }
             socket_and_certs(r, d, dind_related, true);
@@ -1075,7 +1060,7 @@ mod tests {
         let run = testkit::check(&[("config.toml", src)], Strategy::Sysbox);
         assert_eq!(
             run.files["config.toml"],
-            "[[runners]]\n  name = \"a\"\n  environment = [\"DOCKER_TLS_CERTDIR=/certs\", \"X=1\"]\n  [runners.docker]\n    # depriv: ignore[privileged-dind] `docker:29-dind` runs under sysbox (runtime = \"sysbox-runc\", privileged = false), not privileged\n    image = \"docker:29-dind\"\n    privileged = false\n    runtime = \"sysbox-runc\"\n    volumes = [\n      \"/cache\",\n      \"/certs/client\",\n    ]\n    cap_add = [\"NET_ADMIN\"]\n"
+            "[[runners]]\n  name = \"a\"\n  environment = [\"DOCKER_TLS_CERTDIR=/certs\", \"X=1\"]\n  [runners.docker]\n    image = \"docker:29-dind\"\n    privileged = false\n    runtime = \"sysbox-runc\"\n    volumes = [\n      \"/cache\",\n      \"/certs/client\",\n    ]\n    cap_add = [\"NET_ADMIN\"]\n"
         );
         assert_eq!(run.statuses(), vec!["migrated"]);
     }

@@ -167,6 +167,12 @@ pub fn lower_text(
                 && s.section == "runners.docker"
                 && s.values.first().is_some_and(|v| v.0 == "true")
         });
+        // The job's own container (the default `image`) is privileged only with `privileged`.
+        let jobs_privileged = settings.iter().any(|s| {
+            s.key == "privileged"
+                && s.section == "runners.docker"
+                && s.values.first().is_some_and(|v| v.0 == "true")
+        });
         let docker_tls = settings.iter().any(|s| {
             s.section == "runners.docker"
                 && (s.key == "tls_verify" && s.values.first().is_some_and(|v| v.0 == "true")
@@ -203,6 +209,7 @@ pub fn lower_text(
                 ("runners.docker", "image") => {
                     if let Some((v, sp)) = s.values.first()
                         && v.to_ascii_lowercase().contains("dind")
+                        && jobs_privileged
                     {
                         p.signals.push(Signal::PrivilegedDind(loc(*sp)));
                     }
@@ -514,6 +521,29 @@ mod tests {
         assert!(i[0].sysbox);
         assert!(!i[0].privileged);
         assert_eq!(i[0].name, "a");
+    }
+
+    #[test]
+    fn a_dind_default_image_is_privileged_only_on_a_privileged_runner() {
+        let rules = |toml: &str| {
+            crate::scan::scan_memory(
+                std::collections::BTreeMap::from([("config.toml".to_string(), toml.to_string())]),
+                &crate::config::Config::default(),
+            )
+            .findings
+            .iter()
+            .map(|f| (f.rule, f.line))
+            .collect::<Vec<_>>()
+        };
+        let t = "[[runners]]\n  name = \"a\"\n  executor = \"docker\"\n  [runners.docker]\n    image = \"docker:29-dind\"\n    privileged = true\n";
+        let found = rules(t);
+        assert!(found.contains(&("privileged-dind", 5)), "{found:?}");
+        // Under sysbox and without privileged mode the daemon runs unprivileged.
+        let sysbox = t.replace(
+            "privileged = true\n",
+            "privileged = false\n    runtime = \"sysbox-runc\"\n",
+        );
+        assert_eq!(rules(&sysbox), vec![]);
     }
 }
 
