@@ -149,9 +149,21 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             .find(|p| p.path == path && p.name == name)
             .cloned()
             .unwrap_or_else(|| synthetic_summary(&path, &name, &findings, env));
-        let options = plan::options(&summary.docker_usage, summary.hosting, env);
+        let options = plan::options(
+            &summary.docker_usage,
+            summary.hosting,
+            env,
+            &summary.privilege,
+        );
+        let recommended =
+            match plan::advise(&summary.privilege, summary.surface, summary.hosting, env) {
+                // A workload's privilege: sysbox where it runs the workload; otherwise the plan
+                // records no Docker target (the choice is manual, see below).
+                Some(a) => a.choice.target().unwrap_or(Target::Sysbox),
+                None => plan::recommend(&summary.docker_usage, summary.hosting, env),
+            };
         pipelines.push(PipelinePlan {
-            recommended: plan::recommend(&summary.docker_usage, summary.hosting, env),
+            recommended,
             pipeline: summary,
             findings,
             options,
@@ -170,6 +182,7 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
         let usage: BTreeSet<DockerUse> = idx
             .iter()
             .filter_map(|&i| pipelines.get(i))
+            .filter(|p| p.pipeline.privilege.is_empty())
             .flat_map(|p| p.pipeline.docker_usage.iter().copied())
             .collect();
         let hosting = idx
@@ -190,16 +203,20 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
                 .and_then(|&i| pipelines.get(i))
                 .map_or(Target::Sysbox, |p| p.recommended)
         };
-        // A target every member can take.
+        // A target every member can take (members privileged for their workload are decided
+        // by their own advice, below).
         let for_all: Vec<Target> = plan::ALL_TARGETS
             .iter()
             .copied()
             .filter(|&t| {
-                idx.iter().filter_map(|&i| pipelines.get(i)).all(|p| {
-                    p.options
-                        .iter()
-                        .any(|o| o.target == t && o.infeasible.is_none())
-                })
+                idx.iter()
+                    .filter_map(|&i| pipelines.get(i))
+                    .filter(|p| p.pipeline.privilege.is_empty())
+                    .all(|p| {
+                        p.options
+                            .iter()
+                            .any(|o| o.target == t && o.infeasible.is_none())
+                    })
             })
             .collect();
         let feasible_for_all = |t: Target| for_all.contains(&t);
@@ -221,6 +238,10 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
                 .filter(|n| **n != p.pipeline.name)
                 .cloned()
                 .collect();
+            if !p.pipeline.privilege.is_empty() {
+                // Decided by its own advice below.
+                continue;
+            }
             let own = p.recommended;
             p.recommended = group_rec;
             let rec_why = if own != group_rec {
@@ -261,6 +282,37 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             };
             p.choice = choice;
             p.why = why;
+        }
+    }
+    // A pipeline privileged for its workload (KVM, FUSE, systemd, …) takes its advice: sysbox
+    // where sysbox runs the workload, else a manual task that says why; a forced Docker target
+    // is refused with the same reason.
+    for p in &mut pipelines {
+        let Some(a) = plan::advise(
+            &p.pipeline.privilege,
+            p.pipeline.surface,
+            p.pipeline.hosting,
+            env,
+        ) else {
+            continue;
+        };
+        let forced = strategy.target().filter(|&t| {
+            p.options
+                .iter()
+                .any(|o| o.target == t && o.infeasible.is_none())
+        });
+        match forced {
+            Some(t) => {
+                p.choice = Choice::from(t);
+                p.why = format!("--strategy {}", t.as_str());
+            }
+            None => {
+                p.choice = a.choice;
+                p.why = match strategy.target() {
+                    Some(t) => format!("--strategy {} is not feasible; {}", t.as_str(), a.why),
+                    None => a.why,
+                };
+            }
         }
     }
     // Test fixtures and vendored examples are reported, not migrated, unless asked.
@@ -380,6 +432,7 @@ fn synthetic_summary(
             .flatten(),
         fixture_included: findings.iter().all(|f| f.fixture_included),
         swarm: None,
+        privilege: BTreeSet::new(),
     }
 }
 
@@ -745,6 +798,10 @@ pub fn preview(
                 }
                 shared
             };
+            let mut mine = mine;
+            if p.choice == Choice::Manual {
+                mine.manual.extend(advice_tasks(p, &plan.environment));
+            }
             let mut r = result_of(p, mine, kept, drops.clone(), &remaining, u);
             if r.status == Status::Manual || r.status == Status::Unsupported {
                 r.files.clear();
@@ -1104,6 +1161,22 @@ fn new_duplicate_keys(change: &FileChange) -> Option<String> {
             format!("the result repeats the mapping key `{k}` (line {line})")
         })
     })
+}
+
+/// The manual steps of a pipeline privileged for its workload (the narrower device to write).
+fn advice_tasks(p: &PipelinePlan, env: &Environment) -> Vec<ManualTask> {
+    let s = &p.pipeline;
+    plan::advise(&s.privilege, s.surface, s.hosting, env)
+        .map(|a| a.tasks)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| ManualTask {
+            title: t.title,
+            location: format!("{}:{}", s.path, s.line),
+            snippet: t.snippet,
+            lang: t.lang.to_string(),
+        })
+        .collect()
 }
 
 fn result_of(
