@@ -11,12 +11,21 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{Pipeline, PrivilegeReason, Signal};
+use crate::finding::Surface;
+use crate::model::{DockerUse, Pipeline, PrivilegeReason, Signal};
 use crate::source::docker_cmd::FactKind;
 
 /// Whether the pipeline runs a privileged container that is not a Docker daemon, and no
-/// Docker daemon or image builder at all (a binfmt step next to a host-daemon build counts).
+/// Docker daemon or image builder at all. A pipeline that builds or pushes images is a Docker
+/// pipeline; so is a GitHub job's binfmt step, which the BuildKit target swaps for
+/// `docker/setup-qemu-action`.
 pub fn daemonless_privileged(p: &Pipeline) -> bool {
+    let builds = p.usage.contains(&DockerUse::Build) || p.usage.contains(&DockerUse::Push);
+    let github_emulation =
+        p.surface == Surface::GithubActions && p.usage.contains(&DockerUse::MultiArch);
+    if builds || github_emulation {
+        return false;
+    }
     let facts = || {
         p.script_facts
             .iter()
@@ -196,4 +205,151 @@ fn tokens(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Container, LocFact, Role, Val};
+    use crate::source::docker_cmd::Fact;
+    use crate::source::{Loc, Span};
+
+    fn loc() -> Loc {
+        Loc::new(0, Span::new(0, 0))
+    }
+
+    /// A compose-like pipeline with one privileged container.
+    fn privileged(image: &str, command: &[&str]) -> Pipeline {
+        let mut p = Pipeline::new("svc", Surface::Compose, loc());
+        let mut c = Container::new(Role::Workload);
+        c.image = Some(Val::new(image.to_string(), loc()));
+        c.privileged = Some(Val::new(true, loc()));
+        c.command = command
+            .iter()
+            .map(|w| Val::new(w.to_string(), loc()))
+            .collect();
+        p.containers.push(c);
+        p
+    }
+
+    /// A script pipeline with a privileged `docker run`.
+    fn script(daemon: bool) -> Pipeline {
+        let mut p = Pipeline::new("ci.sh", Surface::Shell, loc());
+        p.script_facts.push(LocFact {
+            fact: Fact {
+                kind: FactKind::Privileged { daemon },
+                span: 0..0,
+            },
+            loc: loc(),
+        });
+        p
+    }
+
+    fn set(r: &[PrivilegeReason]) -> BTreeSet<PrivilegeReason> {
+        r.iter().copied().collect()
+    }
+
+    #[test]
+    fn images_say_why() {
+        use PrivilegeReason::*;
+        for (image, want) in [
+            ("flatpak/flatpak-builder", set(&[Bubblewrap])),
+            (
+                "ghcr.io/flathub-infra/flatpak-github-actions:gnome-47",
+                set(&[Bubblewrap]),
+            ),
+            ("jrei/systemd-ubuntu:22.04", set(&[Systemd])),
+            ("kindest/node:v1.31.0", set(&[Systemd])),
+            ("qemux/qemu:7.12", set(&[Kvm])),
+            ("multiarch/qemu-user-static", set(&[Binfmt])),
+            ("tonistiigi/binfmt:latest", set(&[Binfmt])),
+            ("alpine:3.20", set(&[])),
+        ] {
+            assert_eq!(classify(&privileged(image, &[]), &[]), want, "{image}");
+        }
+    }
+
+    #[test]
+    fn commands_and_devices_say_why() {
+        use PrivilegeReason::*;
+        let cmd = |words: &[&str]| classify(&privileged("debian:12", words), &[]);
+        assert_eq!(cmd(&["/sbin/init"]), set(&[Systemd]));
+        assert_eq!(cmd(&["systemd"]), set(&[Systemd]));
+        assert_eq!(
+            cmd(&["flatpak-builder", "build", "app.yml"]),
+            set(&[Bubblewrap])
+        );
+        assert_eq!(cmd(&["qemu-system-x86_64", "-enable-kvm"]), set(&[Kvm]));
+        assert_eq!(cmd(&["sshfs", "u@h:/d", "/mnt"]), set(&[Fuse]));
+        assert_eq!(cmd(&["./Tool-x86_64.AppImage"]), set(&[Fuse]));
+        assert_eq!(
+            cmd(&["mount", "-o", "ro,loop", "disk.img", "/mnt"]),
+            set(&[DiskImage])
+        );
+        assert_eq!(cmd(&["mkosi", "build"]), set(&[DiskImage]));
+        // `systemd` is a reason only as the command itself.
+        assert_eq!(cmd(&["echo", "systemd"]), set(&[]));
+        let mut p = privileged("debian:12", &[]);
+        if let Some(c) = p.containers.first_mut() {
+            c.volumes.push(Val::new("/dev/kvm:/dev/kvm".into(), loc()));
+        }
+        assert_eq!(classify(&p, &[]), set(&[Kvm]));
+    }
+
+    #[test]
+    fn script_text_says_why() {
+        use PrivilegeReason::*;
+        let p = script(false);
+        let t = |s: &str| classify(&p, &[s]);
+        assert_eq!(
+            t("docker run --rm --privileged -v $PWD:/o debian:12 sh -c 'losetup -fP /o/d.img'"),
+            set(&[DiskImage])
+        );
+        assert_eq!(
+            t("docker run --privileged --rm tonistiigi/binfmt --install all"),
+            set(&[Binfmt])
+        );
+        assert_eq!(t("- uses: docker/setup-qemu-action@v3"), set(&[Binfmt]));
+        assert_eq!(t("s3fs bucket /mnt/b"), set(&[Fuse]));
+        assert_eq!(t("rclone mount remote: /mnt"), set(&[Fuse]));
+        assert_eq!(t("virt-install --name vm"), set(&[Kvm]));
+        assert_eq!(t("qemu-system-aarch64 -accel kvm"), set(&[Kvm]));
+        // A comment or a bare word that is no command says nothing.
+        assert_eq!(t("# losetup is not used here\necho qemu"), set(&[]));
+        assert_eq!(t("docker run --privileged alpine echo hi"), set(&[]));
+    }
+
+    #[test]
+    fn a_docker_daemon_or_builder_is_not_a_workload() {
+        // A privileged dind next to a qemu step: the Docker targets apply.
+        let p = script(true);
+        assert!(!daemonless_privileged(&p));
+        assert_eq!(classify(&p, &["qemu-system-x86_64 -enable-kvm"]), set(&[]));
+        let mut p = privileged("qemux/qemu", &[]);
+        let mut dind = Container::new(Role::Service);
+        dind.image = Some(Val::new("docker:27-dind".into(), loc()));
+        dind.privileged = Some(Val::new(true, loc()));
+        p.containers.push(dind);
+        assert!(!daemonless_privileged(&p));
+        assert!(classify(&p, &[]).is_empty());
+        let p = privileged("moby/buildkit:v0.18.2", &["mount", "-o", "loop"]);
+        assert!(classify(&p, &[]).is_empty());
+        // A binfmt step of an image build belongs to the build.
+        let binfmt = ["docker run --privileged tonistiigi/binfmt --install all"];
+        let mut p = script(false);
+        p.usage.insert(DockerUse::MultiArch);
+        assert_eq!(classify(&p, &binfmt), set(&[PrivilegeReason::Binfmt]));
+        p.usage.insert(DockerUse::Build);
+        assert!(classify(&p, &binfmt).is_empty());
+        let mut p = script(false);
+        p.surface = Surface::GithubActions;
+        p.usage.insert(DockerUse::MultiArch);
+        assert!(classify(&p, &binfmt).is_empty());
+        // Not privileged at all: nothing to say.
+        let mut p = privileged("qemux/qemu", &[]);
+        if let Some(c) = p.containers.first_mut() {
+            c.privileged = None;
+        }
+        assert!(classify(&p, &[]).is_empty());
+    }
 }

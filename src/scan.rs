@@ -947,7 +947,7 @@ fn finish(
 fn classify_privilege(files: &[SourceFile], pipelines: &mut [Pipeline]) {
     let decls: Vec<(FileId, usize)> = pipelines
         .iter()
-        .map(|p| (p.decl.file, p.decl.span.start as usize))
+        .map(|p| (p.decl.file, p.decl.span.start))
         .collect();
     for p in pipelines.iter_mut() {
         if p.name == "(global)" || !crate::privilege::daemonless_privileged(p) {
@@ -955,7 +955,7 @@ fn classify_privilege(files: &[SourceFile], pipelines: &mut [Pipeline]) {
         }
         let mut texts: Vec<&str> = Vec::new();
         if let Some(sf) = files.get(p.decl.file as usize) {
-            let start = (p.decl.span.start as usize).min(sf.text.len());
+            let start = (p.decl.span.start).min(sf.text.len());
             let end = decls
                 .iter()
                 .filter(|(f, s)| *f == p.decl.file && *s > start)
@@ -975,7 +975,7 @@ fn classify_privilege(files: &[SourceFile], pipelines: &mut [Pipeline]) {
                 continue;
             }
             if let Some(sf) = files.get(f.loc.file as usize) {
-                texts.push(logical_line(&sf.text, f.loc.span.start as usize));
+                texts.push(logical_line(&sf.text, f.loc.span.start));
             }
         }
         p.privilege = crate::privilege::classify(p, &texts);
@@ -1183,5 +1183,23 @@ fn fingerprints(r: &mut ScanResult) {
         let n = counts.entry(key).or_insert(0);
         f.fingerprint = finding::fingerprint(f.rule, &f.path, &pipeline, &line, *n);
         *n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logical_line;
+
+    #[test]
+    fn logical_line_follows_backslash_continuations() {
+        let t = "echo a\ndocker run --rm \\\n  --privileged \\\n  img losetup -a\necho b\n";
+        let at = t.find("--privileged").unwrap_or(0);
+        assert_eq!(
+            logical_line(t, at),
+            "docker run --rm \\\n  --privileged \\\n  img losetup -a"
+        );
+        assert_eq!(logical_line(t, 0), "echo a");
+        assert_eq!(logical_line(t, t.len()), "");
+        assert_eq!(logical_line("x", 99), "x");
     }
 }
