@@ -88,6 +88,10 @@ pub struct PipelinePlan {
     pub shared_with: Vec<String>,
     /// Its group: pipelines sharing a definition have the same group (a plan index).
     pub group: usize,
+    /// What depriv advises when its containers are privileged for their workload (KVM,
+    /// FUSE, systemd, …) rather than a Docker daemon, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<(Choice, String)>,
 }
 
 impl PipelinePlan {
@@ -155,13 +159,14 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             env,
             &summary.privilege,
         );
-        let recommended =
-            match plan::advise(&summary.privilege, summary.surface, summary.hosting, env) {
-                // A workload's privilege: sysbox where it runs the workload; otherwise the plan
-                // records no Docker target (the choice is manual, see below).
-                Some(a) => a.choice.target().unwrap_or(Target::Sysbox),
-                None => plan::recommend(&summary.docker_usage, summary.hosting, env),
-            };
+        let advice = plan::advise(&summary.privilege, summary.surface, summary.hosting, env)
+            .map(|a| (a.choice, a.why));
+        let recommended = match &advice {
+            // A workload's privilege: sysbox where it runs the workload; otherwise the plan
+            // records no Docker target (the choice is the device or manual, see below).
+            Some((c, _)) => c.target().unwrap_or(Target::Sysbox),
+            None => plan::recommend(&summary.docker_usage, summary.hosting, env),
+        };
         pipelines.push(PipelinePlan {
             recommended,
             pipeline: summary,
@@ -171,6 +176,7 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             why: String::new(),
             shared_with: Vec::new(),
             group: groups.get(i).copied().unwrap_or(i),
+            advice,
         });
     }
     // Per group: shared-with lists, the group's recommendation and the choice.
@@ -288,12 +294,7 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
     // where sysbox runs the workload, else a manual task that says why; a forced Docker target
     // is refused with the same reason.
     for p in &mut pipelines {
-        let Some(a) = plan::advise(
-            &p.pipeline.privilege,
-            p.pipeline.surface,
-            p.pipeline.hosting,
-            env,
-        ) else {
+        let Some((advised, reason)) = p.advice.clone() else {
             continue;
         };
         let forced = strategy.target().filter(|&t| {
@@ -307,10 +308,10 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
                 p.why = format!("--strategy {}", t.as_str());
             }
             None => {
-                p.choice = a.choice;
+                p.choice = advised;
                 p.why = match strategy.target() {
-                    Some(t) => format!("--strategy {} is not feasible; {}", t.as_str(), a.why),
-                    None => a.why,
+                    Some(t) => format!("--strategy {} is not feasible; {reason}", t.as_str()),
+                    None => reason,
                 };
             }
         }
@@ -634,7 +635,7 @@ pub fn preview(
     let env = &plan.environment;
     let rewrite_unit = |u: &Unit| -> Outcome {
         let Some(target) = u.target else {
-            return Outcome::default();
+            return device_unit(plan, u, files);
         };
         let Some(first) = u.members.first().and_then(|&i| plan.pipelines.get(i)) else {
             return Outcome::default();
@@ -799,7 +800,7 @@ pub fn preview(
                 shared
             };
             let mut mine = mine;
-            if p.choice == Choice::Manual {
+            if p.choice == Choice::Manual && mine.manual.is_empty() {
                 mine.manual.extend(advice_tasks(p, &plan.environment));
             }
             let mut r = result_of(p, mine, kept, drops.clone(), &remaining, u);
@@ -1161,6 +1162,29 @@ fn new_duplicate_keys(change: &FileChange) -> Option<String> {
             format!("the result repeats the mapping key `{k}` (line {line})")
         })
     })
+}
+
+/// A unit that takes the narrower device (a pipeline privileged only for KVM): its
+/// privileged flags become `/dev/kvm`. Skip and manual units write nothing.
+fn device_unit(plan: &MigrationPlan, u: &Unit, files: &dyn Files) -> Outcome {
+    let members: Vec<&PipelinePlan> = u
+        .members
+        .iter()
+        .filter_map(|&i| plan.pipelines.get(i))
+        .filter(|p| p.choice == Choice::Device)
+        .collect();
+    if members.is_empty() {
+        return Outcome::default();
+    }
+    let findings: Vec<&Finding> = members.iter().flat_map(|p| p.findings.iter()).collect();
+    let mut o = rewrite::device::kvm(&findings, files);
+    if o.edits.is_empty() {
+        o.status = Some(Status::Manual);
+        for p in &members {
+            o.manual.extend(advice_tasks(p, &plan.environment));
+        }
+    }
+    o
 }
 
 /// The manual steps of a pipeline privileged for its workload (the narrower device to write).

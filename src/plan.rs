@@ -90,7 +90,7 @@ mod tests {
             host,
             &env,
         );
-        assert_eq!(kvm.as_ref().map(|a| a.choice), Some(Choice::Manual));
+        assert_eq!(kvm.as_ref().map(|a| a.choice), Some(Choice::Device));
         let kvm = kvm.unwrap_or_else(|| unreachable!());
         assert!(kvm.why.contains("/dev/kvm is enough"), "{}", kvm.why);
         assert_eq!(
@@ -103,8 +103,33 @@ mod tests {
             Hosting::Kubernetes,
             &env,
         );
-        assert!(kube.is_some_and(|a| a.why.contains("device plugin")
-            && a.tasks[0].snippet.contains("devices.kubevirt.io/kvm")));
+        assert_eq!(kube.as_ref().map(|a| a.choice), Some(Choice::Manual));
+        assert!(kube.is_some_and(|a| {
+            a.why.contains("device plugin")
+                && a.tasks
+                    .first()
+                    .is_some_and(|t| t.snippet.contains("devices.kubevirt.io/kvm"))
+        }));
+        assert_eq!(
+            recommend_name(
+                &run,
+                Surface::Compose,
+                host,
+                &env,
+                &reasons(&[PrivilegeReason::Kvm])
+            ),
+            "device"
+        );
+        assert_eq!(
+            recommend_name(
+                &run,
+                Surface::Kubernetes,
+                Hosting::Kubernetes,
+                &env,
+                &reasons(&[PrivilegeReason::Kvm])
+            ),
+            "manual"
+        );
         for r in [
             PrivilegeReason::Fuse,
             PrivilegeReason::DiskImage,
@@ -116,13 +141,25 @@ mod tests {
             let why = a.map(|a| a.why).unwrap_or_default();
             assert!(why.contains("https://"), "{r:?}: {why}");
             assert!(!why.contains("SYS_ADMIN`"), "{r:?}: {why}");
-            assert_eq!(recommend_name(&run, host, &env, &reasons(&[r])), "manual");
+            assert_eq!(
+                recommend_name(&run, Surface::Compose, host, &env, &reasons(&[r])),
+                "manual"
+            );
         }
         assert_eq!(
-            recommend_name(&run, host, &env, &reasons(&[PrivilegeReason::Systemd])),
+            recommend_name(
+                &run,
+                Surface::Compose,
+                host,
+                &env,
+                &reasons(&[PrivilegeReason::Systemd])
+            ),
             "sysbox"
         );
-        assert_eq!(recommend_name(&run, host, &env, &BTreeSet::new()), "sysbox");
+        assert_eq!(
+            recommend_name(&run, Surface::Compose, host, &env, &BTreeSet::new()),
+            "sysbox"
+        );
         // Every Docker target is infeasible for a workload's privilege.
         for o in options(&run, host, &env, &reasons(&[PrivilegeReason::Bubblewrap])) {
             assert!(o.infeasible.is_some(), "{:?}", o.target);
@@ -198,6 +235,9 @@ pub enum Choice {
     Skip,
     /// Leave it to a person (listed as a manual task).
     Manual,
+    /// Replace privileged with the one device the workload needs (`/dev/kvm`): no Docker
+    /// target, the container is privileged only for KVM.
+    Device,
 }
 
 impl Choice {
@@ -209,7 +249,7 @@ impl Choice {
             Choice::Kaniko => Some(Target::Kaniko),
             Choice::Buildkit => Some(Target::Buildkit),
             Choice::Tls => Some(Target::Tls),
-            Choice::Skip | Choice::Manual => None,
+            Choice::Skip | Choice::Manual | Choice::Device => None,
         }
     }
     /// Stable name.
@@ -217,6 +257,7 @@ impl Choice {
         match self.target() {
             Some(t) => t.as_str(),
             None if self == Choice::Skip => "skip",
+            None if self == Choice::Device => "device",
             None => "manual",
         }
     }
@@ -260,14 +301,15 @@ pub struct PlanFile {
 }
 
 /// The recommendation's stable name: the recommended target, or what [`advise`] says for a
-/// pipeline privileged for its workload (`sysbox` or `manual`).
+/// pipeline privileged for its workload (`sysbox`, `device` or `manual`).
 pub fn recommend_name(
     usage: &BTreeSet<DockerUse>,
+    surface: Surface,
     hosting: Hosting,
     env: &Environment,
     privilege: &BTreeSet<PrivilegeReason>,
 ) -> &'static str {
-    match advise(privilege, Surface::Other, hosting, env) {
+    match advise(privilege, surface, hosting, env) {
         Some(a) => a.choice.as_str(),
         None => recommend(usage, hosting, env).as_str(),
     }
@@ -287,7 +329,8 @@ pub struct AdviceTask {
 /// What depriv advises for a pipeline whose containers are privileged for their workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Advice {
-    /// Sysbox (systemd only, where sysbox is feasible) or manual.
+    /// Sysbox (systemd only, where sysbox is feasible), the device (KVM only, where a flag
+    /// can be replaced) or manual.
     pub choice: Choice,
     /// Why, per reason, with the upstream page (shown as the plan's reason).
     pub why: String,
@@ -354,8 +397,16 @@ pub fn advise(
         }
     };
     let mut tasks = Vec::new();
+    let mut choice = choice;
     if privilege.contains(&PrivilegeReason::Kvm) && privilege.len() == 1 {
         tasks.push(kvm_task(surface, hosting));
+        let replaceable = matches!(
+            surface,
+            Surface::Compose | Surface::GithubActions | Surface::Jenkins | Surface::Shell
+        );
+        if replaceable && hosting != Hosting::Kubernetes {
+            choice = Choice::Device;
+        }
     }
     Some(Advice {
         choice,

@@ -808,7 +808,7 @@ fn finish(
     }
     let recs: Vec<&'static str> = pipelines
         .iter()
-        .map(|p| plan::recommend_name(&p.usage, p.hosting, env, &p.privilege))
+        .map(|p| plan::recommend_name(&p.usage, p.surface, p.hosting, env, &p.privilege))
         .collect();
     let mut with_findings: BTreeSet<FileId> = BTreeSet::new();
     for a in acc.into_values() {
@@ -871,7 +871,7 @@ fn finish(
         let rec = if a.pipelines.iter().all(|&i| pipelines[i].template) {
             recs[pi]
         } else {
-            plan::recommend_name(&usage, p.hosting, env, &p.privilege)
+            plan::recommend_name(&usage, p.surface, p.hosting, env, &p.privilege)
         };
         with_findings.insert(a.hit.loc.file);
         out.findings.push(Finding {
@@ -1058,6 +1058,7 @@ fn mark_stack_deploys(r: &mut ScanResult, deploys: &[(String, String)], config: 
         p.hosting = Hosting::Swarm;
         p.recommended = plan::recommend_name(
             &p.docker_usage,
+            p.surface,
             p.hosting,
             &config.environment,
             &p.privilege,

@@ -568,8 +568,9 @@ fn actionlint_complaints_compare_across_before_and_after() {
 }
 
 /// Containers privileged for their workload (KVM, FUSE, loop devices, binfmt, bubblewrap,
-/// systemd) get advice per reason, never a Docker target: systemd moves to sysbox through the
-/// harness's checks; the others stay manual with the reason and its upstream page.
+/// systemd) get advice per reason, never a Docker target: KVM gets `/dev/kvm` instead of
+/// privileged, systemd moves to sysbox, both through the harness's checks and the platform's
+/// validators; the others stay manual with the reason and its upstream page.
 #[test]
 fn workload_privilege_gets_advice_not_docker_targets() {
     let dir = root().join("tests/fixtures/rules/privileged-container");
@@ -579,7 +580,8 @@ fn workload_privilege_gets_advice_not_docker_targets() {
             "manual",
             "nested user namespaces",
         ),
-        ("bad-workload-kvm-compose", "manual", "/dev/kvm is enough"),
+        ("bad-workload-kvm-compose", "device", "/dev/kvm is enough"),
+        ("bad-workload-kvm-github", "device", "/dev/kvm is enough"),
         ("bad-workload-systemd-compose", "sysbox", "systemd.md"),
         ("bad-workload-fuse-shell", "manual", "CAP_SYS_ADMIN"),
         (
@@ -614,9 +616,15 @@ fn workload_privilege_gets_advice_not_docker_targets() {
             assert!(c.changed.is_empty(), "{case}: a manual pipeline is written");
         } else {
             assert!(!c.changed.is_empty(), "{case}: nothing migrated");
-            // What the validators check for the feasible targets holds for the advice too.
             for (p, _, text) in &c.changed {
-                assert!(!text.contains("privileged: true"), "{case}: {p}");
+                assert!(
+                    !text.contains("privileged: true") && !text.contains("--privileged"),
+                    "{case}: {p}"
+                );
+                if choice == "device" {
+                    assert!(text.contains("/dev/kvm"), "{case}: {p}");
+                }
+                validate(case, p, text);
             }
         }
         // Forcing a Docker target is refused with the workload's reason.
@@ -632,5 +640,40 @@ fn workload_privilege_gets_advice_not_docker_targets() {
         insta::with_settings!({ snapshot_suffix => case, prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!("workload", snap);
         });
+    }
+}
+
+/// The platform's validators on one rewritten file (schema; actionlint for workflows).
+fn validate(case: &str, path: &str, text: &str) {
+    let Some(v) = validators() else { return };
+    let schema = match depriv::discover::classify(path) {
+        Some(depriv::discover::Kind::GithubWorkflow) => "vendor.github-workflows",
+        Some(depriv::discover::Kind::Compose) => "vendor.compose-spec",
+        _ => return,
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("after.yml");
+    std::fs::write(&file, text).expect("write");
+    let out = Command::new(v.join("bin/check-jsonschema"))
+        .args(["--builtin-schema", schema])
+        .arg(&file)
+        .output()
+        .expect("check-jsonschema");
+    assert!(
+        out.status.success(),
+        "{case}: {path} fails {schema}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    if schema == "vendor.github-workflows" {
+        let out = Command::new(v.join("bin/actionlint"))
+            .arg("-oneline")
+            .arg(&file)
+            .output()
+            .expect("actionlint");
+        assert!(
+            out.status.success(),
+            "{case}: actionlint on {path}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
