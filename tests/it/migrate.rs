@@ -582,6 +582,8 @@ fn workload_privilege_gets_advice_not_docker_targets() {
         ),
         ("bad-workload-kvm-compose", "device", "/dev/kvm is enough"),
         ("bad-workload-kvm-github", "device", "/dev/kvm is enough"),
+        ("bad-workload-kvm-jenkins", "device", "/dev/kvm is enough"),
+        ("bad-workload-kvm-kubernetes", "manual", "device plugin"),
         ("bad-workload-systemd-compose", "sysbox", "systemd.md"),
         ("bad-workload-fuse-shell", "manual", "CAP_SYS_ADMIN"),
         (
