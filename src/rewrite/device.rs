@@ -38,6 +38,12 @@ pub fn kvm(findings: &[&Finding], files: &dyn Files) -> Outcome {
         let Some(text) = files.text(&f.path) else {
             return refuse(format!("{}: cannot be read", f.path));
         };
+        if let Some((at, message)) = super::parse_failure(&f.path, &text) {
+            return refuse(format!(
+                "{} (byte {at}): {message}; a file that does not parse is not rewritten",
+                f.path
+            ));
+        }
         let edit = match flag_edit(&text, &f.path, f.span.start, f.span.end) {
             Some(e) => Some(e),
             None if f.surface == Surface::Compose => compose_edit(&text, &f.path, f.span.start),
@@ -259,5 +265,58 @@ mod tests {
             compose_edit(t, "c.yml", t.find("privileged").unwrap_or(0)),
             None
         );
+    }
+
+    struct One(&'static str, &'static str);
+
+    impl Files for One {
+        fn text(&self, path: &str) -> Option<std::sync::Arc<str>> {
+            (path == self.0).then(|| std::sync::Arc::from(self.1))
+        }
+        fn yaml_paths(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    fn finding(path: &str, text: &str, word: &str) -> Finding {
+        let at = text.find(word).unwrap_or(0);
+        Finding {
+            rule: "privileged-container",
+            severity: crate::finding::Severity::High,
+            path: path.to_string(),
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+            surface: Surface::Jenkins,
+            pipeline: None,
+            pipeline_path: None,
+            pipelines: Vec::new(),
+            affected: Vec::new(),
+            message: String::new(),
+            docker_usage: Default::default(),
+            recommended: None,
+            fingerprint: "f".into(),
+            suppressed: false,
+            suppression: None,
+            fixture: false,
+            fixture_included: false,
+            span: crate::source::Span::new(at, at + word.len()),
+        }
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_not_rewritten() {
+        const OK: &str = "pipeline {\n  agent { docker { image 'q'\n args '--privileged' } }\n}\n";
+        let f = finding("Jenkinsfile", OK, "--privileged");
+        let o = kvm(&[&f], &One("Jenkinsfile", OK));
+        assert_eq!(o.edits.len(), 1);
+        assert_eq!(o.addressed, vec!["f".to_string()]);
+        const BAD: &str = "pipeline {\n  agent { docker { image 'q\n args '--privileged' } }\n}\n";
+        let f = finding("Jenkinsfile", BAD, "--privileged");
+        let o = kvm(&[&f], &One("Jenkinsfile", BAD));
+        assert!(o.edits.is_empty());
+        assert_eq!(o.status, Some(Status::Manual));
+        assert!(o.notes.iter().any(|n| n.contains("does not parse")));
     }
 }
