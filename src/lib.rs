@@ -22,6 +22,7 @@ pub mod migrate;
 pub mod model;
 pub mod plan;
 pub mod plan_conflicts;
+pub mod privilege;
 pub mod report;
 pub mod rewrite;
 pub mod rules;

@@ -88,6 +88,10 @@ pub struct PipelinePlan {
     pub shared_with: Vec<String>,
     /// Its group: pipelines sharing a definition have the same group (a plan index).
     pub group: usize,
+    /// What depriv advises when its containers are privileged for their workload (KVM,
+    /// FUSE, systemd, …) rather than a Docker daemon, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<(Choice, String)>,
 }
 
 impl PipelinePlan {
@@ -151,9 +155,22 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             .find(|p| p.path == path && p.name == name)
             .cloned()
             .unwrap_or_else(|| synthetic_summary(&path, &name, &findings, env));
-        let options = plan::options(&summary.docker_usage, summary.hosting, env);
+        let options = plan::options(
+            &summary.docker_usage,
+            summary.hosting,
+            env,
+            &summary.privilege,
+        );
+        let advice = plan::advise(&summary.privilege, summary.surface, summary.hosting, env)
+            .map(|a| (a.choice, a.why));
+        let recommended = match &advice {
+            // A workload's privilege: sysbox where it runs the workload; otherwise the plan
+            // records no Docker target (the choice is the device or manual, see below).
+            Some((c, _)) => c.target().unwrap_or(Target::Sysbox),
+            None => plan::recommend(&summary.docker_usage, summary.hosting, env),
+        };
         pipelines.push(PipelinePlan {
-            recommended: plan::recommend(&summary.docker_usage, summary.hosting, env),
+            recommended,
             pipeline: summary,
             findings,
             options,
@@ -161,6 +178,7 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             why: String::new(),
             shared_with: Vec::new(),
             group: groups.get(i).copied().unwrap_or(i),
+            advice,
         });
     }
     // Per group: shared-with lists, the group's recommendation and the choice.
@@ -172,6 +190,7 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
         let usage: BTreeSet<DockerUse> = idx
             .iter()
             .filter_map(|&i| pipelines.get(i))
+            .filter(|p| p.pipeline.privilege.is_empty())
             .flat_map(|p| p.pipeline.docker_usage.iter().copied())
             .collect();
         let hosting = idx
@@ -191,16 +210,20 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
                 .and_then(|&i| pipelines.get(i))
                 .map_or(Target::Sysbox, |p| p.recommended)
         };
-        // A target every member can take.
+        // A target every member can take (members privileged for their workload are decided
+        // by their own advice, below).
         let for_all: Vec<Target> = plan::ALL_TARGETS
             .iter()
             .copied()
             .filter(|&t| {
-                idx.iter().filter_map(|&i| pipelines.get(i)).all(|p| {
-                    p.options
-                        .iter()
-                        .any(|o| o.target == t && o.infeasible.is_none())
-                })
+                idx.iter()
+                    .filter_map(|&i| pipelines.get(i))
+                    .filter(|p| p.pipeline.privilege.is_empty())
+                    .all(|p| {
+                        p.options
+                            .iter()
+                            .any(|o| o.target == t && o.infeasible.is_none())
+                    })
             })
             .collect();
         let feasible_for_all = |t: Target| for_all.contains(&t);
@@ -231,6 +254,10 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
                 .filter(|(_, n)| *n != p.pipeline.name && !p.shared_with.contains(n))
                 .map(|(_, n)| n.clone())
                 .collect();
+            if !p.pipeline.privilege.is_empty() {
+                // Decided by its own advice below.
+                continue;
+            }
             let own = p.recommended;
             p.recommended = group_rec;
             let rec_why = if own != group_rec {
@@ -283,6 +310,32 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
             };
             p.choice = choice;
             p.why = why;
+        }
+    }
+    // A pipeline privileged for its workload (KVM, FUSE, systemd, …) takes its advice: sysbox
+    // where sysbox runs the workload, else a manual task that says why; a forced Docker target
+    // is refused with the same reason.
+    for p in &mut pipelines {
+        let Some((advised, reason)) = p.advice.clone() else {
+            continue;
+        };
+        let forced = strategy.target().filter(|&t| {
+            p.options
+                .iter()
+                .any(|o| o.target == t && o.infeasible.is_none())
+        });
+        match forced {
+            Some(t) => {
+                p.choice = Choice::from(t);
+                p.why = format!("--strategy {}", t.as_str());
+            }
+            None => {
+                p.choice = advised;
+                p.why = match strategy.target() {
+                    Some(t) => format!("--strategy {} is not feasible; {reason}", t.as_str()),
+                    None => reason,
+                };
+            }
         }
     }
     // Test fixtures and vendored examples are reported, not migrated, unless asked.
@@ -403,6 +456,7 @@ fn synthetic_summary(
             .flatten(),
         fixture_included: findings.iter().all(|f| f.fixture_included),
         swarm: None,
+        privilege: BTreeSet::new(),
     }
 }
 
@@ -604,7 +658,7 @@ pub fn preview(
     let env = &plan.environment;
     let rewrite_unit = |u: &Unit| -> Outcome {
         let Some(target) = u.target else {
-            return Outcome::default();
+            return device_unit(plan, u, files);
         };
         let Some(first) = u.members.first().and_then(|&i| plan.pipelines.get(i)) else {
             return Outcome::default();
@@ -797,6 +851,10 @@ pub fn preview(
                 }
                 (shared, kept)
             };
+            let mut mine = mine;
+            if p.choice == Choice::Manual && mine.manual.is_empty() {
+                mine.manual.extend(advice_tasks(p, &plan.environment));
+            }
             let mut r = result_of(p, mine, member_kept, drops.clone(), &remaining, u);
             if r.status == Status::Manual || r.status == Status::Unsupported {
                 r.files.clear();
@@ -1095,6 +1153,17 @@ fn verify_file(
     if let Some(reason) = yaml_damage(change) {
         return Some(reason);
     }
+    // A result the strict reader rejects where the original was accepted (TOML, JSON,
+    // Groovy; YAML is judged above).
+    if !path.ends_with(".yml")
+        && !path.ends_with(".yaml")
+        && rewrite::parse_failure(path, &change.before).is_none()
+        && let Some((at, message)) = rewrite::parse_failure(path, &change.after)
+    {
+        return Some(format!(
+            "the result does not parse ({message} at byte {at})"
+        ));
+    }
     if let Some(d) = after
         .diagnostics
         .iter()
@@ -1251,6 +1320,45 @@ fn own_part(o: &Outcome, me: &PipelinePlan, others: &[&PipelinePlan]) -> (Outcom
         status: o.status,
     };
     (own, edited)
+}
+
+/// A unit that takes the narrower device (a pipeline privileged only for KVM): its
+/// privileged flags become `/dev/kvm`. Skip and manual units write nothing.
+fn device_unit(plan: &MigrationPlan, u: &Unit, files: &dyn Files) -> Outcome {
+    let members: Vec<&PipelinePlan> = u
+        .members
+        .iter()
+        .filter_map(|&i| plan.pipelines.get(i))
+        .filter(|p| p.choice == Choice::Device)
+        .collect();
+    if members.is_empty() {
+        return Outcome::default();
+    }
+    let findings: Vec<&Finding> = members.iter().flat_map(|p| p.findings.iter()).collect();
+    let mut o = rewrite::device::kvm(&findings, files);
+    if o.edits.is_empty() {
+        o.status = Some(Status::Manual);
+        for p in &members {
+            o.manual.extend(advice_tasks(p, &plan.environment));
+        }
+    }
+    o
+}
+
+/// The manual steps of a pipeline privileged for its workload (the narrower device to write).
+fn advice_tasks(p: &PipelinePlan, env: &Environment) -> Vec<ManualTask> {
+    let s = &p.pipeline;
+    plan::advise(&s.privilege, s.surface, s.hosting, env)
+        .map(|a| a.tasks)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| ManualTask {
+            title: t.title,
+            location: format!("{}:{}", s.path, s.line),
+            snippet: t.snippet,
+            lang: t.lang.to_string(),
+        })
+        .collect()
 }
 
 fn result_of(

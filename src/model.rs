@@ -53,6 +53,40 @@ impl From<docker_cmd::DockerUse> for DockerUse {
     }
 }
 
+/// Why a container runs privileged when no Docker daemon is involved (see
+/// [`crate::privilege`]): the workload, not a daemon, asks for the privilege, so the Docker
+/// targets (rootless dind, BuildKit, kaniko, TLS) do not apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrivilegeReason {
+    /// Hardware virtualisation: QEMU/KVM virtual machines (`/dev/kvm`).
+    Kvm,
+    /// FUSE mounts: sshfs, s3fs, fuse-overlayfs, AppImage (`/dev/fuse`).
+    Fuse,
+    /// Loop devices and disk images: `losetup`, `mount -o loop`, debootstrap, mkosi, kiwi.
+    DiskImage,
+    /// Registers QEMU user emulation with the host kernel's binfmt_misc.
+    Binfmt,
+    /// flatpak-builder and bubblewrap sandboxes (user namespaces and mounts).
+    Bubblewrap,
+    /// systemd as PID 1 (system containers, kind nodes).
+    Systemd,
+}
+
+impl PrivilegeReason {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrivilegeReason::Kvm => "kvm",
+            PrivilegeReason::Fuse => "fuse",
+            PrivilegeReason::DiskImage => "disk-image",
+            PrivilegeReason::Binfmt => "binfmt",
+            PrivilegeReason::Bubblewrap => "bubblewrap",
+            PrivilegeReason::Systemd => "systemd",
+        }
+    }
+}
+
 /// A value and where it is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Val<T> {
@@ -241,6 +275,9 @@ pub struct Pipeline {
     pub tags: Vec<String>,
     /// Why this compose service is deployed as a Swarm stack service, if it is.
     pub swarm: Option<String>,
+    /// Why its containers run privileged when no Docker daemon is involved (set by the scan
+    /// from [`crate::privilege::classify`]; empty for Docker pipelines).
+    pub privilege: BTreeSet<PrivilegeReason>,
 }
 
 impl Pipeline {
@@ -262,6 +299,7 @@ impl Pipeline {
             script_lines: Vec::new(),
             tags: Vec::new(),
             swarm: None,
+            privilege: BTreeSet::new(),
         }
     }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::discover::{self, Candidate, Kind, ReadError};
 use crate::finding::{self, DiagLevel, Diagnostic, Finding, Surface};
-use crate::model::{DockerUse, Hosting, Pipeline};
+use crate::model::{DockerUse, Hosting, Pipeline, PrivilegeReason};
 use crate::plan;
 use crate::rules::{self, Hit};
 use crate::source::yaml::Yaml;
@@ -53,6 +53,9 @@ pub struct PipelineSummary {
     /// Why the compose file is deployed as a Swarm stack (`docker stack deploy`), if it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub swarm: Option<String>,
+    /// Why its containers are privileged when no Docker daemon is involved (KVM, FUSE, …).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub privilege: BTreeSet<PrivilegeReason>,
 }
 
 /// Everything a scan found.
@@ -826,6 +829,7 @@ fn finish(
     out: &mut UnitOut,
 ) {
     on_sysbox_runners(&mut pipelines, env);
+    classify_privilege(files, &mut pipelines);
     struct Acc {
         rule: &'static rules::Rule,
         hit: Hit,
@@ -849,9 +853,9 @@ fn finish(
             }
         }
     }
-    let recs: Vec<plan::Target> = pipelines
+    let recs: Vec<&'static str> = pipelines
         .iter()
-        .map(|p| plan::recommend(&p.usage, p.hosting, env))
+        .map(|p| plan::recommend_name(&p.usage, p.surface, p.hosting, env, &p.privilege))
         .collect();
     let mut with_findings: BTreeSet<FileId> = BTreeSet::new();
     for a in acc.into_values() {
@@ -914,7 +918,7 @@ fn finish(
         let rec = if a.pipelines.iter().all(|&i| pipelines[i].template) {
             recs[pi]
         } else {
-            plan::recommend(&usage, p.hosting, env)
+            plan::recommend_name(&usage, p.surface, p.hosting, env, &p.privilege)
         };
         with_findings.insert(a.hit.loc.file);
         out.findings.push(Finding {
@@ -940,7 +944,7 @@ fn finish(
             affected,
             message: a.hit.message,
             docker_usage: usage,
-            recommended: Some(rec.as_str()),
+            recommended: Some(rec),
             fingerprint: String::new(),
             suppressed: false,
             suppression: None,
@@ -963,12 +967,13 @@ fn finish(
             line: sf.line_col(p.decl.span.start).line,
             docker_usage: p.usage.clone(),
             hosting: p.hosting,
-            recommended: recs[i].as_str(),
+            recommended: recs[i],
             template: p.template,
             runs_scripts: p.runs_scripts.clone(),
             fixture: None,
             fixture_included: false,
             swarm: p.swarm.clone(),
+            privilege: p.privilege.clone(),
         });
     }
     for f in with_findings {
@@ -981,6 +986,83 @@ fn finish(
             out.sources.push((sf.path.clone(), sf.text.clone()));
         }
     }
+}
+
+/// Why each daemonless privileged pipeline is privileged: read from its containers, its own
+/// text (from its declaration to the next pipeline's in the same file) and the command lines
+/// of its privileged `docker run`s.
+fn classify_privilege(files: &[SourceFile], pipelines: &mut [Pipeline]) {
+    let decls: Vec<(FileId, usize)> = pipelines
+        .iter()
+        .map(|p| (p.decl.file, p.decl.span.start))
+        .collect();
+    for p in pipelines.iter_mut() {
+        if p.name == "(global)" || !crate::privilege::daemonless_privileged(p) {
+            continue;
+        }
+        let mut texts: Vec<&str> = Vec::new();
+        if let Some(sf) = files.get(p.decl.file as usize) {
+            let start = (p.decl.span.start).min(sf.text.len());
+            let end = decls
+                .iter()
+                .filter(|(f, s)| *f == p.decl.file && *s > start)
+                .map(|(_, s)| *s)
+                .min()
+                .unwrap_or(sf.text.len());
+            if let Some(t) = sf.text.get(start..end) {
+                texts.push(t);
+            }
+        }
+        let facts = p
+            .script_facts
+            .iter()
+            .chain(p.containers.iter().flat_map(|c| c.facts.iter()));
+        for f in facts {
+            if f.loc.file == p.decl.file {
+                continue;
+            }
+            if let Some(sf) = files.get(f.loc.file as usize) {
+                texts.push(logical_line(&sf.text, f.loc.span.start));
+            }
+        }
+        p.privilege = crate::privilege::classify(p, &texts);
+    }
+}
+
+/// The logical line around `at`: continued lines (`\` at the end) are part of it.
+fn logical_line(text: &str, at: usize) -> &str {
+    let at = at.min(text.len());
+    let mut start = text
+        .get(..at)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    while start > 1 {
+        let prev = text
+            .get(..start - 1)
+            .map_or(0, |t| t.rfind('\n').map_or(0, |i| i + 1));
+        if text
+            .get(prev..start - 1)
+            .is_some_and(|l| l.trim_end().ends_with('\\'))
+        {
+            start = prev;
+        } else {
+            break;
+        }
+    }
+    let mut end = at;
+    loop {
+        let e = text
+            .get(end..)
+            .and_then(|t| t.find('\n'))
+            .map_or(text.len(), |i| end + i);
+        end = e;
+        if e < text.len() && text.get(..e).is_some_and(|l| l.trim_end().ends_with('\\')) {
+            end = e + 1;
+        } else {
+            break;
+        }
+    }
+    text.get(start..end).unwrap_or("")
 }
 
 pub(crate) fn sort_diags(d: &mut [Diagnostic]) {
@@ -1021,7 +1103,13 @@ fn mark_stack_deploys(r: &mut ScanResult, deploys: &[(String, String)], config: 
             "`{by}` deploys the file with `docker stack deploy`"
         ));
         p.hosting = Hosting::Swarm;
-        p.recommended = plan::recommend(&p.docker_usage, p.hosting, &config.environment).as_str();
+        p.recommended = plan::recommend_name(
+            &p.docker_usage,
+            p.surface,
+            p.hosting,
+            &config.environment,
+            &p.privilege,
+        );
         moved.insert((p.path.clone(), p.name.clone()), p.recommended);
     }
     for f in &mut r.findings {
@@ -1143,5 +1231,23 @@ fn fingerprints(r: &mut ScanResult) {
         let n = counts.entry(key).or_insert(0);
         f.fingerprint = finding::fingerprint(f.rule, &f.path, &pipeline, &line, *n);
         *n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logical_line;
+
+    #[test]
+    fn logical_line_follows_backslash_continuations() {
+        let t = "echo a\ndocker run --rm \\\n  --privileged \\\n  img losetup -a\necho b\n";
+        let at = t.find("--privileged").unwrap_or(0);
+        assert_eq!(
+            logical_line(t, at),
+            "docker run --rm \\\n  --privileged \\\n  img losetup -a"
+        );
+        assert_eq!(logical_line(t, 0), "echo a");
+        assert_eq!(logical_line(t, t.len()), "");
+        assert_eq!(logical_line("x", 99), "x");
     }
 }

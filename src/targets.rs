@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Environment, RunnerHosts};
 use crate::finding::Severity;
-use crate::model::{DockerUse, Hosting};
+use crate::model::{DockerUse, Hosting, PrivilegeReason};
 
 /// A migration target (the typed identity; its data lives in [`REGISTRY`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -117,7 +117,39 @@ pub struct Context<'a> {
     pub hosting: Hosting,
     /// Environment answers.
     pub env: &'a Environment,
+    /// Why its containers are privileged when no Docker daemon is involved (empty for a
+    /// Docker pipeline).
+    pub privilege: &'a BTreeSet<PrivilegeReason>,
 }
+
+/// Why sysbox cannot run a workload privileged for `r`, or `None` when it can (systemd).
+pub fn sysbox_limit(r: PrivilegeReason) -> Option<&'static str> {
+    match r {
+        PrivilegeReason::Systemd => None,
+        PrivilegeReason::Kvm => Some(
+            "sysbox shows host devices as nobody:nogroup and rejects privileged; the narrower fix is the /dev/kvm device (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md)",
+        ),
+        PrivilegeReason::Fuse => Some(
+            "sysbox cannot mknod /dev/fuse and the sysbox rewrite passes no device; FUSE unmounts fail under sysbox (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md, https://github.com/nestybox/sysbox/issues/732)",
+        ),
+        PrivilegeReason::DiskImage => Some(
+            "sysbox containers cannot set up loop devices (https://github.com/nestybox/sysbox/issues/729)",
+        ),
+        PrivilegeReason::Binfmt => Some(
+            "sysbox containers cannot write binfmt_misc (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md)",
+        ),
+        PrivilegeReason::Bubblewrap => Some(
+            "bubblewrap creates user namespaces and sysbox does not support nested user namespaces (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md)",
+        ),
+    }
+}
+
+/// Why a Docker target cannot serve a pipeline privileged for its workload.
+const NO_DAEMON: &str =
+    "privileged for its workload, not for a Docker daemon: there is no daemon to replace";
+/// Why a builder target cannot serve a pipeline privileged for its workload.
+const NO_BUILD: &str =
+    "privileged for its workload, not for an image build: a builder does not replace it";
 
 /// One troubleshooting entry: a symptom or trap and what to do about it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,7 +290,9 @@ pub fn parse(name: &str) -> Option<Target> {
 }
 
 fn only_builds(cx: &Context<'_>) -> Option<&'static str> {
-    if cx.usage.is_empty() {
+    if !cx.privilege.is_empty() {
+        Some(NO_BUILD)
+    } else if cx.usage.is_empty() {
         Some("does not only build images (Docker usage unknown)")
     } else {
         None
@@ -266,7 +300,9 @@ fn only_builds(cx: &Context<'_>) -> Option<&'static str> {
 }
 
 fn sysbox_feasible(cx: &Context<'_>) -> Option<&'static str> {
-    if cx.hosting == Hosting::Swarm {
+    if let Some(why) = cx.privilege.iter().find_map(|r| sysbox_limit(*r)) {
+        Some(why)
+    } else if cx.hosting == Hosting::Swarm {
         Some(crate::plan::SWARM_NO_RUNTIME)
     } else if cx.hosting == Hosting::GithubHosted {
         Some("GitHub-hosted runners cannot install sysbox")
@@ -280,7 +316,9 @@ fn sysbox_feasible(cx: &Context<'_>) -> Option<&'static str> {
 }
 
 fn kaniko_feasible(cx: &Context<'_>) -> Option<&'static str> {
-    if cx.usage.contains(&DockerUse::Run) {
+    if !cx.privilege.is_empty() {
+        Some(NO_BUILD)
+    } else if cx.usage.contains(&DockerUse::Run) {
         Some("runs containers: kaniko cannot run them")
     } else if cx.usage.contains(&DockerUse::MultiArch) {
         Some("builds for several platforms: kaniko builds one platform per run")
@@ -297,8 +335,9 @@ fn buildkit_feasible(cx: &Context<'_>) -> Option<&'static str> {
     })
 }
 
-fn always(_: &Context<'_>) -> Option<&'static str> {
-    None
+/// Feasible wherever a Docker daemon is what runs privileged.
+fn has_daemon(cx: &Context<'_>) -> Option<&'static str> {
+    (!cx.privilege.is_empty()).then_some(NO_DAEMON)
 }
 
 const SYSBOX: TargetSpec = TargetSpec {
@@ -350,7 +389,7 @@ const ROOTLESS: TargetSpec = TargetSpec {
     keeps_privileged_daemon: true,
     fallback_rank: 3,
     auto_fallback: true,
-    infeasible: always,
+    infeasible: has_daemon,
     guide: &prose::ROOTLESS,
     doc: "docs/targets/rootless.md",
     template_key: "rootless",
@@ -438,7 +477,7 @@ const TLS: TargetSpec = TargetSpec {
     fallback_rank: 4,
     // TLS dind keeps a privileged daemon: offered to the user, never chosen as a fallback.
     auto_fallback: false,
-    infeasible: always,
+    infeasible: has_daemon,
     guide: &prose::TLS,
     doc: "docs/targets/tls.md",
     template_key: "tls",
@@ -570,10 +609,12 @@ mod tests {
         let run: BTreeSet<_> = [DockerUse::Build, DockerUse::Run].into();
         let multi: BTreeSet<_> = [DockerUse::Build, DockerUse::MultiArch].into();
         let none = BTreeSet::new();
+        let no_reason = BTreeSet::new();
         let cx = |usage, hosting| Context {
             usage,
             hosting,
             env: &env,
+            privilege: &no_reason,
         };
         let why = |t: Target, c: &Context<'_>| (spec(t).infeasible)(c);
         assert!(why(Target::Kaniko, &cx(&run, Hosting::Unknown)).is_some());
@@ -589,5 +630,39 @@ mod tests {
         assert!(why(Target::Sysbox, &cx(&run, Hosting::GithubHosted)).is_some());
         assert_eq!(why(Target::Sysbox, &cx(&run, Hosting::Unknown)), None);
         assert_eq!(why(Target::Tls, &cx(&none, Hosting::GithubHosted)), None);
+    }
+
+    #[test]
+    fn workload_privilege_rules_out_docker_targets_and_sysbox_where_it_cannot_run() {
+        let env = Environment::default();
+        let run: BTreeSet<_> = [DockerUse::Run].into();
+        let why = |t: Target, reasons: &[PrivilegeReason]| {
+            let privilege: BTreeSet<PrivilegeReason> = reasons.iter().copied().collect();
+            (spec(t).infeasible)(&Context {
+                usage: &run,
+                hosting: Hosting::SelfHosted,
+                env: &env,
+                privilege: &privilege,
+            })
+        };
+        for t in [Target::Rootless, Target::Tls] {
+            assert_eq!(why(t, &[PrivilegeReason::Kvm]), Some(NO_DAEMON));
+            assert_eq!(why(t, &[]), None);
+        }
+        for t in [Target::Buildkit, Target::Kaniko] {
+            assert_eq!(why(t, &[PrivilegeReason::Systemd]), Some(NO_BUILD));
+        }
+        assert_eq!(why(Target::Sysbox, &[PrivilegeReason::Systemd]), None);
+        assert!(
+            why(Target::Sysbox, &[PrivilegeReason::Bubblewrap])
+                .is_some_and(|w| w.contains("nested user namespaces"))
+        );
+        assert!(
+            why(
+                Target::Sysbox,
+                &[PrivilegeReason::Systemd, PrivilegeReason::DiskImage]
+            )
+            .is_some_and(|w| w.contains("loop devices"))
+        );
     }
 }

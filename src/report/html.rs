@@ -167,11 +167,7 @@ fn pipeline_section(r: &Report, p: &PipelineReport) -> String {
         if p.why == "recommended" {
             "recommended".to_string()
         } else {
-            format!(
-                "recommended: {}; {}",
-                escape(p.recommended.as_str()),
-                escape(&p.why)
-            )
+            format!("recommended: {}; {}", escape(p.recommended), escape(&p.why))
         }
     );
     let _ = writeln!(

@@ -267,7 +267,7 @@ pub fn render_report(r: &Report) -> String {
                     s,
                     "- Target: **{}** (recommended: {}; {})",
                     p.target,
-                    p.recommended.as_str(),
+                    p.recommended,
                     text(&p.why)
                 );
             }

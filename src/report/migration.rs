@@ -190,8 +190,9 @@ pub struct PipelineReport {
     pub docker_usage: Vec<DockerUse>,
     /// The chosen target, `skip` or `manual`.
     pub target: &'static str,
-    /// The recommended target.
-    pub recommended: Target,
+    /// The recommended target, or the advice for a container privileged for its workload
+    /// (`device`, `manual`).
+    pub recommended: &'static str,
     /// Why this target.
     pub why: String,
     /// Outcome.
@@ -705,7 +706,11 @@ pub fn build(i: &Inputs<'_>) -> Report {
                 .map(|pl| pl.pipeline.docker_usage.iter().copied().collect())
                 .unwrap_or_default(),
             target: r.choice.as_str(),
-            recommended: plan.map_or(Target::Sysbox, |pl| pl.recommended),
+            recommended: plan.map_or(Target::Sysbox.as_str(), |pl| {
+                pl.advice
+                    .as_ref()
+                    .map_or(pl.recommended.as_str(), |(a, _)| a.as_str())
+            }),
             why: r.why.clone(),
             status: r.status,
             findings_addressed: findings.iter().filter(|f| f.addressed).count(),

@@ -8,6 +8,7 @@
 pub mod common;
 pub mod compose;
 pub mod daemon;
+pub mod device;
 pub mod github;
 pub mod gitlab;
 pub mod jenkins;

@@ -37,6 +37,17 @@ host (the installer adds it to `/etc/docker/daemon.json` and reloads dockerd), t
 `docker info --format '{{json .Runtimes}}'`.",
         },
         Pitfall {
+            title: "A privileged container that runs no Docker daemon",
+            text: "Sysbox runs systemd as PID 1 without privilege (and kind nodes, which boot \
+systemd), so depriv moves such containers to sysbox. It does not run what needs devices or \
+nested user namespaces: loop devices (`losetup`, `mount -o loop`) fail, `/dev/fuse` cannot be \
+created and FUSE unmounts fail, binfmt_misc cannot be written, and bubblewrap (flatpak-builder) \
+cannot create its user namespace. depriv leaves those as manual tasks that say why; a QEMU/KVM \
+container needs only `--device /dev/kvm`. Sources: \
+https://github.com/nestybox/sysbox/blob/master/docs/user-guide/limitations.md, \
+https://github.com/nestybox/sysbox/issues/729, https://github.com/nestybox/sysbox/issues/732.",
+        },
+        Pitfall {
             title: "Containers fail to start with `--privileged` or host namespaces",
             text: "Sysbox rejects `--privileged`, `--userns=host`, `--pid=host` and `--net=host` \
 (Kubernetes: `privileged: true`, `hostNetwork`, `hostPID`, `hostIPC`). Remove them from the \

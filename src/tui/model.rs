@@ -338,9 +338,21 @@ pub fn choices(p: &PipelinePlan) -> Vec<ChoiceRow> {
             residual_risk: o.residual_risk,
             // A detect-only surface has no rewriter: no target is applied there, so none is
             // recommended.
-            recommended: o.target == p.recommended && !detect_only(p),
+            recommended: match &p.advice {
+                Some((a, _)) => *a == Choice::from(o.target),
+                None => o.target == p.recommended && !detect_only(p),
+            },
         })
         .collect();
+    if p.advice.as_ref().is_some_and(|(a, _)| *a == Choice::Device) {
+        out.push(ChoiceRow {
+            choice: Choice::Device,
+            infeasible: None,
+            trade_off: "replace privileged with /dev/kvm, the one device the container needs",
+            residual_risk: "the container keeps access to KVM only",
+            recommended: true,
+        });
+    }
     out.push(ChoiceRow {
         choice: Choice::Skip,
         infeasible: None,
@@ -353,7 +365,7 @@ pub fn choices(p: &PipelinePlan) -> Vec<ChoiceRow> {
         infeasible: None,
         trade_off: "nothing is edited; the report lists it as a task for a person",
         residual_risk: "unchanged until someone does it",
-        recommended: false,
+        recommended: p.advice.as_ref().is_some_and(|(a, _)| *a == Choice::Manual),
     });
     out
 }

@@ -566,3 +566,116 @@ fn actionlint_complaints_compare_across_before_and_after() {
     );
     assert_eq!(actionlint_line("no colon here"), None);
 }
+
+/// Containers privileged for their workload (KVM, FUSE, loop devices, binfmt, bubblewrap,
+/// systemd) get advice per reason, never a Docker target: KVM gets `/dev/kvm` instead of
+/// privileged, systemd moves to sysbox, both through the harness's checks and the platform's
+/// validators; the others stay manual with the reason and its upstream page.
+#[test]
+fn workload_privilege_gets_advice_not_docker_targets() {
+    let dir = root().join("tests/fixtures/rules/privileged-container");
+    let cases = [
+        (
+            "bad-workload-flatpak-github",
+            "manual",
+            "nested user namespaces",
+        ),
+        ("bad-workload-kvm-compose", "device", "/dev/kvm is enough"),
+        ("bad-workload-kvm-github", "device", "/dev/kvm is enough"),
+        ("bad-workload-kvm-jenkins", "device", "/dev/kvm is enough"),
+        ("bad-workload-kvm-kubernetes", "manual", "device plugin"),
+        ("bad-workload-systemd-compose", "sysbox", "systemd.md"),
+        ("bad-workload-fuse-shell", "manual", "CAP_SYS_ADMIN"),
+        (
+            "bad-workload-disk-image-makefile",
+            "manual",
+            "sysbox/issues/729",
+        ),
+        ("bad-workload-binfmt-shell", "manual", "once on the host"),
+    ];
+    for (case, choice, reason) in cases {
+        let path = dir.join(case);
+        let c = check(&path, Strategy::Auto, case);
+        let preview = run(&path, Strategy::Auto);
+        assert!(!preview.results.is_empty(), "{case}: no pipeline");
+        let mut snap = c.snapshot.clone();
+        for r in &preview.results {
+            assert_eq!(r.choice.as_str(), choice, "{case}: {}", r.why);
+            assert!(r.why.contains(reason), "{case}: {}", r.why);
+            assert!(r.why.contains("https://"), "{case}: {}", r.why);
+            for word in ["rootless", "dind", "kaniko", "BuildKit", "TLS"] {
+                assert!(!r.why.contains(word), "{case}: {word} in {}", r.why);
+            }
+            snap.push_str(&format!("why: {}\n", r.why));
+            for m in &r.manual {
+                snap.push_str(&format!(
+                    "manual: {} ({})\n{}",
+                    m.title, m.location, m.snippet
+                ));
+            }
+        }
+        if choice == "manual" {
+            assert!(c.changed.is_empty(), "{case}: a manual pipeline is written");
+        } else {
+            assert!(!c.changed.is_empty(), "{case}: nothing migrated");
+            for (p, _, text) in &c.changed {
+                assert!(
+                    !text.contains("privileged: true") && !text.contains("--privileged"),
+                    "{case}: {p}"
+                );
+                if choice == "device" {
+                    assert!(text.contains("/dev/kvm"), "{case}: {p}");
+                }
+                validate(case, p, text);
+            }
+        }
+        // Forcing a Docker target is refused with the workload's reason.
+        let forced = run(&path, Strategy::Rootless);
+        for r in &forced.results {
+            assert_ne!(r.choice.as_str(), "rootless", "{case}");
+            assert!(
+                r.why.contains("--strategy rootless is not feasible"),
+                "{case}: {}",
+                r.why
+            );
+        }
+        insta::with_settings!({ snapshot_suffix => case, prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!("workload", snap);
+        });
+    }
+}
+
+/// The platform's validators on one rewritten file (schema; actionlint for workflows).
+fn validate(case: &str, path: &str, text: &str) {
+    let Some(v) = validators() else { return };
+    let schema = match depriv::discover::classify(path) {
+        Some(depriv::discover::Kind::GithubWorkflow) => "vendor.github-workflows",
+        Some(depriv::discover::Kind::Compose) => "vendor.compose-spec",
+        _ => return,
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("after.yml");
+    std::fs::write(&file, text).expect("write");
+    let out = Command::new(v.join("bin/check-jsonschema"))
+        .args(["--builtin-schema", schema])
+        .arg(&file)
+        .output()
+        .expect("check-jsonschema");
+    assert!(
+        out.status.success(),
+        "{case}: {path} fails {schema}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    if schema == "vendor.github-workflows" {
+        let out = Command::new(v.join("bin/actionlint"))
+            .arg("-oneline")
+            .arg(&file)
+            .output()
+            .expect("actionlint");
+        assert!(
+            out.status.success(),
+            "{case}: actionlint on {path}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

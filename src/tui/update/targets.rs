@@ -63,10 +63,11 @@ pub(super) fn set_choice(m: &mut Model, i: usize, c: Choice) -> bool {
         return false;
     }
     p.choice = c;
-    p.why = if c == Choice::from(p.recommended) {
-        "recommended".to_string()
-    } else {
-        WHY_USER.to_string()
+    p.why = match &p.advice {
+        // A workload's privilege: its advice says why.
+        Some((a, why)) if *a == c => why.clone(),
+        _ if c == Choice::from(p.recommended) && p.advice.is_none() => "recommended".to_string(),
+        _ => WHY_USER.to_string(),
     };
     m.changed = true;
     true
@@ -221,11 +222,18 @@ pub(super) fn accept_rest(m: &mut Model) -> Option<Effect> {
         .enumerate()
         .skip(sel)
         .filter(|(_, p)| {
-            p.options
-                .iter()
-                .any(|o| o.target == p.recommended && o.infeasible.is_none())
+            p.advice.is_some()
+                || p.options
+                    .iter()
+                    .any(|o| o.target == p.recommended && o.infeasible.is_none())
         })
-        .map(|(i, p)| (i, Choice::from(p.recommended)))
+        .map(|(i, p)| {
+            let rec = p
+                .advice
+                .as_ref()
+                .map_or(Choice::from(p.recommended), |(a, _)| *a);
+            (i, rec)
+        })
         .collect();
     let n = picks.len();
     for (i, c) in picks {

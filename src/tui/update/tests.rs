@@ -766,3 +766,38 @@ fn undo_hint_uses_the_invocation() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn a_workload_privilege_offers_its_advice_not_docker_targets() {
+    let mut m = planned_over(&[(
+        "docker-compose.yml",
+        "services:\n  vm:\n    image: qemux/qemu:7.12\n    privileged: true\n",
+    )]);
+    let p = m.target_pipeline().expect("a pipeline");
+    assert_eq!(p.choice, Choice::Device);
+    let rows = model::choices(p);
+    let recommended: Vec<Choice> = rows
+        .iter()
+        .filter(|r| r.recommended)
+        .map(|r| r.choice)
+        .collect();
+    assert_eq!(recommended, vec![Choice::Device]);
+    // Every Docker target is shown with why it does not apply.
+    for r in rows.iter().filter(|r| r.choice.target().is_some()) {
+        assert!(
+            r.infeasible.as_deref().is_some_and(|w| !w.is_empty()),
+            "{:?}",
+            r.choice
+        );
+    }
+    // Choosing manual and back to the device restores the advice's reason.
+    assert!(set_choice_for_test(&mut m, Choice::Manual));
+    assert!(set_choice_for_test(&mut m, Choice::Device));
+    let p = m.target_pipeline().expect("a pipeline");
+    assert!(p.why.contains("/dev/kvm is enough"), "{}", p.why);
+}
+
+fn set_choice_for_test(m: &mut Model, c: Choice) -> bool {
+    let i = m.targets.sel;
+    targets::set_choice(m, i, c)
+}

@@ -38,7 +38,12 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
     let mut lines = Vec::with_capacity(rows);
     for (i, p) in plan.pipelines.iter().enumerate().skip(offset).take(rows) {
         let choice = p.choice.as_str();
-        let mark = if p.why == "recommended" { " " } else { "*" };
+        let advised = p.advice.as_ref().is_some_and(|(_, why)| *why == p.why);
+        let mark = if p.why == "recommended" || advised {
+            " "
+        } else {
+            "*"
+        };
         let name_w = width.saturating_sub(choice.len() + 4);
         let name = super::cut(&super::clean(&p.pipeline.name), 0, name_w);
         let pad = name_w.saturating_sub(name.chars().count());
@@ -201,6 +206,14 @@ pub fn view(m: &Model, f: &mut Frame, body: Rect) {
                 super::clean(&p.shared_with.join(", "))
             ),
             t.warn(),
+        ));
+    }
+    if let Some((a, why)) = &p.advice
+        && p.why != *why
+    {
+        lines.push(Line::styled(
+            format!("Advised: {} ({})", a.as_str(), super::clean(why)),
+            t.dim(),
         ));
     }
     if p.why != "recommended" {
