@@ -214,14 +214,21 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
     }
     let code = depriv::exit::after_migration(&scan, &preview);
     if code != depriv::exit::OK {
-        writeln!(out, "{}", exit_line(code, args.dry_run))?;
+        let partial = preview
+            .results
+            .iter()
+            .any(|r| r.status == depriv::rewrite::Status::Partial);
+        writeln!(out, "{}", exit_line(code, args.dry_run, partial))?;
     }
     Ok(code)
 }
 
 /// One line that says what the exit status means.
-fn exit_line(code: u8, dry_run: bool) -> &'static str {
+fn exit_line(code: u8, dry_run: bool, partial: bool) -> &'static str {
     match (code, dry_run) {
+        (depriv::exit::MANUAL, _) if partial => {
+            "Exit status 3: no finding remains in the repository; the manual tasks above remain, and the partial pipelines need theirs before they work as migrated."
+        }
         (depriv::exit::FINDINGS, false) => {
             "Exit status 1: findings remain that depriv could not migrate (listed above)."
         }

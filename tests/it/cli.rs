@@ -734,6 +734,21 @@ const LOADS_AND_PUSHES: &[u8] = b"ship:\n  image: docker:29-cli\n  services:\n  
 #[test]
 fn accept_defaults_exits_non_zero_when_a_pipeline_is_partial() {
     let dir = repo(&[(".gitlab-ci.yml", LOADS_AND_PUSHES)]);
+    // The dry run says the partial pipeline still needs its tasks, not that they are all
+    // outside the repository.
+    let dry = depriv()
+        .args(["migrate", "--dry-run"])
+        .arg(dir.path())
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let dry = String::from_utf8_lossy(&dry);
+    assert!(
+        dry.contains("the partial pipelines need theirs before they work as migrated"),
+        "{dry}"
+    );
     let out = depriv()
         .arg("--accept-defaults")
         .arg(dir.path())
