@@ -192,7 +192,16 @@ pub fn run(args: MigrateArgs, color: ColorChoice) -> anyhow::Result<u8> {
             write::write_all(session.root(), &files, &write::NoFaults)?;
         }
         write!(out, "{}", summary(&preview, true))?;
-        if files.is_empty() {
+        let unparsed = scan
+            .diagnostics
+            .iter()
+            .any(|d| d.level == depriv::finding::DiagLevel::Error);
+        if files.is_empty() && unparsed {
+            writeln!(
+                out,
+                "Nothing written; files that could not be parsed (errors above) block the pipelines that read them."
+            )?;
+        } else if files.is_empty() {
             writeln!(
                 out,
                 "Nothing written: the repository is already migrated as far as depriv can take it."

@@ -411,3 +411,29 @@ fn a_pipeline_that_runs_containers_never_gets_a_builder_on_any_surface() {
         }
     }
 }
+
+#[test]
+fn nothing_written_because_of_a_broken_file_says_so() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_tree(
+        tmp.path(),
+        &[(
+            "gitlab-runner/config.toml",
+            b"[[runners]]\nname = \"x\"\nurl = $url\n[runners.docker]\nprivileged = true\n",
+        )],
+    );
+    let out = Command::cargo_bin("depriv")
+        .expect("binary")
+        .args(["migrate", "--allow-no-vcs"])
+        .arg(tmp.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("Nothing written; files that could not be parsed"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("already migrated"), "{stdout}");
+}
