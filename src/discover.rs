@@ -486,6 +486,24 @@ pub fn read_text(path: &Path) -> Result<String, (ReadError, Vec<u8>)> {
     })
 }
 
+/// `a/b` + `../c/./d` → `a/c/d`; `None` when it leaves the repository or is absolute.
+pub(crate) fn join_path(dir: &str, rel: &str) -> Option<String> {
+    if rel.starts_with('/') || rel.starts_with('~') || rel.contains('$') {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|x| !x.is_empty()).collect();
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -211,24 +211,6 @@ impl Build {
     }
 }
 
-/// `a/b` + `../c/./d` → `a/c/d`; `None` when it leaves the repository or is absolute.
-fn join_path(dir: &str, rel: &str) -> Option<String> {
-    if rel.starts_with('/') || rel.starts_with('~') || rel.contains('$') {
-        return None;
-    }
-    let mut parts: Vec<&str> = dir.split('/').filter(|x| !x.is_empty()).collect();
-    for seg in rel.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
-}
-
 fn build_of(req: &Request<'_>, p: &YamlPlan<'_>, s: &Svc) -> Option<Build> {
     let b = p.value(s.map, "build")?;
     let r = p.y().resolve(b);
@@ -256,9 +238,9 @@ fn build_of(req: &Request<'_>, p: &YamlPlan<'_>, s: &Svc) -> Option<Build> {
     let remote = context.contains("://") || context.starts_with("git@");
     let dir = p.ed.path.rsplit_once('/').map_or("", |(d, _)| d);
     let path = (!remote)
-        .then(|| join_path(dir, &context))
+        .then(|| crate::discover::join_path(dir, &context))
         .flatten()
-        .and_then(|c| join_path(&c, &dockerfile));
+        .and_then(|c| crate::discover::join_path(&c, &dockerfile));
     let text = path.as_deref().and_then(|x| req.files.text(x));
     Some(Build {
         path: path.filter(|_| text.is_some()),

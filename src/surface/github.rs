@@ -170,17 +170,7 @@ fn local_action(uses: &str) -> Option<String> {
     if rest.contains("${{") || rest.ends_with(".yml") || rest.ends_with(".yaml") {
         return None;
     }
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in rest.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
+    crate::discover::join_path("", rest)
 }
 
 fn classify_action(d: &Doc<'_>, uses: &str, with: Option<NodeId>, usage: &mut BTreeSet<DockerUse>) {
