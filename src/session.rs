@@ -237,6 +237,10 @@ impl Files for RepoFiles<'_> {
         t
     }
 
+    fn paths(&self) -> Vec<String> {
+        self.candidates.iter().map(|c| c.rel.clone()).collect()
+    }
+
     fn memo(&self) -> Option<&Memo> {
         Some(&self.memo)
     }

@@ -539,8 +539,12 @@ fn risk_after(r: &PipelineResult, findings: &[FindingReport], written: bool) -> 
                 .residual_risk
                 .map(str::to_string)
                 .unwrap_or_else(|| guide::info(t).residual.to_string());
-            if r.status == Status::Partial {
+            if r.status == Status::Partial && r.addressed < r.findings {
                 text = format!("{text}; findings remain until the manual tasks are done");
+            } else if r.status == Status::Partial {
+                text = format!(
+                    "{text}; the pipeline needs its manual tasks before it works as migrated"
+                );
             }
             Risk { level, text }
         }
@@ -1006,6 +1010,9 @@ impl Files for OverlayFiles<'_> {
             .filter(|p| p.ends_with(".yml") || p.ends_with(".yaml"))
             .cloned()
             .collect()
+    }
+    fn paths(&self) -> Vec<String> {
+        self.rels.iter().cloned().collect()
     }
 }
 

@@ -850,13 +850,158 @@ fn client(
         if let Some(Role::Ci(what)) = role
             && ciserver::runs_steps_in_place(what)
         {
-            side.note(format!(
-                "service `{}`: jobs that call `sudo docker` lose DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, which sudo resets; call `docker` without sudo (the TLS client needs no access to a socket) or keep them with `sudo --preserve-env=DOCKER_HOST,DOCKER_TLS_VERIFY,DOCKER_CERT_PATH` (https://www.sudo.ws/docs/man/sudoers.man/#Command_environment)",
-                s.name
-            ));
+            let binaries: Vec<String> = volumes(p, s.map)
+                .into_iter()
+                .filter(|(_, src, _)| ciserver::is_docker_binary(src))
+                .map(|(_, _, target)| target)
+                .filter(|t| t.starts_with('/'))
+                .collect();
+            let calls = lost_client_calls(req, &binaries);
+            if calls.is_empty() {
+                side.note(format!(
+                    "service `{}`: jobs that call `sudo docker` lose DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, which sudo resets; call `docker` without sudo (the TLS client needs no access to a socket) or keep them with `sudo --preserve-env=DOCKER_HOST,DOCKER_TLS_VERIFY,DOCKER_CERT_PATH` (https://www.sudo.ws/docs/man/sudoers.man/#Command_environment)",
+                    s.name
+                ));
+            } else {
+                // The jobs in the repository would still reach for the host's daemon: the
+                // service is only partly migrated until they call the client plainly.
+                side.partial = true;
+                for c in calls {
+                    side.task(
+                        format!(
+                            "job step `{}` on `{}` {}: call `docker` plainly",
+                            c.text, s.name, c.why
+                        ),
+                        &format!("{}:{}", c.path, c.line),
+                        c.fixed,
+                        "",
+                    );
+                }
+            }
         }
         docker_binary(req, p, s, build.as_ref(), extra, side);
     }
+}
+
+/// A Docker call in a job step that would no longer reach the new daemon.
+#[derive(Debug, PartialEq, Eq)]
+struct LostCall {
+    path: String,
+    line: usize,
+    /// The step as written (trimmed).
+    text: String,
+    /// The same step calling the client plainly.
+    fixed: String,
+    why: &'static str,
+}
+
+/// Steps of the repository's Jenkinsfiles and Job DSL scripts that run the Docker client in a
+/// way that loses the new daemon: through `sudo` without keeping the environment (sudo resets
+/// `DOCKER_HOST` and the TLS variables: https://www.sudo.ws/docs/man/sudoers.man/#Command_environment),
+/// or by the path of the host binary that was mounted (`binaries`) and is gone.
+fn lost_client_calls(req: &Request<'_>, binaries: &[String]) -> Vec<LostCall> {
+    use crate::discover::{Kind, classify};
+    let mut out = Vec::new();
+    let mut paths = req.files.paths();
+    paths.sort();
+    for path in paths {
+        if !matches!(classify(&path), Some(Kind::Jenkinsfile | Kind::Groovy)) {
+            continue;
+        }
+        let Some(text) = req.files.text(&path) else {
+            continue;
+        };
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.starts_with("//") || line.starts_with('*') || line.starts_with("/*") {
+                continue;
+            }
+            if let Some((fixed, why)) = lost_call(line, binaries) {
+                out.push(LostCall {
+                    path: path.clone(),
+                    line: i + 1,
+                    text: line.to_string(),
+                    fixed,
+                    why,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `line` with its lost Docker calls made plain, and why they were lost.
+fn lost_call(line: &str, binaries: &[String]) -> Option<(String, &'static str)> {
+    const SUDO: &str =
+        "runs under sudo, which resets DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH";
+    const BINARY: &str = "calls the host's `docker` binary, which is no longer mounted";
+    let starts_word = |s: &str, at: usize| {
+        s.get(..at)
+            .and_then(|b| b.chars().last())
+            .is_none_or(|c| " \t\"'(;&|`".contains(c))
+    };
+    let ends_word = |s: &str, at: usize| {
+        s.get(at..)
+            .and_then(|r| r.chars().next())
+            .is_none_or(|c| " \t\"');&|`".contains(c))
+    };
+    // The client word at `at`: `docker` or an absolute path to it; its end.
+    let client_end = |s: &str, at: usize| -> Option<usize> {
+        let rest = s.get(at..)?;
+        let len = rest
+            .find(|c: char| " \t\"');&|`".contains(c))
+            .unwrap_or(rest.len());
+        let w = rest.get(..len)?;
+        (w == "docker" || (w.starts_with('/') && w.ends_with("/docker"))).then_some(at + len)
+    };
+    let mut fixed = line.to_string();
+    let mut why = None;
+    let mut from = 0;
+    while let Some(off) = fixed.get(from..).and_then(|r| r.find("sudo")) {
+        let at = from + off;
+        from = at + 4;
+        if !starts_word(&fixed, at) || !ends_word(&fixed, at + 4) {
+            continue;
+        }
+        // sudo [options] CLIENT: a kept environment (-E, --preserve-env) is fine.
+        let mut j = at + 4;
+        let mut keeps_env = false;
+        loop {
+            let rest = fixed.get(j..).unwrap_or("");
+            let skip = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+            j += skip;
+            let rest = fixed.get(j..).unwrap_or("");
+            if !rest.starts_with('-') {
+                break;
+            }
+            let len = rest.find([' ', '\t']).unwrap_or(rest.len());
+            let opt = rest.get(..len).unwrap_or("");
+            keeps_env |=
+                opt.starts_with("--preserve-env") || (!opt.starts_with("--") && opt.contains('E'));
+            j += len;
+        }
+        if keeps_env {
+            continue;
+        }
+        if let Some(end) = client_end(&fixed, j) {
+            fixed.replace_range(at..end, "docker");
+            why = Some(SUDO);
+            from = at + "docker".len();
+        }
+    }
+    for b in binaries {
+        let mut from = 0;
+        while let Some(off) = fixed.get(from..).and_then(|r| r.find(b.as_str())) {
+            let at = from + off;
+            from = at + b.len();
+            if starts_word(&fixed, at) && ends_word(&fixed, at + b.len()) {
+                fixed.replace_range(at..at + b.len(), "docker");
+                why.get_or_insert(BINARY);
+                from = at + "docker".len();
+            }
+        }
+    }
+    why.map(|w| (fixed, w))
 }
 
 /// The host's `docker` binary mounted into a client goes; the image gets its own client: a
@@ -1093,10 +1238,88 @@ pub fn rewrite_services(req: &Request<'_>, names: &[&str]) -> Outcome {
 
 #[cfg(test)]
 mod tests {
+    use super::lost_call;
     use crate::migrate::Strategy;
     use crate::rewrite::common::testkit;
 
     const DEMO: &str = "# stack\nservices:\n  jenkins:\n    image: jenkins/jenkins:lts-jdk21\n    volumes:\n      - jenkins_home:/var/jenkins_home\n      - /var/run/docker.sock:/var/run/docker.sock\n    environment:\n      JAVA_OPTS: -Dx=1\n    depends_on:\n      - dind\n\n  dind:\n    image: docker:29-dind\n    privileged: true\n    environment:\n      DOCKER_TLS_CERTDIR: \"\"\n    ports:\n      - \"2375:2375\"\n\nvolumes:\n  jenkins_home:\n";
+
+    #[test]
+    fn docker_calls_that_would_miss_the_new_daemon() {
+        let bins = vec!["/usr/bin/docker".to_string()];
+        let call = |l: &str| lost_call(l, &bins);
+        assert_eq!(
+            call("shell(\"cd app && sudo /usr/bin/docker build -t app .\")"),
+            Some((
+                "shell(\"cd app && docker build -t app .\")".to_string(),
+                "runs under sudo, which resets DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH"
+            ))
+        );
+        assert_eq!(
+            call("sh 'sudo -n docker ps'").map(|c| c.0),
+            Some("sh 'docker ps'".to_string())
+        );
+        assert_eq!(
+            call("sh \"/usr/bin/docker images\"").map(|c| c.1),
+            Some("calls the host's `docker` binary, which is no longer mounted")
+        );
+        // Both on one line, inside `$(…)`.
+        assert_eq!(
+            call("sudo /usr/bin/docker stop $(sudo /usr/bin/docker ps -q)").map(|c| c.0),
+            Some("docker stop $(docker ps -q)".to_string())
+        );
+        // A kept environment, another program, or a word that only contains the name.
+        assert_eq!(call("sudo -E docker ps"), None);
+        assert_eq!(call("sudo --preserve-env=DOCKER_HOST docker ps"), None);
+        assert_eq!(call("sudo apt-get install -y docker-ce-cli"), None);
+        assert_eq!(call("pseudo docker ps"), None);
+        assert_eq!(call("docker build ."), None);
+    }
+
+    #[test]
+    fn a_jenkins_server_whose_jobs_call_sudo_docker_is_partial_with_each_line() {
+        let compose = "services:\n  jenkins:\n    build: ./jenkins\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n      - /usr/bin/docker:/usr/bin/docker\n";
+        let dockerfile = "FROM jenkins/jenkins:lts\n";
+        let seed = "job('image') {\n  steps {\n    // sudo docker in a comment is not a step\n    shell('sudo /usr/bin/docker build -t app .')\n    shell('/usr/bin/docker push app')\n  }\n}\n";
+        let run = testkit::check(
+            &[
+                ("docker-compose.yml", compose),
+                ("jenkins/Dockerfile", dockerfile),
+                ("jobs/seed.groovy", seed),
+            ],
+            Strategy::Sysbox,
+        );
+        let jenkins = run
+            .preview
+            .results
+            .iter()
+            .find(|r| r.pipeline == "jenkins")
+            .expect("jenkins");
+        assert_eq!(jenkins.status.as_str(), "partial");
+        let tasks: Vec<(&str, &str)> = jenkins
+            .manual
+            .iter()
+            .filter(|t| t.title.starts_with("job step"))
+            .map(|t| (t.location.as_str(), t.snippet.as_str()))
+            .collect();
+        assert_eq!(
+            tasks,
+            vec![
+                ("jobs/seed.groovy:4", "shell('docker build -t app .')"),
+                ("jobs/seed.groovy:5", "shell('docker push app')"),
+            ]
+        );
+        // Without such steps it is migrated, with the note on sudo.
+        let run = testkit::check(
+            &[
+                ("docker-compose.yml", compose),
+                ("jenkins/Dockerfile", dockerfile),
+            ],
+            Strategy::Sysbox,
+        );
+        assert_eq!(run.statuses(), vec!["migrated"]);
+        assert!(run.notes().iter().any(|n| n.contains("`sudo docker`")));
+    }
 
     const DEMO_SYSBOX: &str = "# stack\nservices:\n  jenkins:\n    image: jenkins/jenkins:lts-jdk21\n    volumes:\n      - jenkins_home:/var/jenkins_home\n      - certs-client:/certs/client:ro\n    environment:\n      JAVA_OPTS: -Dx=1\n      DOCKER_HOST: tcp://dind:2376\n      DOCKER_TLS_VERIFY: \"1\"\n      DOCKER_CERT_PATH: /certs/client\n    depends_on:\n      - dind\n\n  dind:\n    image: docker:29-dind\n    runtime: sysbox-runc\n    environment:\n      DOCKER_TLS_CERTDIR: /certs\n    volumes:\n      - certs-client:/certs/client\n\nvolumes:\n  jenkins_home:\n  certs-client: {}\n";
 

@@ -93,6 +93,11 @@ pub trait Files: Sync {
     fn text(&self, path: &str) -> Option<Arc<str>>;
     /// Every scanned YAML path (for GitLab include resolution).
     fn yaml_paths(&self) -> Vec<String>;
+    /// Every scanned path (a rewrite that must look at what other files do with what it
+    /// changes). Defaults to the YAML paths.
+    fn paths(&self) -> Vec<String> {
+        self.yaml_paths()
+    }
     /// A cache that lives as long as these files (one migration run), so what several
     /// pipelines share (a parsed GitLab project) is built once. `None`: nothing is cached.
     fn memo(&self) -> Option<&Memo> {
@@ -157,6 +162,9 @@ pub struct MemFiles(pub BTreeMap<String, Arc<str>>);
 impl Files for MemFiles {
     fn text(&self, path: &str) -> Option<Arc<str>> {
         self.0.get(path).cloned()
+    }
+    fn paths(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
     }
     fn yaml_paths(&self) -> Vec<String> {
         self.0
