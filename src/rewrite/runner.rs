@@ -748,6 +748,67 @@ fn docker_executor(
 
 /// Remove the host socket from `volumes` (when `drop_socket`) and share `/certs/client` (when
 /// `certs`).
+/// The compose service (file, name) this runner configuration runs in: a service of a compose
+/// file in the repository that bind-mounts the directory holding the configuration and mounts
+/// the host's Docker socket.
+fn compose_service_of(req: &Request<'_>) -> Option<(String, String)> {
+    use crate::discover::{Kind, classify, join_path};
+    let config = req.pipeline.path.as_str();
+    let mut paths = req.files.paths();
+    paths.sort();
+    for path in paths {
+        if classify(&path) != Some(Kind::Compose) {
+            continue;
+        }
+        let Some(text) = req.files.text(&path) else {
+            continue;
+        };
+        let Ok(y) = crate::source::yaml::Yaml::parse(&text) else {
+            continue;
+        };
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let Some(&doc) = y.documents().first() else {
+            continue;
+        };
+        let Some(services) = y.get(doc, "services") else {
+            continue;
+        };
+        for svc in y.entries(y.resolve(services.value)).unwrap_or_default() {
+            let Some(vols) = y
+                .get(y.resolve(svc.value), "volumes")
+                .and_then(|v| y.seq(y.resolve(v.value)))
+            else {
+                continue;
+            };
+            let sources: Vec<String> = vols
+                .iter()
+                .filter_map(|&v| {
+                    let v = y.resolve(v);
+                    match y.str(v) {
+                        Some(s) => Some(crate::rules::volume_source(s).to_string()),
+                        None => y
+                            .get(v, "source")
+                            .and_then(|e| y.str(y.resolve(e.value)))
+                            .map(str::to_string),
+                    }
+                })
+                .collect();
+            let socket = sources.iter().any(|s| crate::rules::is_socket_path(s));
+            let mounts_config = sources.iter().any(|s| {
+                let s = s.trim_matches(|c| c == '"' || c == '\'');
+                let s = s.strip_prefix("./").unwrap_or(s);
+                join_path(dir, s).is_some_and(|d| {
+                    !d.is_empty() && (config == d || config.starts_with(&format!("{d}/")))
+                })
+            });
+            if socket && mounts_config {
+                return Some((path.clone(), svc.key));
+            }
+        }
+    }
+    None
+}
+
 fn socket_and_certs(r: &mut Runner<'_, '_>, d: &Table, certs: bool, drop_socket: bool) {
     match kv(d, "volumes") {
         Some((_, _, v)) => {
@@ -942,6 +1003,25 @@ fn kube_executor(
 pub fn rewrite(req: &Request<'_>) -> Outcome {
     let mut side = Side::default();
     let mut edits = Vec::new();
+    // A runner that runs in a compose service of this repository with the host's socket starts
+    // its jobs on that service's daemon. The compose migration gives that service a daemon of
+    // its own in a container, where the jobs' containers (and a socket they mount) stay: a
+    // sysbox `runtime` written here would not exist there, and without privileged mode the
+    // jobs' dind services could not start. Nothing is written for it.
+    if let Some((file, svc)) = compose_service_of(req) {
+        side.task(
+            format!(
+                "runner `{}` runs in service `{svc}` of {file}, which mounts this configuration and the host's Docker socket: migrate that service (its jobs then start on its own daemon, in a container), and leave this file as it is, or run the runner on a host of its own with sysbox (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/dind.md)",
+                req.pipeline.name
+            ),
+            &format!("{}:{}", req.pipeline.path, req.pipeline.line),
+            String::new(),
+            "",
+        );
+        let mut o = common::finish(req, Vec::new(), side);
+        o.status = Some(super::Status::Manual);
+        return o;
+    }
     for (path, findings) in common::by_path(&req.findings) {
         let Some(text) = req.files.text(&path) else {
             side.task("cannot read the file", &path, String::new(), "");
@@ -1024,6 +1104,47 @@ mod tests {
     use crate::rewrite::common::testkit;
 
     const DEMO: &str = "concurrent = 4\n\n[[runners]]\n  name = \"r\"\n  url = \"https://gitlab.example.com/\"\n  executor = \"docker\"\n  [runners.docker]\n    image = \"docker:29-cli\"\n    privileged = true\n    tls_verify = false\n    volumes = [\"/var/run/docker.sock:/var/run/docker.sock\", \"/cache\"]\n    shm_size = 0\n";
+
+    #[test]
+    fn a_runner_inside_a_compose_service_with_the_socket_is_left_to_that_service() {
+        let compose = "services:\n  runner:\n    image: gitlab/gitlab-runner:alpine\n    volumes:\n      - ./gitlab-runner/config:/etc/gitlab-runner\n      - /var/run/docker.sock:/var/run/docker.sock\n";
+        let run = testkit::migrate(
+            &[
+                ("ci/docker-compose.yml", compose),
+                ("ci/gitlab-runner/config/config.toml", DEMO),
+            ],
+            Strategy::Sysbox,
+        );
+        let runner = run
+            .preview
+            .results
+            .iter()
+            .find(|r| r.path.ends_with("config.toml"))
+            .expect("runner");
+        assert_eq!(runner.status.as_str(), "manual");
+        assert!(
+            runner.manual.iter().any(|t| t
+                .title
+                .contains("runs in service `runner` of ci/docker-compose.yml")),
+            "{:#?}",
+            runner.manual
+        );
+        // Nothing is written to it; the compose service is migrated.
+        assert_eq!(run.files["ci/gitlab-runner/config/config.toml"], DEMO);
+        assert!(!run.files["ci/docker-compose.yml"].contains("docker.sock"));
+        // A runner mounted from elsewhere is migrated as before.
+        let elsewhere = compose.replace("./gitlab-runner/config", "/srv/gitlab-runner");
+        let run = testkit::migrate(
+            &[
+                ("ci/docker-compose.yml", &elsewhere),
+                ("ci/gitlab-runner/config/config.toml", DEMO),
+            ],
+            Strategy::Sysbox,
+        );
+        assert!(
+            run.files["ci/gitlab-runner/config/config.toml"].contains("runtime = \"sysbox-runc\"")
+        );
+    }
 
     #[test]
     fn sysbox_docker_executor() {
