@@ -979,6 +979,16 @@ fn lost_call(line: &str, binaries: &[String]) -> Option<(String, &'static str)> 
             keeps_env |=
                 opt.starts_with("--preserve-env") || (!opt.starts_with("--") && opt.contains('E'));
             j += len;
+            // Options that take the next word as their value (`-u jenkins`).
+            if matches!(
+                opt,
+                "-u" | "-g" | "-C" | "-D" | "-h" | "-p" | "-r" | "-t" | "-T" | "-U"
+            ) {
+                let rest = fixed.get(j..).unwrap_or("");
+                let skip = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+                let rest = rest.get(skip..).unwrap_or("");
+                j += skip + rest.find([' ', '\t']).unwrap_or(rest.len());
+            }
         }
         if keeps_env {
             continue;
@@ -1258,6 +1268,10 @@ mod tests {
         assert_eq!(
             call("sh 'sudo -n docker ps'").map(|c| c.0),
             Some("sh 'docker ps'".to_string())
+        );
+        assert_eq!(
+            call("sudo -u jenkins docker ps").map(|c| c.0),
+            Some("docker ps".to_string())
         );
         assert_eq!(
             call("sh \"/usr/bin/docker images\"").map(|c| c.1),
