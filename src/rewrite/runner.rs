@@ -752,15 +752,28 @@ fn docker_executor(
 /// file in the repository that bind-mounts the directory holding the configuration and mounts
 /// the host's Docker socket.
 fn compose_service_of(req: &Request<'_>) -> Option<(String, String)> {
-    use crate::discover::{Kind, classify, join_path};
     let config = req.pipeline.path.as_str();
-    let mut paths = req.files.paths();
+    let mounts = super::memoised(req.files, "compose:socket-services-mounts", || {
+        socket_services_mounts(req.files)
+    });
+    mounts
+        .iter()
+        .find(|(mounted, _, _)| config == mounted || config.starts_with(&format!("{mounted}/")))
+        .map(|(_, file, svc)| (file.clone(), svc.clone()))
+}
+
+/// (mounted repository directory, compose file, service) for every compose service of the
+/// repository that mounts the host's Docker socket, once per run.
+fn socket_services_mounts(files: &dyn super::Files) -> Vec<(String, String, String)> {
+    use crate::discover::{Kind, classify, join_path};
+    let mut out = Vec::new();
+    let mut paths = files.paths();
     paths.sort();
     for path in paths {
         if classify(&path) != Some(Kind::Compose) {
             continue;
         }
-        let Some(text) = req.files.text(&path) else {
+        let Some(text) = files.text(&path) else {
             continue;
         };
         let Ok(y) = crate::source::yaml::Yaml::parse(&text) else {
@@ -793,20 +806,19 @@ fn compose_service_of(req: &Request<'_>) -> Option<(String, String)> {
                     }
                 })
                 .collect();
-            let socket = sources.iter().any(|s| crate::rules::is_socket_path(s));
-            let mounts_config = sources.iter().any(|s| {
+            if !sources.iter().any(|s| crate::rules::is_socket_path(s)) {
+                continue;
+            }
+            for s in &sources {
                 let s = s.trim_matches(|c| c == '"' || c == '\'');
                 let s = s.strip_prefix("./").unwrap_or(s);
-                join_path(dir, s).is_some_and(|d| {
-                    !d.is_empty() && (config == d || config.starts_with(&format!("{d}/")))
-                })
-            });
-            if socket && mounts_config {
-                return Some((path.clone(), svc.key));
+                if let Some(d) = join_path(dir, s).filter(|d| !d.is_empty()) {
+                    out.push((d, path.clone(), svc.key.clone()));
+                }
             }
         }
     }
-    None
+    out
 }
 
 fn socket_and_certs(r: &mut Runner<'_, '_>, d: &Table, certs: bool, drop_socket: bool) {
