@@ -66,6 +66,18 @@ pub fn kvm(findings: &[&Finding], files: &dyn Files) -> Outcome {
         o.notes.push(
             "only /dev/kvm is passed: a VM with tap or bridged networking also needs --device /dev/net/tun and --cap-add NET_ADMIN, still far narrower than privileged (https://docs.docker.com/reference/cli/docker/container/run/#device)".to_string(),
         );
+        // Privileged mode tolerated a host without KVM (QEMU fell back to software
+        // emulation); a listed device that does not exist fails the container's start.
+        let hosts: std::collections::BTreeSet<&str> =
+            findings.iter().map(|f| f.path.as_str()).collect();
+        for path in hosts {
+            o.manual.push(super::ManualTask {
+                title: format!("make sure {KVM} exists on every host that runs these containers (hardware virtualisation enabled; nested virtualisation on cloud VMs): with the device listed, a host without it fails the container's start, where privileged mode let QEMU fall back to software emulation (https://docs.docker.com/reference/cli/docker/container/run/#device)"),
+                location: format!("hosts that run {path}"),
+                snippet: format!("test -c {KVM} && echo ok"),
+                lang: "sh".to_string(),
+            });
+        }
     }
     o
 }
@@ -312,6 +324,15 @@ mod tests {
         let o = kvm(&[&f], &One("Jenkinsfile", OK));
         assert_eq!(o.edits.len(), 1);
         assert_eq!(o.addressed, vec!["f".to_string()]);
+        // The device must exist on the hosts: a task, not a silent assumption.
+        assert!(
+            o.manual
+                .iter()
+                .any(|t| t.title.contains("/dev/kvm exists on every host")
+                    && t.location == "hosts that run Jenkinsfile"),
+            "{:#?}",
+            o.manual
+        );
         const BAD: &str = "pipeline {\n  agent { docker { image 'q\n args '--privileged' } }\n}\n";
         let f = finding("Jenkinsfile", BAD, "--privileged");
         let o = kvm(&[&f], &One("Jenkinsfile", BAD));
