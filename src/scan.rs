@@ -246,16 +246,7 @@ pub fn resolve_gitlab(files: &BTreeMap<String, String>) -> Vec<ResolvedJob> {
             })
         })
         .collect();
-    let yaml_paths: Vec<String> = cands
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.kind,
-                Kind::GitlabCi | Kind::Yaml | Kind::Compose | Kind::OtherCi
-            )
-        })
-        .map(|c| c.rel.clone())
-        .collect();
+    let yaml_paths = yaml_paths(&cands);
     let roots: Vec<&Candidate> = cands.iter().filter(|c| c.kind == Kind::GitlabCi).collect();
     let loader = MemLoader(files.clone());
     let (units, _) = gitlab_units(&roots, &yaml_paths, &loader);
@@ -376,15 +367,9 @@ fn yaml_diag(sf: &SourceFile, e: &crate::source::yaml::YamlError, level: DiagLev
     surface::diag_at(sf, e.offset, level, format!("invalid YAML: {}", e.message))
 }
 
-/// Scan discovered candidates.
-pub fn scan_candidates(
-    display_root: &str,
-    cands: &[Candidate],
-    loader: &dyn Loader,
-    config: &Config,
-) -> ScanResult {
-    let env = &config.environment;
-    let yaml_paths: Vec<String> = cands
+/// Paths a GitLab `include:` may name: every YAML candidate.
+fn yaml_paths(cands: &[Candidate]) -> Vec<String> {
+    cands
         .iter()
         .filter(|c| {
             matches!(
@@ -393,7 +378,18 @@ pub fn scan_candidates(
             )
         })
         .map(|c| c.rel.clone())
-        .collect();
+        .collect()
+}
+
+/// Scan discovered candidates.
+pub fn scan_candidates(
+    display_root: &str,
+    cands: &[Candidate],
+    loader: &dyn Loader,
+    config: &Config,
+) -> ScanResult {
+    let env = &config.environment;
+    let yaml_paths = yaml_paths(cands);
     // GitLab projects first: they decide which generic YAML files are GitLab includes.
     let gl_roots: Vec<&Candidate> = cands.iter().filter(|c| c.kind == Kind::GitlabCi).collect();
     let (gl_units, included) = gitlab_units(&gl_roots, &yaml_paths, loader);
