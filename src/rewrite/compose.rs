@@ -888,17 +888,18 @@ fn client(
 struct LostCall {
     path: String,
     line: usize,
-    /// The step as written (trimmed).
+    /// The step's script (trimmed).
     text: String,
-    /// The same step calling the client plainly.
+    /// The same script calling the client plainly.
     fixed: String,
     why: &'static str,
 }
 
-/// Steps of the repository's Jenkinsfiles and Job DSL scripts that run the Docker client in a
-/// way that loses the new daemon: through `sudo` without keeping the environment (sudo resets
-/// `DOCKER_HOST` and the TLS variables: https://www.sudo.ws/docs/man/sudoers.man/#Command_environment),
-/// or by the path of the host binary that was mounted (`binaries`) and is gone.
+/// Steps (`sh` / `shell` scripts, read by the Groovy and shell parsers) of the repository's
+/// Jenkinsfiles and Job DSL scripts that run the Docker client in a way that loses the new
+/// daemon: through `sudo` without keeping the environment (sudo resets `DOCKER_HOST` and the TLS
+/// variables: https://www.sudo.ws/docs/man/sudoers.man/#Command_environment), or by the path of
+/// the host binary that was mounted (`binaries`) and is gone.
 fn lost_client_calls(req: &Request<'_>, binaries: &[String]) -> Vec<LostCall> {
     use crate::discover::{Kind, classify};
     let mut out = Vec::new();
@@ -911,107 +912,73 @@ fn lost_client_calls(req: &Request<'_>, binaries: &[String]) -> Vec<LostCall> {
         let Some(text) = req.files.text(&path) else {
             continue;
         };
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.starts_with("//") || line.starts_with('*') || line.starts_with("/*") {
+        let src = crate::source::SourceFile::new(&path, text.clone());
+        for step in crate::source::jenkins_groovy::parse_jenkins(&text).shell_steps {
+            let Some((fixed, why, at)) = lost_call(&step.value, binaries) else {
                 continue;
-            }
-            if let Some((fixed, why)) = lost_call(line, binaries) {
-                out.push(LostCall {
-                    path: path.clone(),
-                    line: i + 1,
-                    text: line.to_string(),
-                    fixed,
-                    why,
-                });
-            }
+            };
+            out.push(LostCall {
+                path: path.clone(),
+                line: src.line_col(step.src_offset(at)).line,
+                text: step.value.trim().to_string(),
+                fixed: fixed.trim().to_string(),
+                why,
+            });
         }
     }
+    out.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    out.dedup();
     out
 }
 
-/// `line` with its lost Docker calls made plain, and why they were lost.
-fn lost_call(line: &str, binaries: &[String]) -> Option<(String, &'static str)> {
+/// `script` with its lost Docker calls made plain, why they were lost, and where the first one
+/// starts (an offset into `script`).
+fn lost_call(script: &str, binaries: &[String]) -> Option<(String, &'static str, usize)> {
     const SUDO: &str =
         "runs under sudo, which resets DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH";
     const BINARY: &str = "calls the host's `docker` binary, which is no longer mounted";
-    let starts_word = |s: &str, at: usize| {
-        s.get(..at)
-            .and_then(|b| b.chars().last())
-            .is_none_or(|c| " \t\"'(;&|`".contains(c))
-    };
-    let ends_word = |s: &str, at: usize| {
-        s.get(at..)
-            .and_then(|r| r.chars().next())
-            .is_none_or(|c| " \t\"');&|`".contains(c))
-    };
-    // The client word at `at`: `docker` or an absolute path to it; its end.
-    let client_end = |s: &str, at: usize| -> Option<usize> {
-        let rest = s.get(at..)?;
-        let len = rest
-            .find(|c: char| " \t\"');&|`".contains(c))
-            .unwrap_or(rest.len());
-        let w = rest.get(..len)?;
-        (w == "docker" || (w.starts_with('/') && w.ends_with("/docker"))).then_some(at + len)
-    };
-    let mut fixed = line.to_string();
-    let mut why = None;
-    let mut from = 0;
-    while let Some(off) = fixed.get(from..).and_then(|r| r.find("sudo")) {
-        let at = from + off;
-        from = at + 4;
-        if !starts_word(&fixed, at) || !ends_word(&fixed, at + 4) {
+    let mut cuts: Vec<(std::ops::Range<usize>, &'static str)> = Vec::new();
+    for cmd in crate::source::shell::commands(script) {
+        let Some(first) = cmd.words.first() else {
+            continue;
+        };
+        let prog = first.text.as_str();
+        let client = prog == "docker" || (prog.starts_with('/') && prog.ends_with("/docker"));
+        if !client {
             continue;
         }
-        // sudo [options] CLIENT: a kept environment (-E, --preserve-env) is fine.
-        let mut j = at + 4;
-        let mut keeps_env = false;
-        loop {
-            let rest = fixed.get(j..).unwrap_or("");
-            let skip = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-            j += skip;
-            let rest = fixed.get(j..).unwrap_or("");
-            if !rest.starts_with('-') {
-                break;
-            }
-            let len = rest.find([' ', '\t']).unwrap_or(rest.len());
-            let opt = rest.get(..len).unwrap_or("");
-            keeps_env |=
-                opt.starts_with("--preserve-env") || (!opt.starts_with("--") && opt.contains('E'));
-            j += len;
-            // Options that take the next word as their value (`-u jenkins`).
-            if matches!(
-                opt,
-                "-u" | "-g" | "-C" | "-D" | "-h" | "-p" | "-r" | "-t" | "-T" | "-U"
-            ) {
-                let rest = fixed.get(j..).unwrap_or("");
-                let skip = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-                let rest = rest.get(skip..).unwrap_or("");
-                j += skip + rest.find([' ', '\t']).unwrap_or(rest.len());
-            }
-        }
-        if keeps_env {
+        // What the lexer stripped before the program: `sudo [options]`, `env`, assignments.
+        let wrapper = script.get(cmd.span.start..first.span.start).unwrap_or("");
+        let words: Vec<&str> = wrapper.split_whitespace().collect();
+        let sudo = words.contains(&"sudo");
+        let keeps_env = words.iter().any(|w| {
+            w.starts_with("--preserve-env")
+                || (w.starts_with('-') && !w.starts_with("--") && w.contains('E'))
+        });
+        let why = if sudo && !keeps_env {
+            SUDO
+        } else if binaries.iter().any(|b| b == prog) {
+            BINARY
+        } else {
             continue;
-        }
-        if let Some(end) = client_end(&fixed, j) {
-            fixed.replace_range(at..end, "docker");
-            why = Some(SUDO);
-            from = at + "docker".len();
-        }
+        };
+        let start = if why == SUDO {
+            cmd.span.start
+        } else {
+            first.span.start
+        };
+        cuts.push((start..first.span.end, why));
     }
-    for b in binaries {
-        let mut from = 0;
-        while let Some(off) = fixed.get(from..).and_then(|r| r.find(b.as_str())) {
-            let at = from + off;
-            from = at + b.len();
-            if starts_word(&fixed, at) && ends_word(&fixed, at + b.len()) {
-                fixed.replace_range(at..at + b.len(), "docker");
-                why.get_or_insert(BINARY);
-                from = at + "docker".len();
-            }
-        }
+    let at = cuts.first()?.0.start;
+    let why = cuts
+        .iter()
+        .find(|(_, w)| *w == SUDO)
+        .map_or(BINARY, |(_, w)| *w);
+    let mut fixed = script.to_string();
+    for (r, _) in cuts.iter().rev() {
+        fixed.replace_range(r.clone(), "docker");
     }
-    why.map(|w| (fixed, w))
+    Some((fixed, why, at))
 }
 
 /// The host's `docker` binary mounted into a client goes; the image gets its own client: a
@@ -1256,37 +1223,36 @@ mod tests {
 
     #[test]
     fn docker_calls_that_would_miss_the_new_daemon() {
+        const SUDO: &str =
+            "runs under sudo, which resets DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH";
         let bins = vec!["/usr/bin/docker".to_string()];
         let call = |l: &str| lost_call(l, &bins);
         assert_eq!(
-            call("shell(\"cd app && sudo /usr/bin/docker build -t app .\")"),
-            Some((
-                "shell(\"cd app && docker build -t app .\")".to_string(),
-                "runs under sudo, which resets DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH"
-            ))
+            call("cd app && sudo /usr/bin/docker build -t app ."),
+            Some(("cd app && docker build -t app .".to_string(), SUDO, 10))
         );
         assert_eq!(
-            call("sh 'sudo -n docker ps'").map(|c| c.0),
-            Some("sh 'docker ps'".to_string())
+            call("sudo -n docker ps").map(|c| c.0),
+            Some("docker ps".into())
         );
         assert_eq!(
             call("sudo -u jenkins docker ps").map(|c| c.0),
-            Some("docker ps".to_string())
+            Some("docker ps".into())
         );
         assert_eq!(
-            call("sh \"/usr/bin/docker images\"").map(|c| c.1),
+            call("/usr/bin/docker images").map(|c| c.1),
             Some("calls the host's `docker` binary, which is no longer mounted")
         );
-        // Both on one line, inside `$(…)`.
+        // Both in one script, one inside `$(…)`.
         assert_eq!(
             call("sudo /usr/bin/docker stop $(sudo /usr/bin/docker ps -q)").map(|c| c.0),
-            Some("docker stop $(docker ps -q)".to_string())
+            Some("docker stop $(docker ps -q)".into())
         );
         // A kept environment, another program, or a word that only contains the name.
         assert_eq!(call("sudo -E docker ps"), None);
         assert_eq!(call("sudo --preserve-env=DOCKER_HOST docker ps"), None);
         assert_eq!(call("sudo apt-get install -y docker-ce-cli"), None);
-        assert_eq!(call("pseudo docker ps"), None);
+        assert_eq!(call("echo sudo docker ps"), None);
         assert_eq!(call("docker build ."), None);
     }
 
@@ -1319,8 +1285,8 @@ mod tests {
         assert_eq!(
             tasks,
             vec![
-                ("jobs/seed.groovy:4", "shell('docker build -t app .')"),
-                ("jobs/seed.groovy:5", "shell('docker push app')"),
+                ("jobs/seed.groovy:4", "docker build -t app ."),
+                ("jobs/seed.groovy:5", "docker push app"),
             ]
         );
         // Without such steps it is migrated, with the note on sudo.
