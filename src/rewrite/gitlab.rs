@@ -32,6 +32,7 @@ use crate::source::shell;
 use crate::source::yaml::{NodeId, NodeKind, ScalarStyle, Yaml};
 use crate::source::{Loc, Span};
 use crate::surface::gitlab as gl;
+use crate::surface::gitlab_resolve::{Def, MAX_DEPTH, Project, Var};
 
 /// Templates of this surface: (name under `templates/`, source).
 pub static TEMPLATES: &[(&str, &str)] = &[
@@ -99,8 +100,7 @@ const DOCKER_VARS: &[&str] = &[
     "DOCKER_TLS_VERIFY",
     "DOCKER_DRIVER",
 ];
-/// Bound on `extends:`/`!reference` chains and include closures.
-const MAX_DEPTH: usize = 11;
+/// Bound on include closures.
 const MAX_FILES: usize = 1_000;
 
 /// Rewrite one gitlab pipeline.
@@ -112,7 +112,7 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
         return o;
     };
     let job = req.pipeline.name.as_str();
-    if job != GLOBAL && !unit.top.contains_key(job) {
+    if job != GLOBAL && !unit.p.has_top(job) {
         let mut o = super::unsupported(req);
         o.notes
             .push(format!("job `{job}` not found in its project"));
@@ -136,7 +136,7 @@ pub fn rewrite_jobs(req: &Request<'_>, jobs: &[&str]) -> Outcome {
     let mut w = Work::new(&unit, req);
     w.group = jobs.iter().map(|j| j.to_string()).collect();
     for &job in jobs {
-        if job != GLOBAL && !unit.top.contains_key(job) {
+        if job != GLOBAL && !unit.p.has_top(job) {
             w.note(format!("job `{job}` not found in its project"));
             continue;
         }
@@ -164,48 +164,6 @@ struct GFile {
     y: Arc<Yaml>,
 }
 
-/// A physical mapping entry: the construct a value comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Def {
-    file: usize,
-    /// The mapping the key is written in.
-    map: NodeId,
-    key: NodeId,
-    value: NodeId,
-}
-
-impl Def {
-    fn id(self) -> (usize, NodeId) {
-        (self.file, self.key)
-    }
-}
-
-/// How a job inherits `default:` and global variables.
-#[derive(Clone, Debug)]
-enum Inherit {
-    All,
-    Nothing,
-    Only(Vec<String>),
-}
-
-impl Inherit {
-    fn allows(&self, key: &str) -> bool {
-        match self {
-            Inherit::All => true,
-            Inherit::Nothing => false,
-            Inherit::Only(l) => l.iter().any(|k| k == key),
-        }
-    }
-}
-
-struct Var {
-    name: String,
-    def: Def,
-    /// The scalar holding the value (`value:` of the `{value, description}` form).
-    value_node: NodeId,
-    value: String,
-}
-
 struct Svc {
     file: usize,
     seq: NodeId,
@@ -228,8 +186,8 @@ struct ScriptItem {
 
 struct Unit {
     files: Vec<GFile>,
-    /// Top-level key → (file, key node, value node), highest priority first.
-    top: BTreeMap<String, Vec<(usize, NodeId, NodeId)>>,
+    /// The shared resolver over the same files.
+    p: Project<Arc<Yaml>>,
     /// Values `!reference` tags point at (file, resolved node).
     referenced: BTreeSet<(usize, NodeId)>,
     /// Which jobs use each definition, computed once per project.
@@ -289,41 +247,20 @@ impl Unit {
                 return None;
             }
         }
+        let p = Project::new(files.iter().map(|f| f.y.clone()).collect());
         let mut u = Unit {
             files,
-            top: BTreeMap::new(),
+            p,
             referenced: BTreeSet::new(),
             users: Arc::new(std::sync::OnceLock::new()),
         };
-        u.index();
+        u.index_references();
         Some(u)
     }
 
-    fn index(&mut self) {
-        // Included files first, the root last: later definitions win.
-        let mut merge_order: Vec<usize> = (1..self.files.len()).collect();
-        merge_order.push(0);
-        let mut top: BTreeMap<String, Vec<(usize, NodeId, NodeId)>> = BTreeMap::new();
-        for fi in merge_order {
-            let Some(f) = self.files.get(fi) else {
-                continue;
-            };
-            let docs = f.y.documents();
-            for &doc in docs {
-                let Ok(entries) = f.y.entries(doc) else {
-                    continue;
-                };
-                if docs.len() > 1 && entries.len() == 1 && entries.iter().any(|e| e.key == "spec") {
-                    continue; // CI/CD component header
-                }
-                for e in entries {
-                    top.entry(e.key)
-                        .or_default()
-                        .insert(0, (fi, e.key_id, e.value));
-                }
-            }
-        }
-        self.top = top;
+    /// Values `!reference` tags point at: edited in place they would change every job that
+    /// references them.
+    fn index_references(&mut self) {
         let mut refs = Vec::new();
         for (fi, f) in self.files.iter().enumerate() {
             for id in 0..f.y.node_count() as NodeId {
@@ -339,279 +276,55 @@ impl Unit {
         }
     }
 
+    // The resolver is the scan's (`surface::gitlab_resolve`); these name the top level by the
+    // `GLOBAL` pseudo-job the way the rest of this module does.
+
     fn y(&self, f: usize) -> Option<&Yaml> {
-        self.files.get(f).map(|g| &*g.y)
+        self.p.y(f)
     }
 
     fn yy(&self, f: usize) -> &Yaml {
-        static EMPTY: std::sync::OnceLock<Yaml> = std::sync::OnceLock::new();
-        self.y(f)
-            .unwrap_or_else(|| EMPTY.get_or_init(Yaml::default))
+        self.p.yy(f)
     }
 
     fn is_map(&self, f: usize, n: NodeId) -> bool {
-        let y = self.yy(f);
-        matches!(y.node(y.resolve(n)).kind, NodeKind::Map { .. })
+        self.p.is_map(f, n)
     }
 
-    /// The mapping layers of a job, highest priority first: its own definitions, then its
-    /// `extends:` parents (later parents first), recursively.
     fn layers(&self, job: &str) -> Vec<(usize, NodeId)> {
-        let mut out = Vec::new();
-        let mut seen = BTreeSet::new();
-        self.layers_into(job, 0, &mut seen, &mut out);
-        out
-    }
-
-    fn layers_into(
-        &self,
-        job: &str,
-        depth: usize,
-        seen: &mut BTreeSet<String>,
-        out: &mut Vec<(usize, NodeId)>,
-    ) {
-        if depth > MAX_DEPTH || !seen.insert(job.to_string()) || out.len() > 256 {
-            return;
+        if job == GLOBAL {
+            Vec::new()
+        } else {
+            self.p.layers(job)
         }
-        let Some(defs) = self.top.get(job) else {
-            return;
-        };
-        let mut own = Vec::new();
-        for &(f, _, v) in defs {
-            let y = self.yy(f);
-            let r = y.resolve(v);
-            if matches!(y.node(r).kind, NodeKind::Map { .. }) {
-                own.push((f, r));
-            }
-        }
-        let parents: Vec<String> = own
-            .iter()
-            .find_map(|&(f, m)| {
-                let y = self.yy(f);
-                let e = y.get(m, "extends")?;
-                let r = y.resolve(e.value);
-                Some(match y.seq(r) {
-                    Some(items) => items
-                        .iter()
-                        .filter_map(|&i| y.str(i).map(str::to_string))
-                        .collect(),
-                    None => y.str(r).map(|s| vec![s.to_string()]).unwrap_or_default(),
-                })
-            })
-            .unwrap_or_default();
-        out.extend(own);
-        for p in parents.iter().rev() {
-            self.layers_into(p, depth + 1, seen, out);
-        }
-    }
-
-    fn inherit(&self, layers: &[(usize, NodeId)]) -> (Inherit, Inherit) {
-        let mut out = (Inherit::All, Inherit::All);
-        let Some((f, inh)) = layers.iter().find_map(|&(f, m)| {
-            let y = self.yy(f);
-            y.get(m, "inherit").map(|e| (f, y.resolve(e.value)))
-        }) else {
-            return out;
-        };
-        let y = self.yy(f);
-        for (key, slot) in [("default", 0), ("variables", 1)] {
-            let Some(e) = y.get(inh, key) else { continue };
-            let r = y.resolve(e.value);
-            let v = if let Some(items) = y.seq(r) {
-                Inherit::Only(
-                    items
-                        .iter()
-                        .filter_map(|&i| y.str(i).map(str::to_string))
-                        .collect(),
-                )
-            } else if y.as_bool(r) == Some(false) || y.str(r) == Some("false") {
-                Inherit::Nothing
-            } else {
-                Inherit::All
-            };
-            if slot == 0 {
-                out.0 = v;
-            } else {
-                out.1 = v;
-            }
-        }
-        out
     }
 
     fn def_of(&self, f: usize, key: NodeId, value: NodeId) -> Def {
-        let y = self.yy(f);
-        Def {
-            file: f,
-            map: y.node(key).parent.unwrap_or(0),
-            key,
-            value,
-        }
+        self.p.def_of(f, key, value)
     }
 
-    /// Every definition of `key` a job sees, highest priority first: its layers, `default:`,
-    /// then the global key.
     fn chain(&self, job: &str, key: &str) -> Vec<Def> {
-        let layers = if job == GLOBAL {
-            Vec::new()
-        } else {
-            self.layers(job)
-        };
-        let mut out = Vec::new();
-        for &(f, m) in &layers {
-            if let Some(e) = self.yy(f).get(m, key) {
-                out.push(self.def_of(f, e.key_id, e.value));
-            }
-        }
-        let (inh_default, _) = self.inherit(&layers);
-        let defaultable = matches!(
-            key,
-            "image" | "services" | "before_script" | "after_script" | "tags"
-        );
-        if defaultable && inh_default.allows(key) {
-            if let Some(defs) = self.top.get("default") {
-                for &(f, _, v) in defs {
-                    let y = self.yy(f);
-                    let r = y.resolve(v);
-                    if let Some(e) = y.get(r, key) {
-                        out.push(self.def_of(f, e.key_id, e.value));
-                    }
-                }
-            }
-            // `tags` has no top-level form: a top-level `tags:` is a job.
-            if let Some(defs) = self.top.get(key).filter(|_| key != "tags") {
-                for &(f, k, v) in defs {
-                    out.push(self.def_of(f, k, v));
-                }
-            }
-        }
-        out
+        self.p.chain_in(&self.layers(job), key)
     }
 
-    /// Follow aliases and `!reference [job, key, …]`: the node a value stands for, and the
-    /// definition a reference lands on.
     fn deref(&self, f: usize, n: NodeId, depth: usize) -> Option<(usize, NodeId, Option<Def>)> {
-        let y = self.y(f)?;
-        let r = y.resolve(n);
-        if y.node(r).tag.as_deref() != Some("!reference") {
-            return Some((f, r, None));
-        }
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        let path: Vec<String> = y
-            .seq(r)?
-            .iter()
-            .filter_map(|&i| y.str(i).map(str::to_string))
-            .collect();
-        let (job, keys) = path.split_first()?;
-        let (first, rest) = keys.split_first()?;
-        let mut def = *self.chain(job, first).first()?;
-        for k in rest {
-            let (tf, tn, _) = self.deref(def.file, def.value, depth + 1)?;
-            let ty = self.y(tf)?;
-            let e = ty.get(tn, k)?;
-            def = self.def_of(tf, e.key_id, e.value);
-        }
-        let (tf, tn, _) = self.deref(def.file, def.value, depth + 1)?;
-        Some((tf, tn, Some(def)))
+        self.p.deref(f, n, depth)
     }
 
-    /// The variables a job sees: the winning definition of each name.
     fn vars(&self, job: &str) -> Vec<Var> {
-        let layers = if job == GLOBAL {
-            Vec::new()
-        } else {
-            self.layers(job)
-        };
-        let (_, inh_vars) = self.inherit(&layers);
-        let mut maps: Vec<(usize, NodeId)> = Vec::new();
-        for &(f, m) in &layers {
-            if let Some(e) = self.yy(f).get(m, "variables") {
-                maps.push((f, e.value));
-            }
-        }
-        let mut global = Vec::new();
-        if let Some(defs) = self.top.get("variables") {
-            for &(f, _, v) in defs {
-                global.push((f, v));
-            }
-        }
-        let mut out: Vec<Var> = Vec::new();
-        let sources = maps
-            .iter()
-            .map(|&(f, v)| (false, f, v))
-            .chain(global.iter().map(|&(f, v)| (true, f, v)));
-        for (is_global, f, v) in sources {
-            let Some((tf, tn, _)) = self.deref(f, v, 0) else {
-                continue;
-            };
-            let Some(ty) = self.y(tf) else { continue };
-            let Ok(entries) = ty.entries(tn) else {
-                continue;
-            };
-            for e in entries {
-                if is_global && !inh_vars.allows(&e.key) {
-                    continue;
-                }
-                if out.iter().any(|x| x.name == e.key) {
-                    continue;
-                }
-                let vr = ty.resolve(e.value);
-                let (value_node, value) = if matches!(ty.node(vr).kind, NodeKind::Map { .. }) {
-                    match ty.get(vr, "value") {
-                        Some(ve) => (ve.value, ty.str(ve.value).unwrap_or("").to_string()),
-                        None => continue,
-                    }
-                } else if ty.is_null(vr) {
-                    (e.value, String::new())
-                } else {
-                    match ty.str(vr) {
-                        Some(s) => (e.value, s.to_string()),
-                        None => continue,
-                    }
-                };
-                out.push(Var {
-                    name: e.key,
-                    def: self.def_of(tf, e.key_id, e.value),
-                    value_node,
-                    value,
-                });
-            }
-        }
-        out
+        self.p.vars_in(&self.layers(job))
     }
 
-    /// Items of a list value (aliases, `!reference` items and nested lists flattened), each
-    /// with the definition that owns the list it sits in.
     fn list_items(&self, def: Def) -> Vec<(usize, Option<NodeId>, NodeId, Def)> {
-        let mut out = Vec::new();
-        let mut stack = vec![(def.file, def.value, def, 0usize, None::<NodeId>)];
-        while let Some((f, n, owner, depth, parent_seq)) = stack.pop() {
-            if depth > MAX_DEPTH || out.len() > 10_000 {
-                continue;
-            }
-            let Some((tf, tn, via)) = self.deref(f, n, 0) else {
-                continue;
-            };
-            let owner = via.unwrap_or(owner);
-            let Some(y) = self.y(tf) else { continue };
-            let parent_seq = if via.is_some() { None } else { parent_seq };
-            match y.seq(tn) {
-                Some(items) => {
-                    for &i in items.iter().rev() {
-                        stack.push((tf, i, owner, depth + 1, Some(tn)));
-                    }
-                }
-                None if y.str(tn).is_some() && !y.is_null(tn) => {
-                    out.push((tf, parent_seq, if via.is_some() { tn } else { n }, owner));
-                }
-                None if matches!(y.node(tn).kind, NodeKind::Map { .. }) => {
-                    out.push((tf, parent_seq, tn, owner));
-                }
-                None => {}
-            }
-        }
-        out
+        self.p
+            .list_items(def)
+            .into_iter()
+            .map(|i| (i.file, i.seq, i.node, i.owner))
+            .collect()
+    }
+
+    fn job_names(&self) -> Vec<String> {
+        self.p.job_names()
     }
 
     fn services(&self, job: &str, vars: &[Var]) -> (Option<Def>, Vec<Svc>) {
@@ -663,23 +376,8 @@ impl Unit {
     fn script_items(&self, job: &str) -> Vec<(&'static str, ScriptItem)> {
         let mut out = Vec::new();
         for key in ["before_script", "script", "after_script"] {
-            let chain = if key == "script" {
-                if job == GLOBAL {
-                    Vec::new()
-                } else {
-                    let layers = self.layers(job);
-                    layers
-                        .iter()
-                        .filter_map(|&(f, m)| {
-                            self.yy(f)
-                                .get(m, key)
-                                .map(|e| self.def_of(f, e.key_id, e.value))
-                        })
-                        .collect()
-                }
-            } else {
-                self.chain(job, key)
-            };
+            // `script` is never taken from `default:` or the top level.
+            let chain = self.chain(job, key);
             let Some(def) = chain.first().copied() else {
                 continue;
             };
@@ -701,17 +399,6 @@ impl Unit {
             }
         }
         out
-    }
-
-    fn job_names(&self) -> Vec<String> {
-        self.top
-            .iter()
-            .filter(|(k, defs)| {
-                !gl::RESERVED.contains(&k.as_str())
-                    && defs.iter().any(|&(f, _, v)| self.is_map(f, v))
-            })
-            .map(|(k, _)| k.clone())
-            .collect()
     }
 
     /// Which jobs use each construct (keyed by (file, key node)).
@@ -1681,7 +1368,7 @@ impl Work<'_> {
             }
         }
         if self.job == GLOBAL {
-            if let Some(&(f, _, v)) = self.u.top.get("variables").and_then(|d| d.first())
+            if let Some(&(f, _, v)) = self.u.p.top("variables").first()
                 && self.u.is_map(f, v)
             {
                 return Some((f, self.u.yy(f).resolve(v), true));

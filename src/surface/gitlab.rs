@@ -13,23 +13,8 @@ use crate::model::{Container, DockerUse, Pipeline, Role, Val};
 use crate::source::yaml::{NodeId, NodeKind, Yaml};
 use crate::source::{FileId, Loc, text};
 
-/// Top-level keys that are not jobs.
-pub const RESERVED: &[&str] = &[
-    "default",
-    "include",
-    "stages",
-    "variables",
-    "workflow",
-    "image",
-    "services",
-    "cache",
-    "before_script",
-    "after_script",
-    "types",
-    "spec",
-];
-
-const MAX_DEPTH: usize = 11;
+pub use super::gitlab_resolve::RESERVED;
+use super::gitlab_resolve::{Inherit, MAX_DEPTH, Project};
 
 /// A value of a resolved job: a merged mapping, or a node in one of the files.
 #[derive(Clone, Debug)]
@@ -166,6 +151,8 @@ pub fn normalise_include(p: &str) -> String {
 
 struct Ctx<'a> {
     files: &'a [GlFile<'a>],
+    /// The shared resolver over the same files (index = position in `files`).
+    project: Project<&'a Yaml>,
     /// Top-level entries in merge order (included files first, then the including file).
     top: BTreeMap<String, RVal>,
     order: Vec<String>,
@@ -182,65 +169,26 @@ impl<'a> Ctx<'a> {
         self.yaml(file).map(|y| Doc { y, file })
     }
 
-    /// `extends:` names of a raw job.
-    fn extends_of(&self, job: &RVal) -> Vec<(String, Loc)> {
-        let Some(RVal::Leaf(f, n)) = job.get("extends") else {
-            return Vec::new();
-        };
-        let Some(d) = self.doc(*f) else {
-            return Vec::new();
-        };
-        d.str_list(*n).into_iter().map(|v| (v.v, v.loc)).collect()
-    }
-
-    fn resolve(&mut self, name: &str, depth: usize) -> Option<RVal> {
+    /// A job after `extends:`: its definition layers (from the shared resolver) merged from
+    /// the lowest priority up.
+    fn resolve(&mut self, name: &str) -> Option<RVal> {
         if let Some(r) = self.resolved.get(name) {
             return r.clone();
         }
-        let raw = self.top.get(name)?.clone();
-        if depth > MAX_DEPTH {
-            return Some(raw);
-        }
-        self.resolved.insert(name.to_string(), None); // cycle guard
-        let mut base: Option<RVal> = None;
-        for (parent, loc) in self.extends_of(&raw) {
-            if parent == name {
+        let mut out: Option<RVal> = None;
+        for &(f, m) in self.project.layers(name).iter().rev() {
+            let Some(gf) = self.files.get(f) else {
                 continue;
-            }
-            if depth + 1 > MAX_DEPTH && self.top.contains_key(&parent) {
-                self.diagnostics.push((
-                    loc.file,
-                    loc.span.start,
-                    DiagLevel::Warning,
-                    format!(
-                        "`extends: {parent}` nests deeper than {MAX_DEPTH} levels: what `{parent}` extends is not merged"
-                    ),
-                ));
-            }
-            match self.resolve(&parent, depth + 1) {
-                Some(p) => {
-                    base = Some(match base {
-                        Some(b) => RVal::merge(&b, &p),
-                        None => p,
-                    });
-                }
-                None => {
-                    let msg = if self.resolved.get(&parent).is_some_and(|r| r.is_none()) {
-                        format!("`extends: {parent}` forms a cycle")
-                    } else {
-                        format!("`extends: {parent}`: no such job or template in this project")
-                    };
-                    self.diagnostics
-                        .push((loc.file, loc.span.start, DiagLevel::Warning, msg));
-                }
-            }
+            };
+            let v = to_rval(gf.y, gf.id, m, 0);
+            out = Some(match out {
+                Some(b) => RVal::merge(&b, &v),
+                None => v,
+            });
         }
-        let out = match base {
-            Some(b) => RVal::merge(&b, &raw),
-            None => raw,
-        };
-        self.resolved.insert(name.to_string(), Some(out.clone()));
-        Some(out)
+        let out = out.or_else(|| self.top.get(name).cloned());
+        self.resolved.insert(name.to_string(), out.clone());
+        out
     }
 
     /// Follow `!reference [job, key, …]` (bounded).
@@ -260,7 +208,7 @@ impl<'a> Ctx<'a> {
         let path: Vec<String> = d.str_list(*n).into_iter().map(|v| v.v).collect();
         let (job, keys) = path.split_first()?;
         let mut cur = if self.top.contains_key(job) {
-            self.resolve(job, 0)?
+            self.resolve(job)?
         } else {
             let loc = d.loc(*n);
             self.diagnostics.push((
@@ -354,6 +302,7 @@ fn command_words(d: &Doc<'_>, n: NodeId, c: &mut Container) {
 pub fn lower(files: &[GlFile<'_>]) -> Lowered {
     let mut ctx = Ctx {
         files,
+        project: Project::new(files.iter().map(|f| f.y).collect()),
         top: BTreeMap::new(),
         order: Vec::new(),
         resolved: BTreeMap::new(),
@@ -401,6 +350,11 @@ pub fn lower(files: &[GlFile<'_>]) -> Lowered {
         })
         .collect();
 
+    for (f, at, msg) in ctx.project.problems() {
+        if let Some(gf) = files.get(f) {
+            ctx.diagnostics.push((gf.id, at, DiagLevel::Warning, msg));
+        }
+    }
     let global_vars = ctx.top.get("variables").cloned();
     let default = ctx.top.get("default").cloned();
     let global_image = ctx.top.get("image").cloned();
@@ -447,7 +401,7 @@ pub fn lower(files: &[GlFile<'_>]) -> Lowered {
         if !matches!(raw, RVal::Map(_)) {
             continue;
         }
-        let Some(job) = ctx.resolve(&name, 0) else {
+        let Some(job) = ctx.resolve(&name) else {
             continue;
         };
         let decl = job_keys
@@ -456,27 +410,18 @@ pub fn lower(files: &[GlFile<'_>]) -> Lowered {
             .unwrap_or(Loc::new(0, crate::source::Span::new(0, 0)));
         let mut p = Pipeline::new(name.clone(), Surface::GitlabCi, decl);
         p.template = name.starts_with('.');
-        let (inherit_default, inherit_vars) = inherit(&mut ctx, &job);
-        let def = if inherit_default {
-            default.clone()
-        } else {
-            None
-        };
-        let vars = if inherit_vars {
-            global_vars.clone()
-        } else {
-            None
-        };
-        let (gi, gs, gb, ga) = if inherit_default {
-            (
-                global_image.clone(),
-                global_services.clone(),
-                global_before.clone(),
-                global_after.clone(),
-            )
-        } else {
-            (None, None, None, None)
-        };
+        let layers = ctx.project.layers(&name);
+        let (inherit_default, inherit_vars) = ctx.project.inherit(&layers);
+        let def = only(default.as_ref(), &inherit_default);
+        let vars = only(global_vars.as_ref(), &inherit_vars);
+        let global =
+            |key: &str, v: &Option<RVal>| v.clone().filter(|_| inherit_default.allows(key));
+        let (gi, gs, gb, ga) = (
+            global("image", &global_image),
+            global("services", &global_services),
+            global("before_script", &global_before),
+            global("after_script", &global_after),
+        );
         fill_job(
             &mut ctx,
             &mut p,
@@ -496,23 +441,20 @@ pub fn lower(files: &[GlFile<'_>]) -> Lowered {
     }
 }
 
-fn inherit(ctx: &mut Ctx<'_>, job: &RVal) -> (bool, bool) {
-    let Some(inh) = job.get("inherit") else {
-        return (true, true);
-    };
-    let mut out = (true, true);
-    for (key, slot) in [("default", 0), ("variables", 1)] {
-        if let Some((d, n)) = ctx.leaf_doc(inh.get(key))
-            && let Some(b) = d.bool_val(n)
-        {
-            if slot == 0 {
-                out.0 = b.v;
-            } else {
-                out.1 = b.v;
-            }
-        }
+/// The part of a `default:` or global `variables:` mapping a job inherits
+/// (<https://docs.gitlab.com/ci/yaml/#inherit>).
+fn only(v: Option<&RVal>, inherit: &Inherit) -> Option<RVal> {
+    match (v?, inherit) {
+        (_, Inherit::Nothing) => None,
+        (RVal::Map(entries), Inherit::Only(_)) => Some(RVal::Map(
+            entries
+                .iter()
+                .filter(|(k, _)| inherit.allows(k))
+                .cloned()
+                .collect(),
+        )),
+        (v, _) => Some(v.clone()),
     }
-    out
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -8,6 +8,7 @@ pub mod compose;
 pub mod daemon;
 pub mod github;
 pub mod gitlab;
+pub mod gitlab_resolve;
 pub mod jenkins;
 pub mod kube;
 pub mod other;

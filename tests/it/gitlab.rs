@@ -130,6 +130,45 @@ fn default_global_and_inherit() {
 }
 
 #[test]
+fn inherit_lists_take_only_the_named_default_keys_and_variables() {
+    // `inherit: default: [image]` keeps the default image and drops the default dind service;
+    // `inherit: variables: [A]` drops DOCKER_HOST. Scan and rewrite read it with one resolver.
+    let r = scan_files(&[(
+        ".gitlab-ci.yml",
+        "variables:\n  A: '1'\n  DOCKER_HOST: tcp://docker:2375\ndefault:\n  image: docker:29\n  services: [docker:dind]\nlint:\n  inherit:\n    default: [image]\n    variables: [A]\n  script: docker version\nbuild:\n  script: docker build .\n",
+    )]);
+    assert_eq!(
+        hits(&r),
+        vec![
+            "plaintext-docker-daemon@.gitlab-ci.yml:3",
+            "privileged-dind@.gitlab-ci.yml:6"
+        ]
+    );
+    for f in &r.findings {
+        assert_eq!(f.pipeline.as_deref(), Some("build"), "{f:?}");
+        assert!(!f.pipelines.iter().any(|p| p == "lint"), "{f:?}");
+    }
+    let lint = depriv::scan::resolve_gitlab(
+        &[(
+            ".gitlab-ci.yml".to_string(),
+            "default:\n  image: docker:29\n  services: [docker:dind]\nlint:\n  inherit:\n    default: [image]\n  script: x\n".to_string(),
+        )]
+        .into_iter()
+        .collect(),
+    )
+    .into_iter()
+    .find(|j| j.job.name == "lint")
+    .expect("lint resolves");
+    let images: Vec<&str> = lint
+        .job
+        .containers
+        .iter()
+        .filter_map(|c| c.image.as_ref().map(|i| i.v.as_str()))
+        .collect();
+    assert_eq!(images, ["docker:29"]);
+}
+
+#[test]
 fn extends_cycle_and_unknown_parent_are_diagnostics() {
     let r = scan_files(&[(
         ".gitlab-ci.yml",
