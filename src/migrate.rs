@@ -2,7 +2,7 @@
 //! → byte edits), verify (apply, re-parse, re-scan: addressed findings gone, nothing new, or
 //! the file's edits are dropped), and diff. Pure: nothing here writes to disk.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -148,12 +148,17 @@ pub fn plan(scan: &ScanResult, env: &Environment, strategy: Strategy) -> Migrati
     // Groups of pipelines that really share a definition (not only a compose file).
     let definitions = group_by_findings(&entries, &keys, false);
     let mut pipelines: Vec<PipelinePlan> = Vec::with_capacity(keys.len());
+    // First summary of each (path, name), looked up once per planned pipeline.
+    let mut summaries: HashMap<(&str, &str), &PipelineSummary> = HashMap::new();
+    for p in &scan.pipelines {
+        summaries
+            .entry((p.path.as_str(), p.name.as_str()))
+            .or_insert(p);
+    }
     for (i, ((path, name), findings)) in entries.into_iter().enumerate() {
-        let summary = scan
-            .pipelines
-            .iter()
-            .find(|p| p.path == path && p.name == name)
-            .cloned()
+        let summary = summaries
+            .get(&(path.as_str(), name.as_str()))
+            .map(|p| (*p).clone())
             .unwrap_or_else(|| synthetic_summary(&path, &name, &findings, env));
         let options = plan::options(
             &summary.docker_usage,

@@ -77,7 +77,13 @@ pub struct ScanResult {
     /// The files of each GitLab project (root first, then its local includes): what has to be
     /// scanned again when one of them changes.
     pub gitlab_projects: Vec<Vec<String>>,
+    /// Text and tree of every file of a GitLab project with findings, as the scan read them: a
+    /// migration rewrites from these instead of reading and parsing the files again.
+    pub trees: BTreeMap<String, Parsed>,
 }
+
+/// A file's text and its parsed tree.
+pub type Parsed = (Arc<str>, Arc<Yaml>);
 
 impl ScanResult {
     /// Which files must be scanned again when `changed` change: a GitLab project's files go
@@ -112,6 +118,13 @@ impl ScanResult {
             .filter(|(p, _)| !rescanned.contains(*p))
             .map(|(p, t)| (p.clone(), t.clone()))
             .chain(partial.sources)
+            .collect();
+        r.trees = self
+            .trees
+            .iter()
+            .filter(|(p, _)| !rescanned.contains(*p))
+            .map(|(p, t)| (p.clone(), t.clone()))
+            .chain(partial.trees)
             .collect();
         link_scripts(&mut r);
         r.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -312,6 +325,8 @@ struct UnitOut {
     diagnostics: Vec<Diagnostic>,
     pipelines: Vec<PipelineSummary>,
     sources: Vec<(String, Arc<str>)>,
+    /// Parsed GitLab files kept for the migration (see [`ScanResult::trees`]).
+    trees: Vec<(String, Parsed)>,
     scanned: usize,
     /// (compose file, file that deploys it) for every `docker stack deploy -c FILE` seen.
     stack_deploys: Vec<(String, String)>,
@@ -324,6 +339,7 @@ impl UnitOut {
             diagnostics: Vec::new(),
             pipelines: Vec::new(),
             sources: Vec::new(),
+            trees: Vec::new(),
             scanned: 0,
             stack_deploys: Vec::new(),
         }
@@ -634,6 +650,14 @@ fn scan_gitlab_unit(
         }
     }
     finish(&sfs, lowered.pipelines, env, &mut out);
+    if !out.findings.is_empty() {
+        for (sf, p) in sfs.iter().zip(parsed) {
+            if let Ok(y) = p {
+                out.trees
+                    .push((sf.path.clone(), (sf.text.clone(), Arc::new(y))));
+            }
+        }
+    }
     out
 }
 
@@ -1140,6 +1164,7 @@ fn assemble(display_root: &str, outs: Vec<UnitOut>, config: &Config) -> ScanResu
         for (p, t) in o.sources {
             r.sources.insert(p, t);
         }
+        r.trees.extend(o.trees);
     }
     link_scripts(&mut r);
     r.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -140,9 +140,18 @@ impl Session {
             root: &self.root,
             known: candidates.iter().map(|c| c.rel.clone()).collect(),
             candidates,
-            cache: Mutex::new(BTreeMap::new()),
+            // What the scan read and parsed is not read or parsed again.
+            cache: Mutex::new(
+                scan.trees
+                    .iter()
+                    .map(|(p, (text, _))| (p.clone(), Some(text.clone())))
+                    .collect(),
+            ),
             memo: Memo::default(),
         };
+        for (p, (_, tree)) in &scan.trees {
+            crate::rewrite::seed_parsed_yaml(&files.memo, p, tree.clone());
+        }
         migrate::preview(plan, scan, &files, &self.templates, &|overlay| {
             self.rescan_changed(scan, overlay)
         })

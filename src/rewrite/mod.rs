@@ -303,6 +303,15 @@ pub fn parse_failure(path: &str, text: &str) -> Option<(usize, String)> {
 
 /// A YAML file parsed once per run (per [`Files::memo`]): the tree, or where and why it fails.
 /// The unparsed-file guard and the GitLab project loader share it.
+/// Give [`parsed_yaml`] a tree parsed already (by the scan) for `path`, so a migration
+/// parses each file once.
+pub fn seed_parsed_yaml(memo: &Memo, path: &str, tree: Arc<crate::source::yaml::Yaml>) {
+    let _ = memo.get_or::<Result<Arc<crate::source::yaml::Yaml>, (usize, String)>>(
+        &format!("yaml:{path}"),
+        || Ok(tree),
+    );
+}
+
 pub(crate) fn parsed_yaml(
     files: &dyn Files,
     path: &str,
@@ -474,6 +483,45 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::migrate::{self, Strategy};
+
+    #[test]
+    fn a_migration_rewrites_from_the_trees_the_scan_parsed() {
+        let ci =
+            ".b:\n  services: [docker:dind]\nbuild:\n  extends: .b\n  script: docker build .\n";
+        let other = "lint:\n  script: make lint\n";
+        let files: BTreeMap<String, String> = [
+            (".gitlab-ci.yml".to_string(), ci.to_string()),
+            ("other.gitlab-ci.yml".to_string(), other.to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let scan = crate::scan::scan_memory(files, &Config::default());
+        // Kept for the project with findings only.
+        assert_eq!(
+            scan.trees.keys().map(String::as_str).collect::<Vec<_>>(),
+            [".gitlab-ci.yml"]
+        );
+        let (text, tree) = scan.trees.get(".gitlab-ci.yml").expect("kept").clone();
+        assert_eq!(&*text, ci);
+        let mem = MemFiles(BTreeMap::new());
+        let memo = Memo::default();
+        seed_parsed_yaml(&memo, ".gitlab-ci.yml", tree.clone());
+        struct Seeded<'a>(&'a MemFiles, &'a Memo);
+        impl Files for Seeded<'_> {
+            fn text(&self, p: &str) -> Option<Arc<str>> {
+                self.0.text(p)
+            }
+            fn yaml_paths(&self) -> Vec<String> {
+                self.0.yaml_paths()
+            }
+            fn memo(&self) -> Option<&Memo> {
+                Some(self.1)
+            }
+        }
+        let got = parsed_yaml(&Seeded(&mem, &memo), ".gitlab-ci.yml", ci);
+        let got = got.as_ref().as_ref().expect("parsed");
+        assert!(Arc::ptr_eq(got, &tree), "the scan's tree is not reused");
+    }
 
     #[test]
     fn parse_failures_name_the_position() {

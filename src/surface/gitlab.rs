@@ -326,11 +326,11 @@ pub fn lower(files: &[GlFile<'_>]) -> Lowered {
                 let rv = to_rval(f.y, f.id, v, 0);
                 let merged = match ctx.top.get(&k) {
                     Some(old) => RVal::merge(old, &rv),
-                    None => rv,
+                    None => {
+                        ctx.order.push(k.clone());
+                        rv
+                    }
                 };
-                if !ctx.order.contains(&k) {
-                    ctx.order.push(k.clone());
-                }
                 ctx.top.insert(k, merged);
             }
         }
