@@ -166,6 +166,11 @@ impl ScanResult {
 pub trait Loader: Sync {
     /// The file's text.
     fn load(&self, rel: &str) -> Result<String, (ReadError, Vec<u8>)>;
+    /// Whether the scan keeps the parsed GitLab files with findings ([`ScanResult::trees`])
+    /// for a migration that follows. A scan on its own does not need them.
+    fn keep_trees(&self) -> bool {
+        true
+    }
 }
 
 /// Loads from a directory.
@@ -412,7 +417,7 @@ pub fn scan_candidates(
     let projects: Vec<Vec<String>> = gl_units.iter().map(|u| u.files.clone()).collect();
     let mut outs: Vec<UnitOut> = gl_units
         .into_par_iter()
-        .map(|unit| scan_gitlab_unit(unit, loader, env, &yaml_paths))
+        .map(|unit| scan_gitlab_unit(unit, loader, env, &yaml_paths, loader.keep_trees()))
         .collect();
     let others: Vec<&Candidate> = cands
         .iter()
@@ -569,6 +574,7 @@ fn scan_gitlab_unit(
     loader: &dyn Loader,
     env: &crate::config::Environment,
     yaml_paths: &[String],
+    keep_trees: bool,
 ) -> UnitOut {
     let _file = crate::bugreport::processing(unit.files.first().map_or("", String::as_str));
     let mut out = UnitOut::empty();
@@ -650,7 +656,7 @@ fn scan_gitlab_unit(
         }
     }
     finish(&sfs, lowered.pipelines, env, &mut out);
-    if !out.findings.is_empty() {
+    if keep_trees && !out.findings.is_empty() {
         for (sf, p) in sfs.iter().zip(parsed) {
             if let Ok(y) = p {
                 out.trees

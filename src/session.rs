@@ -37,6 +37,7 @@ pub struct Session {
     candidates: Mutex<Option<Vec<Candidate>>>,
     walk_diags: Mutex<Vec<crate::finding::Diagnostic>>,
     templates: Templates,
+    keep_trees: bool,
 }
 
 impl Session {
@@ -57,7 +58,14 @@ impl Session {
             candidates: Mutex::new(None),
             walk_diags: Mutex::new(Vec::new()),
             templates: Templates::builtin(),
+            keep_trees: true,
         })
+    }
+
+    /// Scans keep the parsed GitLab files with findings for a migration (the default); a
+    /// scan that no migration follows (`depriv scan`) sets this to `false` to use less memory.
+    pub fn set_keep_trees(&mut self, keep: bool) {
+        self.keep_trees = keep;
     }
 
     /// Use other templates (`--templates DIR`).
@@ -115,6 +123,8 @@ impl Session {
             overlay,
             obs,
             read: AtomicUsize::new(0),
+            // Verification scans are not migrated again.
+            keep_trees: self.keep_trees && overlay.is_empty(),
         };
         let mut r = scan::scan_candidates(&self.display_root, &cands, &loader, &self.config);
         r.diagnostics.extend(
@@ -176,6 +186,7 @@ impl Session {
             overlay,
             obs: &Quiet,
             read: AtomicUsize::new(0),
+            keep_trees: false,
         };
         let partial = scan::scan_candidates(&self.display_root, &cands, &loader, &self.config);
         base.merge_partial(partial, &set)
@@ -204,6 +215,7 @@ struct Overlay<'a> {
     overlay: &'a BTreeMap<String, String>,
     obs: &'a dyn ScanObserver,
     read: AtomicUsize,
+    keep_trees: bool,
 }
 
 impl Loader for Overlay<'_> {
@@ -217,6 +229,9 @@ impl Loader for Overlay<'_> {
             Some(t) => Ok(t.clone()),
             None => self.base.load(rel),
         }
+    }
+    fn keep_trees(&self) -> bool {
+        self.keep_trees
     }
 }
 

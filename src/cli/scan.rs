@@ -75,7 +75,9 @@ pub struct ScanArgs {
 /// Open PATH's repository and scan it; for a file, keep what concerns that file.
 pub fn scan_target(path: &Path, progress: bool) -> anyhow::Result<ScanResult> {
     let target = super::output::target(path);
-    let session = Session::open(&target.root).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut session = Session::open(&target.root).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // No migration follows: parsed files need not outlive the scan.
+    session.set_keep_trees(false);
     let mut result = if progress {
         super::progress::scan(&session)
     } else {
