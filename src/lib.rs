@@ -34,4 +34,5 @@ pub mod surface;
 pub mod targets;
 pub mod templates;
 pub mod tui;
+pub mod vocab;
 pub mod write;
