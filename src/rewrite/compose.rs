@@ -9,7 +9,7 @@
 //! that touch the same daemon produce the same bytes.
 
 use super::common::{self, Side, yaml_scalar};
-use super::kube::{Hit, YamlPlan, hits_of};
+use super::yaml_plan::{Hit, YamlPlan, hits_of};
 use super::{Outcome, Request};
 use crate::ciserver::{self, Role};
 use crate::plan::Target;

@@ -11,8 +11,8 @@
 use std::ops::Range;
 
 use super::common::{self, Side};
-use super::kube::{Hit, YamlPlan};
 use super::translate::{self, BuildInput, Builder};
+use super::yaml_plan::{Hit, YamlPlan};
 use super::{Outcome, Request};
 use crate::edit::Edit;
 use crate::finding::Finding;
@@ -667,7 +667,7 @@ fn rewrite_file(
         common::sysbox_host_task(req, &format!("Jenkins agent hosts running {where_}"), side);
     }
     if sysbox_pod {
-        super::kube::sysbox_cluster_tasks(req, &where_, side);
+        common::sysbox_cluster_tasks(req, &where_, side);
     }
     edits
 }

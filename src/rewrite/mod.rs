@@ -16,6 +16,7 @@ pub mod kube;
 pub mod runner;
 pub mod translate;
 pub mod yaml_edit;
+pub mod yaml_plan;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
