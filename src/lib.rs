@@ -19,6 +19,7 @@ pub mod exit;
 pub mod finding;
 pub mod fixture;
 pub mod migrate;
+pub mod migration_plan;
 pub mod model;
 pub mod plan;
 pub mod plan_conflicts;
