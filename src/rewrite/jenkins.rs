@@ -23,28 +23,7 @@ use crate::source::shell;
 use crate::source::yaml::Yaml;
 
 /// Templates of this surface: (name under `templates/`, source).
-pub static TEMPLATES: &[(&str, &str)] = &[
-    (
-        "jenkins/podtemplate-sysbox.yaml",
-        include_str!("../../templates/jenkins/podtemplate-sysbox.yaml"),
-    ),
-    (
-        "jenkins/sysbox-sidecar.groovy",
-        include_str!("../../templates/jenkins/sysbox-sidecar.groovy"),
-    ),
-    (
-        "jenkins/buildkit-pod.groovy",
-        include_str!("../../templates/jenkins/buildkit-pod.groovy"),
-    ),
-    (
-        "jenkins/kaniko-pod.groovy",
-        include_str!("../../templates/jenkins/kaniko-pod.groovy"),
-    ),
-    (
-        "jenkins/pipelinejob.groovy",
-        include_str!("../../templates/jenkins/pipelinejob.groovy"),
-    ),
-];
+pub use crate::templates::builtin::JENKINS as TEMPLATES;
 
 /// A Groovy string body safe inside `'…'` and `'''…'''`.
 fn groovy_single(s: &str) -> String {

@@ -19,40 +19,7 @@ use crate::source::docker_cmd::is_daemon_image;
 use crate::source::yaml::{NodeId, NodeKind, Yaml};
 
 /// Templates of this surface: (name under `templates/`, source).
-pub static TEMPLATES: &[(&str, &str)] = &[
-    (
-        "kube/dind-sidecar.yaml",
-        include_str!("../../templates/kube/dind-sidecar.yaml"),
-    ),
-    (
-        "kube/sysbox-install.sh",
-        include_str!("../../templates/kube/sysbox-install.sh"),
-    ),
-    (
-        "kube/runtimeclass.yaml",
-        include_str!("../../templates/kube/runtimeclass.yaml"),
-    ),
-    (
-        "kube/buildkit-job.yaml",
-        include_str!("../../templates/kube/buildkit-job.yaml"),
-    ),
-    (
-        "kube/kaniko-job.yaml",
-        include_str!("../../templates/kube/kaniko-job.yaml"),
-    ),
-    (
-        "kube/arc-dind-sysbox.yaml",
-        include_str!("../../templates/kube/arc-dind-sysbox.yaml"),
-    ),
-    (
-        "kube/arc-dind-init.yaml",
-        include_str!("../../templates/kube/arc-dind-init.yaml"),
-    ),
-    (
-        "kube/gitlab-runner-values.yaml",
-        include_str!("../../templates/kube/gitlab-runner-values.yaml"),
-    ),
-];
+pub use crate::templates::builtin::KUBE as TEMPLATES;
 
 /// Name of the shared certificate volume depriv adds.
 pub(crate) const CERTS_VOLUME: &str = "docker-certs";

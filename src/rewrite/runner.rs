@@ -24,16 +24,7 @@ use crate::source::docker_cmd::is_daemon_image;
 use crate::source::yaml::{NodeId, NodeKind, ScalarStyle, Yaml};
 
 /// Templates of this surface: (name under `templates/`, source).
-pub static TEMPLATES: &[(&str, &str)] = &[
-    (
-        "runner/k8s-sysbox-hostusers.toml",
-        include_str!("../../templates/runner/k8s-sysbox-hostusers.toml"),
-    ),
-    (
-        "runner/docker-tls-host.toml",
-        include_str!("../../templates/runner/docker-tls-host.toml"),
-    ),
-];
+pub use crate::templates::builtin::RUNNER as TEMPLATES;
 
 /// Image patterns GitLab documents for privileged rootless services (https://docs.gitlab.com/runner/executors/docker/; docs/targets/rootless.md).
 const ROOTLESS_SERVICES: &str = "[\"docker.io/library/docker:*-dind-rootless\", \"docker.io/library/docker:dind-rootless\", \"docker:*-dind-rootless\", \"docker:dind-rootless\"]";
