@@ -8,38 +8,10 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::finding::Surface;
 use crate::source::docker_cmd::{self, Fact};
 use crate::source::{FileId, Loc};
-
-/// What a pipeline uses Docker for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DockerUse {
-    /// `docker build`, `buildx build`.
-    Build,
-    /// `docker push`.
-    Push,
-    /// `docker login`.
-    Login,
-    /// More than one platform, manifests.
-    MultiArch,
-    /// Runs containers: `docker run/exec`, compose up, Testcontainers, service containers.
-    Run,
-}
-
-impl DockerUse {
-    /// The stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DockerUse::Build => "build",
-            DockerUse::Push => "push",
-            DockerUse::Login => "login",
-            DockerUse::MultiArch => "multi-arch",
-            DockerUse::Run => "run",
-        }
-    }
-}
+pub use crate::vocab::DockerUse;
+use crate::vocab::Surface;
 
 impl From<docker_cmd::DockerUse> for DockerUse {
     fn from(u: docker_cmd::DockerUse) -> DockerUse {
@@ -53,9 +25,9 @@ impl From<docker_cmd::DockerUse> for DockerUse {
     }
 }
 
-/// Why a container runs privileged when no Docker daemon is involved (see
-/// [`crate::privilege`]): the workload, not a daemon, asks for the privilege, so the Docker
-/// targets (rootless dind, BuildKit, kaniko, TLS) do not apply.
+/// Why a container runs privileged when no Docker daemon is involved (see the `privilege`
+/// module): the workload, not a daemon, asks for the privilege, so the Docker targets
+/// (rootless dind, BuildKit, kaniko, TLS) do not apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PrivilegeReason {
@@ -276,7 +248,7 @@ pub struct Pipeline {
     /// Why this compose service is deployed as a Swarm stack service, if it is.
     pub swarm: Option<String>,
     /// Why its containers run privileged when no Docker daemon is involved (set by the scan
-    /// from [`crate::privilege::classify`]; empty for Docker pipelines).
+    /// from `privilege::classify`; empty for Docker pipelines).
     pub privilege: BTreeSet<PrivilegeReason>,
 }
 

@@ -9,8 +9,8 @@ use crate::config::{Environment, RunnerHosts};
 use crate::finding::Surface;
 use crate::model::{DockerUse, Hosting, PrivilegeReason};
 
-pub use crate::targets::Target;
 use crate::targets::{self, Context};
+pub use crate::targets::{SWARM_NO_RUNTIME, Target};
 
 /// Whether a pipeline only builds images (no containers run).
 pub fn build_only(usage: &BTreeSet<DockerUse>) -> bool {
@@ -188,9 +188,6 @@ pub fn describe(t: Target) -> (&'static str, &'static str) {
     let s = targets::spec(t);
     (s.trade_off, s.residual_risk)
 }
-
-/// Why sysbox cannot serve a compose file deployed as a Swarm stack.
-pub const SWARM_NO_RUNTIME: &str = "deployed as a Swarm stack: `docker stack deploy` cannot set a per-service `runtime` (Swarm services take the engine's default runtime) and ignores `depends_on` (https://docs.docker.com/reference/cli/docker/stack/deploy/, https://docs.docker.com/reference/compose-file/deploy/); sysbox would have to become the default runtime of every node";
 
 /// Which targets can work for a pipeline, and why the others cannot (`privilege`: why its
 /// containers are privileged when no Docker daemon is involved).

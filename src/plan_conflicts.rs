@@ -14,7 +14,7 @@
 //! run on self-hosted runners.
 
 use crate::finding::Surface;
-use crate::migrate::{MigrationPlan, PipelinePlan};
+use crate::migration_plan::{MigrationPlan, PipelinePlan};
 use crate::model::Hosting;
 use crate::plan::{Choice, Target};
 

@@ -11,9 +11,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::finding::Surface;
-use crate::model::{DockerUse, Pipeline, PrivilegeReason, Signal};
+use crate::model::{Pipeline, PrivilegeReason, Signal};
 use crate::source::docker_cmd::FactKind;
+use crate::vocab::{DockerUse, Surface};
 
 /// Whether the pipeline runs a privileged container that is not a Docker daemon, and no
 /// Docker daemon or image builder at all. A pipeline that builds or pushes images is a Docker

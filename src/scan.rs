@@ -1179,7 +1179,7 @@ fn assemble(display_root: &str, outs: Vec<UnitOut>, config: &Config) -> ScanResu
     r.pipelines
         .dedup_by(|a, b| a.path == b.path && a.name == b.name);
     mark_stack_deploys(&mut r, &deploys, config);
-    crate::suppress::apply(&mut r, config);
+    crate::suppress::apply(&mut r.findings, &r.sources, &mut r.diagnostics, config);
     mark_fixtures(&mut r, config);
     fingerprints(&mut r);
     sort_diags(&mut r.diagnostics);

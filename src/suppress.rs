@@ -4,11 +4,11 @@
 
 #![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::config::Config;
-use crate::finding::{DiagLevel, Diagnostic};
-use crate::scan::ScanResult;
+use crate::finding::{DiagLevel, Diagnostic, Finding};
 use crate::source::SourceFile;
 
 /// A parsed `depriv: ignore[...]` comment.
@@ -56,12 +56,19 @@ pub fn parse_directive(line: &str) -> Option<Directive> {
     })
 }
 
-/// Mark suppressed findings and report reason-less directives.
-pub fn apply(r: &mut ScanResult, config: &Config) {
+/// Mark suppressed findings and report reason-less directives. `sources` holds the text of
+/// every file with a finding (a scan's `sources`); the diagnostics are appended to
+/// `diagnostics`.
+pub fn apply(
+    findings: &mut [Finding],
+    sources: &BTreeMap<String, Arc<str>>,
+    diagnostics: &mut Vec<Diagnostic>,
+    config: &Config,
+) {
     let matchers = config.ignore_matchers();
     let mut files: HashMap<String, SourceFile> = HashMap::new();
     let mut diags = Vec::new();
-    for f in &mut r.findings {
+    for f in findings.iter_mut() {
         for (set, rules) in &matchers {
             if set.is_match(&f.path) && rules.iter().any(|x| x == "*" || x == f.rule) {
                 f.suppressed = true;
@@ -71,7 +78,7 @@ pub fn apply(r: &mut ScanResult, config: &Config) {
         if f.suppressed {
             continue;
         }
-        let Some(text) = r.sources.get(&f.path) else {
+        let Some(text) = sources.get(&f.path) else {
             continue;
         };
         let sf = files
@@ -105,7 +112,7 @@ pub fn apply(r: &mut ScanResult, config: &Config) {
             break;
         }
     }
-    r.diagnostics.extend(diags);
+    diagnostics.extend(diags);
 }
 
 #[cfg(test)]

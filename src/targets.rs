@@ -299,11 +299,14 @@ fn only_builds(cx: &Context<'_>) -> Option<&'static str> {
     }
 }
 
+/// Why sysbox cannot serve a compose file deployed as a Swarm stack.
+pub const SWARM_NO_RUNTIME: &str = "deployed as a Swarm stack: `docker stack deploy` cannot set a per-service `runtime` (Swarm services take the engine's default runtime) and ignores `depends_on` (https://docs.docker.com/reference/cli/docker/stack/deploy/, https://docs.docker.com/reference/compose-file/deploy/); sysbox would have to become the default runtime of every node";
+
 fn sysbox_feasible(cx: &Context<'_>) -> Option<&'static str> {
     if let Some(why) = cx.privilege.iter().find_map(|r| sysbox_limit(*r)) {
         Some(why)
     } else if cx.hosting == Hosting::Swarm {
-        Some(crate::plan::SWARM_NO_RUNTIME)
+        Some(SWARM_NO_RUNTIME)
     } else if cx.hosting == Hosting::GithubHosted {
         Some("GitHub-hosted runners cannot install sysbox")
     } else if cx.env.sysbox == Some(false) {

@@ -139,6 +139,30 @@ pub(crate) fn tls_certs_task(req: &Request<'_>, host: &str, where_: &str, side: 
     );
 }
 
+/// Manual tasks for a cluster that must run sysbox.
+pub(crate) fn sysbox_cluster_tasks(req: &Request<'_>, what: &str, side: &mut Side) {
+    let install = render(
+        req,
+        "kube/sysbox-install.sh",
+        &serde_json::json!({ "what": what }),
+        side,
+    );
+    side.task(
+        "install sysbox on the cluster nodes (sysbox-deploy-k8s)",
+        "Kubernetes cluster",
+        install,
+        "sh",
+    );
+    let rc = render(req, "kube/runtimeclass.yaml", &serde_json::json!({}), side);
+    side.task(
+        "make sure the sysbox-runc RuntimeClass exists",
+        "Kubernetes cluster",
+        rc,
+        "yaml",
+    );
+    side.note("hostUsers: false needs user-namespace support (Kubernetes ≥ 1.30 with containerd ≥ 2.0.5); on CRI-O without it use the annotation io.kubernetes.cri-o.userns-mode: \"auto:size=65536\" instead (https://github.com/nestybox/sysbox/blob/master/docs/user-guide/install-k8s.md; docs/targets/sysbox.md)");
+}
+
 /// Pitfalls of a target (from the target registry) as notes.
 pub(crate) fn target_notes(target: Target, side: &mut Side) {
     for n in crate::targets::spec(target).notes {

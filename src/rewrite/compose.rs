@@ -9,7 +9,7 @@
 //! that touch the same daemon produce the same bytes.
 
 use super::common::{self, Side, yaml_scalar};
-use super::kube::{Hit, YamlPlan, hits_of};
+use super::yaml_plan::{Hit, YamlPlan, hits_of};
 use super::{Outcome, Request};
 use crate::ciserver::{self, Role};
 use crate::plan::Target;
@@ -18,16 +18,7 @@ use crate::source::docker_cmd::is_daemon_image;
 use crate::source::yaml::{NodeId, Yaml};
 
 /// Templates of this surface: (name under `templates/`, source).
-pub static TEMPLATES: &[(&str, &str)] = &[
-    (
-        "compose/dind-service.yml",
-        include_str!("../../templates/compose/dind-service.yml"),
-    ),
-    (
-        "compose/buildkitd-service.yml",
-        include_str!("../../templates/compose/buildkitd-service.yml"),
-    ),
-];
+pub use crate::templates::builtin::COMPOSE as TEMPLATES;
 
 /// The certificate volume depriv adds.
 const CERTS: &str = "certs-client";

@@ -11,16 +11,7 @@ use crate::plan::Target;
 use crate::source::json::{self, Object, Value};
 
 /// Templates of this surface: (name under `templates/`, source).
-pub static TEMPLATES: &[(&str, &str)] = &[
-    (
-        "daemon/sysbox-install.sh",
-        include_str!("../../templates/daemon/sysbox-install.sh"),
-    ),
-    (
-        "daemon/tls-certs.sh",
-        include_str!("../../templates/daemon/tls-certs.sh"),
-    ),
-];
+pub use crate::templates::builtin::DAEMON as TEMPLATES;
 
 // ---------------------------------------------------------------------------------------------
 // daemon.json

@@ -48,48 +48,7 @@ use crate::source::text;
 use crate::source::yaml::{NodeId, NodeKind, ScalarStyle, Yaml};
 
 /// Templates of this surface: (name under `templates/`, source).
-pub static TEMPLATES: &[(&str, &str)] = &[
-    (
-        "github/setup-buildx.yml",
-        include_str!("../../templates/github/setup-buildx.yml"),
-    ),
-    (
-        "github/login.yml",
-        include_str!("../../templates/github/login.yml"),
-    ),
-    (
-        "github/build-push.yml",
-        include_str!("../../templates/github/build-push.yml"),
-    ),
-    (
-        "github/setup-qemu.yml",
-        include_str!("../../templates/github/setup-qemu.yml"),
-    ),
-    (
-        "github/buildkitd-start.yml",
-        include_str!("../../templates/github/buildkitd-start.yml"),
-    ),
-    (
-        "github/buildkitd-stop.yml",
-        include_str!("../../templates/github/buildkitd-stop.yml"),
-    ),
-    (
-        "github/sysbox-dind-service.yml",
-        include_str!("../../templates/github/sysbox-dind-service.yml"),
-    ),
-    (
-        "github/docker-tls-env.yml",
-        include_str!("../../templates/github/docker-tls-env.yml"),
-    ),
-    (
-        "github/kaniko-container.yml",
-        include_str!("../../templates/github/kaniko-container.yml"),
-    ),
-    (
-        "github/dind-certs-copy.yml",
-        include_str!("../../templates/github/dind-certs-copy.yml"),
-    ),
-];
+pub use crate::templates::builtin::GITHUB as TEMPLATES;
 
 /// Port the rootless buildkitd listens on (https://docs.docker.com/build/builders/drivers/remote/; docs/targets/buildkit.md).
 const BUILDKIT_PORT: &str = "1234";

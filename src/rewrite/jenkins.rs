@@ -11,8 +11,8 @@
 use std::ops::Range;
 
 use super::common::{self, Side};
-use super::kube::{Hit, YamlPlan};
 use super::translate::{self, BuildInput, Builder};
+use super::yaml_plan::{Hit, YamlPlan};
 use super::{Outcome, Request};
 use crate::edit::Edit;
 use crate::finding::Finding;
@@ -23,28 +23,7 @@ use crate::source::shell;
 use crate::source::yaml::Yaml;
 
 /// Templates of this surface: (name under `templates/`, source).
-pub static TEMPLATES: &[(&str, &str)] = &[
-    (
-        "jenkins/podtemplate-sysbox.yaml",
-        include_str!("../../templates/jenkins/podtemplate-sysbox.yaml"),
-    ),
-    (
-        "jenkins/sysbox-sidecar.groovy",
-        include_str!("../../templates/jenkins/sysbox-sidecar.groovy"),
-    ),
-    (
-        "jenkins/buildkit-pod.groovy",
-        include_str!("../../templates/jenkins/buildkit-pod.groovy"),
-    ),
-    (
-        "jenkins/kaniko-pod.groovy",
-        include_str!("../../templates/jenkins/kaniko-pod.groovy"),
-    ),
-    (
-        "jenkins/pipelinejob.groovy",
-        include_str!("../../templates/jenkins/pipelinejob.groovy"),
-    ),
-];
+pub use crate::templates::builtin::JENKINS as TEMPLATES;
 
 /// A Groovy string body safe inside `'…'` and `'''…'''`.
 fn groovy_single(s: &str) -> String {
@@ -667,7 +646,7 @@ fn rewrite_file(
         common::sysbox_host_task(req, &format!("Jenkins agent hosts running {where_}"), side);
     }
     if sysbox_pod {
-        super::kube::sysbox_cluster_tasks(req, &where_, side);
+        common::sysbox_cluster_tasks(req, &where_, side);
     }
     edits
 }

@@ -1,7 +1,7 @@
 //! Rewriters: turn one pipeline's findings into byte edits for a chosen target, rendering the
 //! new configuration from `templates/`. One module per surface; each returns an [`Outcome`]
 //! (edits, manual tasks for what lies outside the repository, notes, a status) and never
-//! touches the disk. The engine in [`crate::migrate`] verifies and diffs the result.
+//! touches the disk. The migration engine (`migrate`) verifies and diffs the result.
 
 #![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 
@@ -16,6 +16,7 @@ pub mod kube;
 pub mod runner;
 pub mod translate;
 pub mod yaml_edit;
+pub mod yaml_plan;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

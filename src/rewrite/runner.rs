@@ -12,8 +12,8 @@ use std::ops::Range;
 
 use toml_edit::{Table, Value};
 
-use super::common::{self, Side, json_str};
-use super::kube::Hit;
+use super::common::{self, Side, json_str, sysbox_cluster_tasks};
+use super::yaml_plan::{Hit, hits_of};
 use super::{Outcome, Request};
 use crate::edit::Edit;
 use crate::plan::Target;
@@ -24,16 +24,7 @@ use crate::source::docker_cmd::is_daemon_image;
 use crate::source::yaml::{NodeId, NodeKind, ScalarStyle, Yaml};
 
 /// Templates of this surface: (name under `templates/`, source).
-pub static TEMPLATES: &[(&str, &str)] = &[
-    (
-        "runner/k8s-sysbox-hostusers.toml",
-        include_str!("../../templates/runner/k8s-sysbox-hostusers.toml"),
-    ),
-    (
-        "runner/docker-tls-host.toml",
-        include_str!("../../templates/runner/docker-tls-host.toml"),
-    ),
-];
+pub use crate::templates::builtin::RUNNER as TEMPLATES;
 
 /// Image patterns GitLab documents for privileged rootless services (https://docs.gitlab.com/runner/executors/docker/; docs/targets/rootless.md).
 const ROOTLESS_SERVICES: &str = "[\"docker.io/library/docker:*-dind-rootless\", \"docker.io/library/docker:dind-rootless\", \"docker:*-dind-rootless\", \"docker:dind-rootless\"]";
@@ -970,7 +961,7 @@ fn kube_executor(
                 snippet,
                 "toml",
             );
-            super::kube::sysbox_cluster_tasks(req, "the runner's job pods", side);
+            sysbox_cluster_tasks(req, "the runner's job pods", side);
             common::sysbox_tag_task(req, loc0, side);
             if !socket_tables.is_empty() {
                 side.note(format!("jobs that used the node's Docker socket must use a {} service with TLS (DOCKER_HOST=tcp://docker:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH=/certs/client); it runs unprivileged under sysbox (https://docs.gitlab.com/runner/configuration/advanced-configuration/; docs/targets/sysbox.md)", common::ver(req, "dind")));
@@ -1047,7 +1038,7 @@ pub fn rewrite(req: &Request<'_>) -> Outcome {
             indent: String::new(),
             nl: common::nl_of(&text),
         };
-        let hits = super::kube::hits_of(&findings);
+        let hits = hits_of(&findings);
         edits.extend(rewrite_toml(
             req,
             &src,
