@@ -321,19 +321,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_gitlab_rewriter_copy_of_its_list_matches_the_builtin_one() {
-        // `rewrite::gitlab` still defines its own `TEMPLATES` (to become a re-export of
-        // `builtin::GITLAB`, as the other rewriters' are); a template added to one list only
-        // would be missing from the other.
-        let names = |l: &[(&str, &str)]| l.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            names(builtin::GITLAB),
-            names(crate::rewrite::gitlab::TEMPLATES)
-        );
-        assert!(builtin::GITLAB == crate::rewrite::gitlab::TEMPLATES);
-    }
-
-    #[test]
     fn versions_are_pinned() {
         let v = Templates::builtin().versions();
         assert!(v.0.get("buildkit").is_some_and(|s| s.contains("rootless")));

@@ -34,61 +34,7 @@ use crate::source::{Loc, Span};
 use crate::surface::gitlab as gl;
 use crate::surface::gitlab_resolve::{Def, MAX_DEPTH, Project, Var};
 
-/// Templates of this surface: (name under `templates/`, source).
-pub static TEMPLATES: &[(&str, &str)] = &[
-    (
-        "gitlab/buildkit-image.yml",
-        include_str!("../../templates/gitlab/buildkit-image.yml"),
-    ),
-    (
-        "gitlab/kaniko-image.yml",
-        include_str!("../../templates/gitlab/kaniko-image.yml"),
-    ),
-    (
-        "gitlab/crane-image.yml",
-        include_str!("../../templates/gitlab/crane-image.yml"),
-    ),
-    (
-        "gitlab/buildkit-variables.yml",
-        include_str!("../../templates/gitlab/buildkit-variables.yml"),
-    ),
-    (
-        "gitlab/tls-variables.yml",
-        include_str!("../../templates/gitlab/tls-variables.yml"),
-    ),
-    (
-        "gitlab/runner-buildkit-docker.toml",
-        include_str!("../../templates/gitlab/runner-buildkit-docker.toml"),
-    ),
-    (
-        "gitlab/runner-buildkit-kubernetes.toml",
-        include_str!("../../templates/gitlab/runner-buildkit-kubernetes.toml"),
-    ),
-    (
-        "gitlab/runner-sysbox-docker.toml",
-        include_str!("../../templates/gitlab/runner-sysbox-docker.toml"),
-    ),
-    (
-        "gitlab/runner-sysbox-kubernetes.toml",
-        include_str!("../../templates/gitlab/runner-sysbox-kubernetes.toml"),
-    ),
-    (
-        "gitlab/runner-rootless-docker.toml",
-        include_str!("../../templates/gitlab/runner-rootless-docker.toml"),
-    ),
-    (
-        "gitlab/runner-rootless-kubernetes.toml",
-        include_str!("../../templates/gitlab/runner-rootless-kubernetes.toml"),
-    ),
-    (
-        "gitlab/runner-tls-docker.toml",
-        include_str!("../../templates/gitlab/runner-tls-docker.toml"),
-    ),
-    (
-        "gitlab/runner-tls-kubernetes.toml",
-        include_str!("../../templates/gitlab/runner-tls-kubernetes.toml"),
-    ),
-];
+pub use crate::templates::builtin::GITLAB as TEMPLATES;
 
 /// Rules a TLS change resolves.
 const TLS_RULES: &[&str] = &["dind-tls-disabled", "plaintext-docker-daemon"];

@@ -1,4 +1,4 @@
-//! The one GitLab CI resolver, shared by the scan ([`super::gitlab::lower`]) and the rewriter
+//! The one GitLab CI resolver, shared by the scan (`surface::gitlab::lower`) and the rewriter
 //! (`rewrite::gitlab`): a project's top-level keys across its local includes, each job's
 //! definition layers through `extends:`, what it inherits from `default:` and the global
 //! keys (`inherit:`), `!reference` targets, and the definition every effective value comes
